@@ -1,0 +1,100 @@
+"""Font families as configuration: a folder of TrueType files, found by family name.
+
+Laksaman (bundled in ``fonts/``) is the default. An agency that drops TH Sarabun New files into
+the folder selects them with ``SARABAN_FONT_FAMILY="TH Sarabun New"``; no code changes.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from letters.shaping import ShapingFont
+
+DEFAULT_FAMILY = "Laksaman"
+FONTS_DIR = Path(__file__).resolve().parent.parent / "fonts"
+
+STYLES = ("regular", "bold", "italic", "bolditalic")
+_STYLE_WORDS = {
+    "regular": {"", "regular", "normal", "book", "roman"},
+    "bold": {"bold", "bd", "b"},
+    "italic": {"italic", "it", "i", "oblique"},
+    "bolditalic": {"bolditalic", "boldoblique", "bi", "z"},
+}
+
+
+class FontConfigError(Exception):
+    """A font family that cannot be found or is incomplete."""
+
+
+def _squash(name: str) -> str:
+    return re.sub(r"[\s_\-]+", "", name).lower()
+
+
+def _style_of(stem: str, family: str) -> str | None:
+    squashed = _squash(stem)
+    fam = _squash(family)
+    if not squashed.startswith(fam):
+        return None
+    rest = squashed[len(fam):]
+    for style, words in _STYLE_WORDS.items():
+        if rest in words:
+            return style
+    return None
+
+
+@dataclass(frozen=True)
+class FontFamily:
+    """Four styles of one typeface, each a :class:`ShapingFont` registered with reportlab."""
+
+    name: str
+    regular: ShapingFont
+    bold: ShapingFont
+    italic: ShapingFont
+    bolditalic: ShapingFont
+
+    def style(self, *, bold: bool = False, italic: bool = False) -> ShapingFont:
+        if bold and italic:
+            return self.bolditalic
+        if bold:
+            return self.bold
+        if italic:
+            return self.italic
+        return self.regular
+
+
+def find_family_files(family: str, folder: Path) -> dict[str, Path]:
+    """Map each style to its file in ``folder``; bold and italic fall back to what exists."""
+    if not folder.is_dir():
+        raise FontConfigError(f"font folder {folder} does not exist")
+    found: dict[str, Path] = {}
+    for path in sorted(folder.iterdir()):
+        if path.suffix.lower() not in {".ttf", ".otf"}:
+            continue
+        style = _style_of(path.stem, family)
+        if style and style not in found:
+            found[style] = path
+    if "regular" not in found:
+        names = ", ".join(p.name for p in sorted(folder.glob("*.[to]tf"))) or "none"
+        raise FontConfigError(
+            f"font family {family!r}: no regular file in {folder} (font files there: {names})"
+        )
+    found.setdefault("bold", found["regular"])
+    found.setdefault("italic", found["regular"])
+    found.setdefault("bolditalic", found["bold"])
+    return found
+
+
+@cache
+def load_family(family: str | None = None, folder: str | None = None) -> FontFamily:
+    """The configured family (env ``SARABAN_FONT_FAMILY`` / ``SARABAN_FONTS_DIR``), loaded once."""
+    family = family or os.environ.get("SARABAN_FONT_FAMILY") or DEFAULT_FAMILY
+    base = Path(folder or os.environ.get("SARABAN_FONTS_DIR") or FONTS_DIR)
+    files = find_family_files(family, base)
+    fonts = {
+        style: ShapingFont.load(f"{_squash(family)}-{style}", files[style]) for style in STYLES
+    }
+    return FontFamily(name=family, **fonts)

@@ -1,0 +1,121 @@
+"""Writing shaped glyphs into a reportlab canvas as PDF text operators.
+
+Every glyph is placed where HarfBuzz put it: mark offsets become TJ kerning and text rise, and
+the difference between HarfBuzz's advance and the PDF font's width is corrected after each
+glyph, so the text position never drifts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from reportlab.lib.rl_accel import fp_str
+from reportlab.pdfgen.canvas import Canvas
+
+from letters.shaping import Glyph, ShapingFont
+
+
+def glyph_operators(
+    canvas: Canvas,
+    font: ShapingFont,
+    size: float,
+    x: float,
+    y: float,
+    glyphs: Sequence[Glyph],
+    extra: Sequence[float] | None = None,
+) -> str:
+    """PDF operators (``BT … ET``) that draw ``glyphs`` with the baseline starting at (x, y).
+
+    ``extra[i]`` is space in points added after glyph ``i`` (justification).
+    """
+    if not glyphs:
+        return ""
+    rl = font.rl
+    doc = canvas._doc
+    scale = size / 1000.0
+    text = "".join(chr(g.code) for g in glyphs if g.code is not None)
+    byte_codes: list[tuple[int, int]] = []
+    for subset, chunk in rl.splitString(text, doc):
+        byte_codes.extend((subset, b) for b in chunk)
+    codes = iter(byte_codes)
+    outlines: list[str] = []
+    pen_x = x
+
+    ops = [f"BT 1 0 0 1 {fp_str(x)} {fp_str(y)} Tm"]
+    current_subset = -1
+    current_rise = 0.0
+    array: list[str] = []
+    pending_move = 0.0  # points to move the text position before the next glyph
+    run = bytearray()
+
+    def flush_run() -> None:
+        if run:
+            array.append(f"({canvas._escape(bytes(run))})")
+            run.clear()
+
+    def flush_array() -> None:
+        flush_run()
+        if array:
+            ops.append(f"[{' '.join(array)}] TJ")
+            array.clear()
+
+    for i, glyph in enumerate(glyphs):
+        if glyph.code is None:
+            outlines.append(
+                f"q {fp_str(scale)} 0 0 {fp_str(scale)} {fp_str(pen_x + glyph.dx * scale)} "
+                f"{fp_str(y + glyph.dy * scale)} cm {font.outline_ops(glyph.gid)} f Q"
+            )
+            pending_move += glyph.advance * scale + (extra[i] if extra else 0.0)
+            pen_x += glyph.advance * scale + (extra[i] if extra else 0.0)
+            continue
+        subset, byte = next(codes)
+        if subset != current_subset:
+            flush_array()
+            name = rl.getSubsetInternalName(subset, doc)
+            ops.append(f"{name} {fp_str(size)} Tf")
+            current_subset = subset
+        rise = glyph.dy * scale
+        if rise != current_rise:
+            flush_array()
+            ops.append(f"{fp_str(rise)} Ts")
+            current_rise = rise
+        move = pending_move + glyph.dx * scale
+        if abs(move) > 1e-6:
+            flush_run()
+            array.append(fp_str(-move * 1000.0 / size))
+        run.append(byte)
+        pdf_width = rl.face.getCharWidth(glyph.code) * scale
+        pending_move = (glyph.advance - glyph.dx) * scale - pdf_width
+        pen_x += glyph.advance * scale
+        if extra:
+            pending_move += extra[i]
+            pen_x += extra[i]
+    flush_array()
+    if current_rise:
+        ops.append("0 Ts")
+    ops.append("ET")
+    return "\n".join(ops + outlines)
+
+
+def draw_glyphs(
+    canvas: Canvas,
+    font: ShapingFont,
+    size: float,
+    x: float,
+    y: float,
+    glyphs: Sequence[Glyph],
+    extra: Sequence[float] | None = None,
+) -> None:
+    """Draw shaped glyphs on the canvas in the current fill colour."""
+    ops = glyph_operators(canvas, font, size, x, y, glyphs, extra)
+    if ops:
+        canvas._code.append(ops)
+
+
+def draw_text(
+    canvas: Canvas, font: ShapingFont, size: float, x: float, y: float, text: str
+) -> float:
+    """Shape and draw one line of text; returns its width in points."""
+    shaped = font.shape(text)
+    draw_glyphs(canvas, font, size, x, y, shaped.glyphs)
+    return shaped.points(size)

@@ -1,0 +1,121 @@
+"""A reportlab TrueType font whose PDF text layer gives back exactly the text that was typeset.
+
+reportlab maps every subset code to one Unicode code point, the first one the font's cmap gives
+its glyph. After HarfBuzz shaping that loses Thai: shifted and lowered marks are glyphs with
+private-use or no code points, and SARA AM is split into NIKHAHIT + SARA AA. Here every glyph
+drawn is given a code for the pair (glyph, text it stands for), and the ToUnicode CMap maps that
+code to that text: a real character where the glyph is the character's own, the whole cluster's
+text on its first glyph, and nothing (``<>``) on the cluster's other glyphs.
+"""
+
+from __future__ import annotations
+
+from reportlab.pdfbase import pdfdoc
+from reportlab.pdfbase.ttfonts import SUBSETN, TTFont
+
+# Supplementary Private Use Area-A: never in real text, so never confused with a character.
+_FIRST_VIRTUAL = 0xF0000
+
+
+def _utf16_hex(text: str) -> str:
+    return text.encode("utf-16-be").hex().upper()
+
+
+def to_unicode_cmap(fontname: str, subset: list[int], code_text: dict[int, str]) -> str:
+    """A ToUnicode CMap for one subset; codes in ``code_text`` map to their (maybe empty) text."""
+    entries = []
+    for i, code in enumerate(subset):
+        text = code_text.get(code, chr(code))
+        entries.append(f"<{i:02X}> <{_utf16_hex(text)}>")
+    lines = [
+        "/CIDInit /ProcSet findresource begin",
+        "12 dict begin",
+        "begincmap",
+        "/CIDSystemInfo",
+        f"<< /Registry ({fontname})",
+        f"/Ordering ({fontname})",
+        "/Supplement 0",
+        ">> def",
+        f"/CMapName /{fontname} def",
+        "/CMapType 2 def",
+        "1 begincodespacerange",
+        f"<00> <{len(subset) - 1:02X}>",
+        "endcodespacerange",
+    ]
+    # A bfchar block holds at most 100 entries.
+    for start in range(0, len(entries), 100):
+        chunk = entries[start : start + 100]
+        lines += [f"{len(chunk)} beginbfchar", *chunk, "endbfchar"]
+    lines += ["endcmap", "CMapName currentdict /CMap defineresource pop", "end", "end"]
+    return "\n".join(lines)
+
+
+class TextLayerTTFont(TTFont):
+    """TTFont with per-(glyph, text) codes and a ToUnicode CMap that honours them."""
+
+    def __init__(self, name: str, filename: str) -> None:
+        super().__init__(name, filename, shapable=False)
+        self.code_text: dict[int, str] = {}
+        self._codes: dict[tuple[int, str, float], int] = {}
+        self._next_virtual = _FIRST_VIRTUAL
+        scale = 1000.0 / self.face.unitsPerEm
+        self._glyph_widths = [round(aw * scale, 1) for aw, _lsb in self.face.hmetrics]
+
+    def glyph_width(self, gid: int) -> float:
+        """Advance of a glyph in thousandths of an em, as the PDF's Widths array holds it."""
+        return self._glyph_widths[gid] if gid < len(self._glyph_widths) else 0.0
+
+    def code_for(self, gid: int, text: str, width: float) -> int:
+        """The code point that draws glyph ``gid``, extracts as ``text`` and advances ``width``.
+
+        ``width`` (thousandths of an em) becomes the code's entry in the PDF Widths array.
+        """
+        width = round(width, 1)
+        key = (gid, text, width)
+        code = self._codes.get(key)
+        if code is not None:
+            return code
+        face = self.face
+        if (
+            len(text) == 1
+            and face.charToGlyph.get(ord(text)) == gid
+            and round(face.charWidths.get(ord(text), -1.0), 1) == width
+        ):
+            code = ord(text)
+        else:
+            code = self._next_virtual
+            self._next_virtual += 1
+            face.charToGlyph[code] = gid
+            face.charWidths[code] = width
+            self.code_text[code] = text
+        self._codes[key] = code
+        return code
+
+    def addObjects(self, doc: pdfdoc.PDFDocument) -> None:
+        """As ``TTFont.addObjects``, with the exact ToUnicode CMap."""
+        state = self._assignState(doc)
+        state.frozen = 1
+        for n, subset in enumerate(state.subsets):
+            internal_name = self.getSubsetInternalName(n, doc)[1:]
+            base_font_name = b"".join(
+                (SUBSETN(n), b"+", self.face.name, self.face.subfontNameX)
+            ).decode("pdfdoc")
+
+            pdf_font = pdfdoc.PDFTrueTypeFont()
+            pdf_font.__Comment__ = f"Font {self.fontName} subset {n}"
+            pdf_font.Name = internal_name
+            pdf_font.BaseFont = base_font_name
+            pdf_font.FirstChar = 0
+            pdf_font.LastChar = len(subset) - 1
+            pdf_font.Widths = pdfdoc.PDFArray([self.face.getCharWidth(c) for c in subset])
+
+            cmap_stream = pdfdoc.PDFStream()
+            cmap_stream.content = to_unicode_cmap(base_font_name, subset, self.code_text)
+            if doc.compression:
+                cmap_stream.filters = [pdfdoc.PDFZCompress]
+            pdf_font.ToUnicode = doc.Reference(cmap_stream, "toUnicodeCMap:" + base_font_name)
+            pdf_font.FontDescriptor = self.face.addSubsetObjects(doc, base_font_name, subset)
+
+            doc.Reference(pdf_font, internal_name)
+            doc.idToObject["BasicFonts"].dict[internal_name] = pdf_font
+        del self.state[doc]
