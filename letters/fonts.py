@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+import tomllib
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -51,10 +52,15 @@ class FontFamily:
     """Four styles of one typeface, each a :class:`ShapingFont` registered with reportlab."""
 
     name: str
+    scale: float  # nominal (TH SarabunPSK) points to this family's points
     regular: ShapingFont
     bold: ShapingFont
     italic: ShapingFont
     bolditalic: ShapingFont
+
+    def size(self, nominal: float) -> float:
+        """The size to set this family at so it prints like TH SarabunPSK at ``nominal``."""
+        return nominal * self.scale
 
     def style(self, *, bold: bool = False, italic: bool = False) -> ShapingFont:
         if bold and italic:
@@ -88,6 +94,23 @@ def find_family_files(family: str, folder: Path) -> dict[str, Path]:
     return found
 
 
+def family_scale(family: str, folder: Path) -> float:
+    config = folder / "families.toml"
+    if not config.is_file():
+        return 1.0
+    try:
+        table = tomllib.loads(config.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise FontConfigError(f"{config}: {exc}") from None
+    for name, entry in table.items():
+        if _squash(name) == _squash(family):
+            scale = entry.get("scale", 1.0)
+            if not isinstance(scale, (int, float)) or not 0.2 <= scale <= 5:
+                raise FontConfigError(f"{config}: [{name}] scale must be a number, got {scale!r}")
+            return float(scale)
+    return 1.0
+
+
 @cache
 def load_family(family: str | None = None, folder: str | None = None) -> FontFamily:
     """The configured family (env ``SARABAN_FONT_FAMILY`` / ``SARABAN_FONTS_DIR``), loaded once."""
@@ -97,4 +120,4 @@ def load_family(family: str | None = None, folder: str | None = None) -> FontFam
     fonts = {
         style: ShapingFont.load(f"{_squash(family)}-{style}", files[style]) for style in STYLES
     }
-    return FontFamily(name=family, **fonts)
+    return FontFamily(name=family, scale=family_scale(family, base), **fonts)

@@ -1,0 +1,62 @@
+"""An official letter as plain data: what the regulation's parts hold, nothing about pages."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Literal
+
+Kind = Literal["external", "circular"]
+URGENCIES = ("ด่วนที่สุด", "ด่วนมาก", "ด่วน")
+ACTING_RELATIONS = ("ปฏิบัติราชการแทน", "รักษาราชการแทน", "รักษาการในตำแหน่ง")
+
+
+@dataclass(frozen=True)
+class Enclosure:
+    title: str
+    count: str = ""  # "1 ฉบับ", "1 แผ่น"
+    file: str | None = None  # a PDF the mailout puts in the bundle, relative to the letter file
+
+
+@dataclass(frozen=True)
+class Sender:
+    code: str  # the agency's code before the slash of ที่: "ศธ 0603"
+    agency: str
+    address: str
+    unit: str = ""
+    phone: str = ""
+    fax: str = ""
+    email: str = ""
+    emblem: Path | None = None
+
+
+@dataclass(frozen=True)
+class Signer:
+    name: str
+    position: str
+    acting: str = ""  # one of ACTING_RELATIONS, printed after the position
+    on_behalf_of: str = ""  # the post acted for: "เลขาธิการคณะกรรมการการอาชีวศึกษา"
+
+
+@dataclass(frozen=True)
+class Letter:
+    kind: Kind
+    date: date
+    subject: str
+    to: str
+    body: tuple[str, ...]  # paragraphs
+    sender: Sender
+    signer: Signer
+    number: str | None = None
+    thai_digits: bool = True
+    urgency: str | None = None
+    references: tuple[str, ...] = ()
+    enclosures: tuple[Enclosure, ...] = field(default_factory=tuple)
+    closing: str = "ขอแสดงความนับถือ"
+
+    @property
+    def reference_number(self) -> str:
+        """The text after ที่: agency code, slash, ว for a circular, and the number."""
+        prefix = "ว " if self.kind == "circular" else ""
+        return f"{self.sender.code}/{prefix}{self.number or ''}".rstrip()

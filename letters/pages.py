@@ -1,0 +1,97 @@
+"""Page furniture for multi-page official documents: ``- ๒ -`` page numbers and continuation words.
+
+Continuation words (คำต่อ) are the first words of the next page, printed with ``...`` at the
+bottom right of every page that continues. The next page is not laid out when a page ends, so
+each page ends with a reference to a form XObject that the canvas defines just before it saves,
+when every page's first line is known: one pass, no second build.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from reportlab.pdfgen.canvas import Canvas
+
+from letters.pdfglyphs import draw_glyphs
+from letters.segment import break_units
+from letters.shaping import ShapingFont
+from letters.thaitext import numerals
+
+_LIST_NUMBER = set("0123456789๐๑๒๓๔๕๖๗๘๙.()")
+
+
+def continuation_words(first_line: str, words: int = 2) -> str:
+    """``๒. การใช้งาน...`` from the next page's first line: a leading list number and two words."""
+    taken: list[str] = []
+    count = 0
+    for unit in break_units(first_line.strip()):
+        if count >= words:
+            break
+        taken.append(unit)
+        if not unit.isspace() and not set(unit) <= _LIST_NUMBER:
+            count += 1
+    text = "".join(taken).rstrip()
+    return f"{text}..." if text else ""
+
+
+@dataclass(frozen=True)
+class Furniture:
+    font: ShapingFont
+    size: float
+    thai_digits: bool
+    page_width: float
+    right_x: float  # right edge of the text block
+    number_baseline: float  # y of the page number on pages after the first
+    continuation_baseline: float  # y of the continuation words
+
+
+class FurnishedCanvas(Canvas):
+    """A canvas that knows each page's first line of text and writes the furniture from it."""
+
+    def __init__(self, *args: Any, furniture: Furniture, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.furniture = furniture
+        self.first_lines: dict[int, str] = {}
+        self._continued_pages: list[int] = []
+
+    def note_line(self, text: str) -> None:
+        if text.strip():
+            self.first_lines.setdefault(self.getPageNumber(), text)
+
+    def draw_page_number(self) -> None:
+        page = self.getPageNumber()
+        if page < 2:
+            return
+        f = self.furniture
+        label = numerals(f"- {page} -", f.thai_digits)
+        shaped = f.font.shape(label)
+        x = (f.page_width - shaped.points(f.size)) / 2
+        draw_glyphs(self, f.font, f.size, x, f.number_baseline, shaped.glyphs)
+
+    def refer_to_continuation(self) -> None:
+        page = self.getPageNumber()
+        self._continued_pages.append(page)
+        self.doForm(f"continuation{page}")
+
+    def save(self) -> None:
+        if self._code:
+            self.showPage()
+        f = self.furniture
+        for page in self._continued_pages:
+            self.beginForm(f"continuation{page}")
+            words = continuation_words(self.first_lines.get(page + 1, ""))
+            if words:
+                shaped = f.font.shape(words)
+                x = f.right_x - shaped.points(f.size)
+                draw_glyphs(self, f.font, f.size, x, f.continuation_baseline, shaped.glyphs)
+            self.endForm()
+        super().save()
+
+
+def canvas_maker(furniture: Furniture) -> Callable[..., FurnishedCanvas]:
+    def make(*args: Any, **kwargs: Any) -> FurnishedCanvas:
+        return FurnishedCanvas(*args, furniture=furniture, **kwargs)
+
+    return make

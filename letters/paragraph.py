@@ -1,0 +1,242 @@
+"""A platypus flowable for Thai text: breaks at word boundaries, Thai distributed justification."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, replace
+from typing import Literal
+
+from reportlab.lib.colors import Color, black
+from reportlab.pdfgen.canvas import Canvas
+from reportlab.platypus import Flowable
+
+from letters.pdfglyphs import draw_glyphs
+from letters.segment import break_units
+from letters.shaping import Glyph, Shaped, ShapingFont
+
+Align = Literal["left", "center", "right", "justify"]
+
+# Justification spreads space between grapheme clusters up to this much (points) per gap; past
+# it the rest goes to the spaces. Wider gaps inside a word would read as word breaks to text
+# extractors (pypdf splits at half a space, pdfplumber at 3 pt).
+MAX_CLUSTER_GAP = 1.0
+
+
+@dataclass(frozen=True)
+class TextStyle:
+    font: ShapingFont
+    size: float = 16.0
+    leading: float = 20.0
+    align: Align = "left"
+    first_indent: float = 0.0  # where the first line starts, from the frame's left edge
+    rest_indent: float = 0.0  # where the other lines start
+    right_indent: float = 0.0
+    space_before: float = 0.0
+    space_after: float = 0.0
+    color: Color = black
+
+    def but(self, **changes: object) -> TextStyle:
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class Line:
+    units: tuple[Shaped, ...]
+    indent: float
+    width: float  # natural width in points, without trailing spaces
+    available: float
+    last: bool  # the last line of a paragraph or before a hard break: never justified
+
+    @property
+    def text(self) -> str:
+        return "".join(u.text for u in self.units)
+
+
+def _split_wide_unit(font: ShapingFont, unit: str, size: float, width: float) -> list[str]:
+    """Break a unit wider than the line (a long URL) between grapheme clusters."""
+    shaped = font.shape(unit)
+    pieces: list[str] = []
+    start = 0
+    used = 0.0
+    cluster_starts = [*sorted({g.cluster for g in shaped.glyphs}), len(unit)]
+    for a, b in itertools.pairwise(cluster_starts):
+        w = font.shape(unit[a:b]).points(size)
+        if used + w > width and a > start:
+            pieces.append(unit[start:a])
+            start, used = a, 0.0
+        used += w
+    pieces.append(unit[start:])
+    return pieces
+
+
+def break_lines(text: str, style: TextStyle, width: float) -> list[Line]:
+    """Greedy line filling over word-boundary units; hard breaks at ``\\n``."""
+    font, size = style.font, style.size
+    lines: list[Line] = []
+    for hard_line in text.split("\n"):
+        current: list[Shaped] = []
+        current_width = 0.0
+        trailing = 0.0  # width of spaces at the end of ``current``
+
+        def available() -> float:
+            indent = style.first_indent if not lines else style.rest_indent
+            return width - indent - style.right_indent
+
+        def finish(last: bool) -> None:
+            nonlocal current, current_width, trailing
+            while current and current[-1].text.isspace():
+                current.pop()
+            indent = style.first_indent if not lines else style.rest_indent
+            lines.append(
+                Line(tuple(current), indent, current_width - trailing, available(), last)
+            )
+            current, current_width, trailing = [], 0.0, 0.0
+
+        units = list(break_units(hard_line))
+        i = 0
+        while i < len(units):
+            unit = units[i]
+            shaped = font.shape(unit)
+            w = shaped.points(size)
+            if unit.isspace():
+                if current:
+                    current.append(shaped)
+                    current_width += w
+                    trailing += w
+                i += 1
+                continue
+            if current and current_width - trailing + (trailing + w) > available():
+                finish(last=False)
+                continue
+            if not current and w > available():
+                pieces = _split_wide_unit(font, unit, size, available())
+                units[i : i + 1] = pieces
+                if len(pieces) > 1:
+                    continue
+            current.append(shaped)
+            current_width += w
+            trailing = 0.0
+            i += 1
+        finish(last=True)
+    return lines
+
+
+def _justify_extra(line: Line, glyphs: Sequence[Glyph], size: float) -> list[float] | None:
+    """Extra space after each glyph so the line fills its measure (Thai distributed)."""
+    slack = line.available - line.width
+    if slack <= 0.01:
+        return None
+    boundaries: list[int] = []
+    spaces: list[int] = []
+    index = 0
+    for u, unit in enumerate(line.units):
+        n = len(unit.glyphs)
+        if unit.text.isspace():
+            spaces.append(index + n - 1)
+        else:
+            for k in range(n - 1):
+                if unit.glyphs[k + 1].cluster != unit.glyphs[k].cluster:
+                    boundaries.append(index + k)
+            if u + 1 < len(line.units) and not line.units[u + 1].text.isspace():
+                boundaries.append(index + n - 1)
+        index += n
+    extra = [0.0] * len(glyphs)
+    if not boundaries and not spaces:
+        return None
+    per_gap = min(MAX_CLUSTER_GAP, slack / len(boundaries)) if boundaries else 0.0
+    for k in boundaries:
+        extra[k] = per_gap
+    rest = slack - per_gap * len(boundaries)
+    if rest > 0.01:
+        targets = spaces or boundaries
+        for k in targets:
+            extra[k] += rest / len(targets)
+    return extra
+
+
+class ThaiParagraph(Flowable):
+    """A paragraph of Thai (and Latin) text in one font, broken at word boundaries."""
+
+    def __init__(
+        self,
+        text: str,
+        style: TextStyle,
+        *,
+        label: str | None = None,
+        lines: list[Line] | None = None,
+        continued: bool = False,
+    ) -> None:
+        super().__init__()
+        self.text = text
+        self.style = style
+        self.label = label  # drawn at the left of the first line (เรื่อง, เรียน, ...)
+        self._lines = lines
+        self._lines_width: float | None = None
+        self.continued = continued
+
+    def lines_for(self, width: float) -> list[Line]:
+        if self._lines is not None and (self._lines_width in (None, width)):
+            return self._lines
+        self._lines = break_lines(self.text, self.style, width)
+        self._lines_width = width
+        return self._lines
+
+    def wrap(self, availWidth: float, availHeight: float) -> tuple[float, float]:
+        self.width = availWidth
+        self.height = len(self.lines_for(availWidth)) * self.style.leading
+        return availWidth, self.height
+
+    def getSpaceBefore(self) -> float:
+        return 0.0 if self.continued else self.style.space_before
+
+    def getSpaceAfter(self) -> float:
+        return self.style.space_after
+
+    def split(self, availWidth: float, availHeight: float) -> list[Flowable]:
+        lines = self.lines_for(availWidth)
+        fit = int((availHeight + 1e-6) // self.style.leading)
+        if fit >= len(lines):
+            return [self]
+        # No widows or orphans: keep two lines together at either end where possible.
+        if len(lines) >= 4:
+            fit = min(fit, len(lines) - 2)
+            if fit < 2:
+                return []
+        if fit <= 0:
+            return []
+        head = ThaiParagraph(
+            self.text, self.style, label=self.label, lines=lines[:fit], continued=self.continued
+        )
+        tail = ThaiParagraph(self.text, self.style, lines=lines[fit:], continued=True)
+        head._lines_width = tail._lines_width = availWidth
+        return [head, tail]
+
+    def line_positions(self) -> Iterator[tuple[Line, float, float]]:
+        """Each line with its left x and baseline y in the flowable's coordinates."""
+        style = self.style
+        baseline_drop = style.leading * 0.78
+        for n, line in enumerate(self._lines or []):
+            x = line.indent
+            if style.align == "center":
+                x += (line.available - line.width) / 2
+            elif style.align == "right":
+                x += line.available - line.width
+            yield line, x, self.height - n * style.leading - baseline_drop
+
+    def draw(self) -> None:
+        canvas: Canvas = self.canv
+        style = self.style
+        canvas.setFillColor(style.color)
+        note_line = getattr(canvas, "note_line", None)
+        for n, (line, x, y) in enumerate(self.line_positions()):
+            if n == 0 and self.label and not self.continued:
+                label = style.font.shape(self.label)
+                draw_glyphs(canvas, style.font, style.size, 0.0, y, label.glyphs)
+            glyphs = [g for unit in line.units for g in unit.glyphs]
+            extra = None
+            if style.align == "justify" and not line.last:
+                extra = _justify_extra(line, glyphs, style.size)
+            draw_glyphs(canvas, style.font, style.size, x, y, glyphs, extra)
+            if note_line is not None:
+                note_line(line.text)

@@ -1,0 +1,67 @@
+"""Where a line of Thai may break: between dictionary words (pythainlp ``newmm``) or at spaces.
+
+Thai is written without spaces between words, so a break opportunity comes from a word
+segmenter. Runs of non-Thai text (Latin words, URLs, numbers) break only at spaces, and
+punctuation stays with the word it belongs to.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pythainlp.tokenize import word_tokenize
+
+# Characters that never start a line: Thai vowels written after or over/under their consonant,
+# tone marks, repetition and abbreviation signs, and closing punctuation.
+_THAI_DEPENDENT = {chr(c) for c in (0x0E30, 0x0E31, 0x0E32, 0x0E33, *range(0x0E34, 0x0E3B))}
+_THAI_DEPENDENT |= {chr(c) for c in (0x0E45, *range(0x0E47, 0x0E4F))}
+NBSP = "\u00a0"  # glue: a space no line may break at
+NO_BREAK_BEFORE = _THAI_DEPENDENT | set("ฯๆ)]}.,:;!?”’%…»") | {NBSP}
+# Characters that never end a line: leading vowels (written before their consonant) and
+# opening punctuation.
+NO_BREAK_AFTER = {chr(c) for c in range(0x0E40, 0x0E45)} | set("([{“‘«/") | {NBSP}
+
+
+def is_thai(char: str) -> bool:
+    return "\u0e00" <= char <= "\u0e7f"
+
+
+def _is_space(unit: str) -> bool:
+    return unit.isspace() and NBSP not in unit
+
+
+def _may_break_between(left: str, right: str) -> bool:
+    a, b = left[-1], right[0]
+    if b in NO_BREAK_BEFORE or a in NO_BREAK_AFTER:
+        return False
+    if _is_space(left) or _is_space(right):
+        return True
+    return is_thai(a) or is_thai(b)
+
+
+@lru_cache(maxsize=16384)
+def break_units(text: str) -> tuple[str, ...]:
+    """Split ``text`` into units between which a line may break; each space is its own unit.
+
+    Joining the units gives back ``text`` exactly.
+    """
+    units: list[str] = []
+    for token in word_tokenize(text, engine="newmm", keep_whitespace=True):
+        pieces = list(token) if token.isspace() else [token]
+        for piece in pieces:
+            if units and not _may_break_between(units[-1], piece):
+                units[-1] += piece
+            else:
+                units.append(piece)
+    return tuple(units)
+
+
+def word_boundaries(text: str) -> set[int]:
+    """Offsets in ``text`` where a line may break (used by tests on extracted text too)."""
+    offsets: set[int] = set()
+    pos = 0
+    for unit in break_units(text):
+        offsets.add(pos)
+        pos += len(unit)
+    offsets.add(pos)
+    return offsets

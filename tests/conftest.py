@@ -1,0 +1,100 @@
+"""Shared fixtures.
+
+``engine`` is parametrised over both supported backends, so every test using it
+(directly or through ``session``) runs twice:
+
+* ``sqlite``      -- a fresh database file in ``tmp_path``;
+* ``postgresql``  -- a fresh schema in the database at ``SARABAN_TEST_PG_URL``
+  (default ``postgresql+psycopg://postgres@127.0.0.1:5432/test``), selected via
+  ``search_path`` in the URL and dropped afterwards.
+
+Both are migrated to head with :func:`saraban.db.upgrade_schema` (never
+``create_all``).  PostgreSQL being unreachable is a test error, not a skip.
+
+To run a test on one backend only, override the ``backend`` parameter::
+
+    @pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+    def test_something(engine): ...
+
+``db_url`` is the URL of that same database (including the schema), e.g. for
+``DATABASE_URL`` when a test starts the CLI or the web app in another process.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import Engine
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.pool import NullPool
+from sqlmodel import Session
+
+from saraban.db import make_engine, normalise_url, upgrade_schema
+
+PG_URL_ENV = "SARABAN_TEST_PG_URL"
+PG_URL_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+BACKENDS = ("sqlite", "postgresql")
+
+
+def pg_admin_url() -> str:
+    return normalise_url(os.environ.get(PG_URL_ENV) or PG_URL_DEFAULT)
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    """Name of the backend under test: ``"sqlite"`` or ``"postgresql"``."""
+    return request.param
+
+
+@pytest.fixture
+def db_url(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """URL of an empty, private database for this test (schema not yet migrated)."""
+    if backend == "sqlite":
+        path = tmp_path_factory.mktemp("db") / "saraban.db"
+        yield f"sqlite:///{path}"
+        return
+
+    admin_url = pg_admin_url()
+    schema = f"saraban_test_{uuid.uuid4().hex}"
+    admin = make_engine(admin_url, poolclass=NullPool, connect_args={"connect_timeout": 10})
+    try:
+        with admin.begin() as conn:
+            conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
+    except OperationalError as exc:
+        admin.dispose()
+        pytest.fail(
+            f"PostgreSQL unreachable at {make_url(admin_url)!r} (set {PG_URL_ENV}; "
+            f"start it with `pg_ctlcluster --skip-systemctl-redirect <ver> main start`): {exc}",
+            pytrace=False,
+        )
+    try:
+        url = make_url(admin_url).update_query_dict({"options": f"-csearch_path={schema}"})
+        yield url.render_as_string(hide_password=False)
+    finally:
+        with admin.begin() as conn:
+            # Fail instead of hanging if a test leaked a connection holding locks.
+            conn.exec_driver_sql("SET LOCAL lock_timeout = '10s'")
+            conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
+        admin.dispose()
+
+
+@pytest.fixture
+def engine(db_url: str) -> Iterator[Engine]:
+    """Engine on a private database migrated to head (both backends)."""
+    eng = make_engine(db_url)
+    try:
+        upgrade_schema(eng)
+        yield eng
+    finally:
+        eng.dispose()
+
+
+@pytest.fixture
+def session(engine: Engine) -> Iterator[Session]:
+    """A session on ``engine``; nothing is committed unless the test commits."""
+    with Session(engine, expire_on_commit=False) as s:
+        yield s
