@@ -38,6 +38,7 @@ def glyph_operators(
     for subset, chunk in rl.splitString(text, doc):
         byte_codes.extend((subset, b) for b in chunk)
     codes = iter(byte_codes)
+    subsets = rl._assignState(doc).subsets
     outlines: list[str] = []
     pen_x = x
 
@@ -63,12 +64,16 @@ def glyph_operators(
         if glyph.code is None:
             outlines.append(
                 f"q {fp_str(scale)} 0 0 {fp_str(scale)} {fp_str(pen_x + glyph.dx * scale)} "
-                f"{fp_str(y + glyph.dy * scale)} cm {font.outline_ops(glyph.gid)} f Q"
+                f"{fp_str(y + glyph.dy * scale)} cm {_outline_form(canvas, font, glyph.gid)} Do Q"
             )
             pending_move += glyph.advance * scale + (extra[i] if extra else 0.0)
             pen_x += glyph.advance * scale + (extra[i] if extra else 0.0)
             continue
         subset, byte = next(codes)
+        if glyph.code == 32 and current_subset > 0 and len(subsets[current_subset]) > 32:
+            # Every reportlab subset holds the space at code 32: staying in the current font
+            # spares a font switch, after which pdfium drops a following space.
+            subset, byte = current_subset, 32
         if subset != current_subset:
             flush_array()
             name = rl.getSubsetInternalName(subset, doc)
@@ -95,6 +100,17 @@ def glyph_operators(
         ops.append("0 Ts")
     ops.append("ET")
     return "\n".join(ops + outlines)
+
+
+def _outline_form(canvas: Canvas, font: ShapingFont, gid: int) -> str:
+    """A form XObject holding the glyph's outline (defined once per document); its name."""
+    name = f"glyph-{font.name}-{gid}"
+    if not canvas.hasForm(name):
+        canvas.beginForm(name, -2000, -2000, 3000, 3000)
+        canvas._code.append(f"{font.outline_ops(gid)} f")
+        canvas.endForm()
+    canvas._formsinuse.append(name)
+    return "/" + canvas._doc.getXObjectName(name)
 
 
 def draw_glyphs(

@@ -161,7 +161,8 @@ class ShapingFont:
             x0s.append(pen + self._snap(pos.x_offset))
             pen += pos.x_advance
         texts = self._glyph_texts(
-            text, [i.codepoint for i in infos], [i.cluster for i in infos], x0s, pen
+            text, [i.codepoint for i in infos], [i.cluster for i in infos], x0s, pen,
+            [pos.y_offset != 0 for pos in positions],
         )
         glyphs = []
         width = 0.0
@@ -197,7 +198,13 @@ class ShapingFont:
         return cached
 
     def _glyph_texts(
-        self, text: str, gids: list[int], clusters: list[int], x0s: list[float], width: float
+        self,
+        text: str,
+        gids: list[int],
+        clusters: list[int],
+        x0s: list[float],
+        width: float,
+        raised: list[bool],
     ) -> list[str | None]:
         """Split ``text`` over the glyphs so that, read in drawing order, they give it back.
 
@@ -205,8 +212,10 @@ class ShapingFont:
         text: its own character where glyphs and characters match one to one, else the pieces in
         order (so reordered marks still read back in the typed order). A glyph is silent (None)
         where its cluster has more glyphs than characters (the NIKHAHIT of a split SARA AM), or
-        where it would start to the right of a later glyph: extractors such as pdfplumber start
-        a new word whenever a character begins left of the one before it.
+        where it would start to the right of a later glyph (pdfplumber starts a new word
+        whenever a character begins left of the one before it), or where it is raised or
+        lowered off the baseline (a lowered vowel under ฎ can drop far enough for extractors
+        to put it on a line of its own).
         """
         n = len(gids)
         silent: set[int] = set()
@@ -220,6 +229,7 @@ class ShapingFont:
                 strangers = [k for k in group if self._nominal.get(gids[k], "") not in chars]
                 silent.update((strangers + list(reversed(group)))[:surplus])
         first_of_cluster = set(starts)
+        silent.update(k for k in range(n) if raised[k] and k not in first_of_cluster)
         running_min = width
         for k in reversed(range(n)):
             if k in silent:
