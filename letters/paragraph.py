@@ -230,13 +230,19 @@ class ThaiParagraph(Flowable):
         canvas.setFillColor(style.color)
         note_line = getattr(canvas, "note_line", None)
         for n, (line, x, y) in enumerate(self.line_positions()):
-            if n == 0 and self.label and not self.continued:
-                label = style.font.shape(self.label)
-                draw_glyphs(canvas, style.font, style.size, 0.0, y, label.glyphs)
             glyphs = [g for unit in line.units for g in unit.glyphs]
             extra = None
             if style.align == "justify" and not line.last:
                 extra = _justify_extra(line, glyphs, style.size)
+            if n == 0 and self.label and not self.continued:
+                # One run from the label to the text, so extractors read "เรื่อง การ..." as
+                # one line with a word gap, not as two pieces.
+                label = style.font.shape(self.label)
+                gap = [0.0] * len(label.glyphs)
+                gap[-1] = x - label.points(style.size)
+                extra = gap + (list(extra) if extra else [0.0] * len(glyphs))
+                glyphs = [*label.glyphs, *glyphs]
+                x = 0.0
             draw_glyphs(canvas, style.font, style.size, x, y, glyphs, extra)
             if note_line is not None:
                 note_line(line.text)
