@@ -199,11 +199,10 @@ def _make_cell(entry: QREntry, family: FontFamily, layout: QRSheetLayout) -> _Ce
     matrix = qr_matrix(entry.url)
     module = _module_size(len(matrix))
     side = len(matrix) * module
-    width = layout.column_width if side <= layout.column_width else layout.text_width
     if side > layout.text_width:
-        module = layout.text_width / len(matrix)
-        if module < MIN_MODULE:
-            raise ValueError(f"the QR code for {entry.url!r} is too big for the page")
+        raise ValueError(f"the QR code for {entry.url!r} is too big for the page")
+    # A code wider than a column takes the whole row.
+    width = layout.column_width if side <= layout.column_width else layout.text_width
     caption = ThaiParagraph(
         entry.caption,
         TextStyle(

@@ -106,9 +106,12 @@ class ShapingFont:
 
     @classmethod
     def load(cls, name: str, path: Path) -> ShapingFont:
-        rl = TextLayerTTFont(name, str(path))
-        pdfmetrics.registerFont(rl)
         face = hb.Face(hb.Blob(path.read_bytes()))
+        unscaled = hb.Font(face)  # advances in font units
+        per_em = 1000.0 / face.upem
+        widths = [unscaled.get_glyph_h_advance(g) * per_em for g in range(face.glyph_count)]
+        rl = TextLayerTTFont(name, str(path), widths)
+        pdfmetrics.registerFont(rl)
         hb_font = hb.Font(face)
         hb_font.scale = (1000, 1000)  # positions come out in thousandths of an em
         font = cls(name=name, path=path, rl=rl, _hb_font=hb_font)

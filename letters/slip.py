@@ -48,7 +48,7 @@ MONO_FILES = {"regular": "DejaVuSansMono.ttf", "bold": "DejaVuSansMono-Bold.ttf"
 PER_PAGE = (1, 2, 4)
 MAX_VALUE_CHARS = 32
 
-HINT_COLOR = Color(0.25, 0.25, 0.25)
+HINT_COLOR = Color(0.2, 0.2, 0.2)
 CUT_COLOR = Color(0.45, 0.45, 0.45)
 
 
@@ -144,10 +144,11 @@ class SlipLayout:
     english_size: float = 15.0
     english_leading: float = 18.0
     name_sizes: tuple[float, ...] = (26.0, 24.0, 22.0, 20.0, 18.0)  # largest that fits one line
-    name_band: float = 46.0  # height reserved for the college's name (two lines at 18)
+    name_band: float = 54.0  # height reserved for the college's name (two lines at 18)
+    name_leading: float = 23.0  # when it takes two lines
     label_size: float = 16.0
     label_leading: float = 19.0
-    hint_size: float = 14.0
+    hint_size: float = 15.0
     hint_leading: float = 16.0
     value_size: float = 17.0  # DejaVu Sans Mono Bold, real points
     issuer_size: float = 16.0
@@ -358,13 +359,11 @@ def _draw_name(canvas: Canvas, design: _Design, family: FontFamily, name: str) -
             # Thai sits a little above the middle of its line: centre on the x-height band.
             draw_glyphs(canvas, font, size, x + (width - w) / 2, mid - size * 0.28, shaped.glyphs)
             return
-    nominal = lay.name_sizes[-1]
-    leading = lay.name_band / 2
-    runs, h = _paragraph_runs(
-        name, TextStyle(font=font, size=family.size(nominal), leading=leading, align="center"),
-        x, design.name_top, width,
+    style = TextStyle(
+        font=font, size=family.size(lay.name_sizes[-1]), leading=lay.name_leading, align="center"
     )
-    if h > lay.name_band + 1e-6:
+    runs, h = _paragraph_runs(name, style, x, mid + lay.name_leading, width)
+    if h > 2 * lay.name_leading + 1e-6:
         raise ValueError(f"college name too long for the slip: {name}")
     _draw_runs(canvas, runs)
 

@@ -53,13 +53,18 @@ def to_unicode_cmap(fontname: str, subset: list[int], code_text: dict[int, str])
 class TextLayerTTFont(TTFont):
     """TTFont with per-(glyph, text) codes and a ToUnicode CMap that honours them."""
 
-    def __init__(self, name: str, filename: str) -> None:
+    def __init__(self, name: str, filename: str, glyph_widths: list[float]) -> None:
+        """``glyph_widths``: every glyph's advance in thousandths of an em.
+
+        They come from the caller (HarfBuzz) because reportlab's ``hmetrics`` holds raw font
+        units only for the first ``numberOfHMetrics`` glyphs and already-scaled ones after:
+        in a monospaced font, which lists one advance for all, nearly every width is off.
+        """
         super().__init__(name, filename, shapable=False)
         self.code_text: dict[int, str] = {}
         self._codes: dict[tuple[int, str, float], int] = {}
         self._next_virtual = _FIRST_VIRTUAL
-        scale = 1000.0 / self.face.unitsPerEm
-        self._glyph_widths = [round(aw * scale, 1) for aw, _lsb in self.face.hmetrics]
+        self._glyph_widths = [round(w, 1) for w in glyph_widths]
 
     def glyph_width(self, gid: int) -> float:
         """Advance of a glyph in thousandths of an em, as the PDF's Widths array holds it."""

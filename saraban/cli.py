@@ -101,6 +101,164 @@ def letter(
     out.print(f"[green]wrote[/] {output} ({size:,} bytes)")
 
 
+roster_app = typer.Typer(help="The roster of colleges (รายชื่อสถานศึกษา).", no_args_is_help=True)
+credentials_app = typer.Typer(
+    help="Credentials for the colleges: issue, reissue, void, verify.", no_args_is_help=True
+)
+app.add_typer(roster_app, name="roster")
+app.add_typer(credentials_app, name="credentials")
+
+
+def open_database():
+    """The configured database (``DATABASE_URL`` or the SQLite file), migrated to head."""
+    from saraban.db import make_engine, upgrade_schema
+
+    engine = make_engine()
+    upgrade_schema(engine)
+    return engine
+
+
+def current_user() -> str:
+    import getpass
+
+    return os.environ.get("SARABAN_USER") or getpass.getuser()
+
+
+@roster_app.command("import")
+def roster_import(
+    file: Annotated[Path, typer.Argument(help="CSV (UTF-8, UTF-8 with BOM, cp874) or XLSX.")],
+    encoding: Annotated[
+        str | None, typer.Option(help="The CSV's encoding, if detection gets it wrong.")
+    ] = None,
+) -> None:
+    """Import or update colleges by code. A file with any bad row imports nothing."""
+    from saraban.db import session_scope
+    from saraban.roster import RosterError, read_roster
+    from saraban.store import StoreError, import_colleges
+
+    with user_errors(RosterError, StoreError, OSError):
+        roster = read_roster(file, encoding)
+        engine = open_database()
+        with session_scope(engine, immediate=True) as session:
+            result = import_colleges(session=session, colleges=roster.rows)
+    out.print(
+        f"[green]imported[/] {file} ({roster.encoding}): {len(roster.rows)} colleges: {result}"
+    )
+
+
+def _slip_renderer(policy_hint: str, per_page: int):
+    from letters.slip import SlipText, render_slips
+
+    text = SlipText(hint=policy_hint)
+    return lambda slips: render_slips(slips, text, per_page=per_page)
+
+
+@credentials_app.command("issue")
+def credentials_issue(
+    codes: Annotated[
+        list[str] | None, typer.Argument(help="College codes; default: every college without one.")
+    ] = None,
+    slips: Annotated[Path, typer.Option(help="The slips PDF to write (a new file).")] = Path(
+        "slips.pdf"
+    ),
+    policy: Annotated[str, typer.Option(help="Password policy: default or long.")] = "default",
+    per_page: Annotated[int, typer.Option(help="Slips per A4 page: 1, 2 or 4.")] = 1,
+    jobs: Annotated[int | None, typer.Option(help="Hashing processes (default: cores).")] = None,
+) -> None:
+    """Issue credentials and write their slips in one step: both or neither."""
+    from credentials import policy_from_name
+    from saraban.issuing import IssueError, issue
+    from saraban.store import StoreError
+
+    with user_errors(IssueError, StoreError, ValueError, OSError):
+        chosen = policy_from_name(policy)
+        engine = open_database()
+        result = issue(
+            engine, slips_path=slips, render=_slip_renderer(chosen.hint_th, per_page),
+            issued_by=current_user(), codes=codes, policy=chosen, workers=jobs,
+        )
+    if not result.count:
+        out.print("nothing to issue: every college has a live credential")
+        return
+    out.print(f"[green]issued[/] {result.count} credentials; slips: {result.slips_path}")
+
+
+@credentials_app.command("reissue")
+def credentials_reissue(
+    code: Annotated[str, typer.Argument(help="The college's 10-digit code.")],
+    reason: Annotated[str, typer.Option(help="Why (recorded with who and when).")],
+    slips: Annotated[Path, typer.Option(help="The slip PDF to write (a new file).")],
+    policy: Annotated[str, typer.Option(help="Password policy: default or long.")] = "default",
+) -> None:
+    """Void a college's credential and issue a new one with its slip."""
+    from credentials import policy_from_name
+    from saraban.issuing import IssueError, issue
+    from saraban.models import BatchKind
+    from saraban.store import StoreError
+
+    with user_errors(IssueError, StoreError, ValueError, OSError):
+        chosen = policy_from_name(policy)
+        engine = open_database()
+        result = issue(
+            engine, slips_path=slips, render=_slip_renderer(chosen.hint_th, 1),
+            issued_by=current_user(), codes=[code], policy=chosen, kind=BatchKind.REISSUE,
+            reason=reason,
+        )
+    out.print(f"[green]reissued[/] {code}; the old credential is void; slip: {result.slips_path}")
+
+
+@credentials_app.command("void")
+def credentials_void(
+    code: Annotated[str, typer.Argument(help="The college's 10-digit code.")],
+    reason: Annotated[str, typer.Option(help="Why (recorded with who and when).")],
+) -> None:
+    """Void a college's credential: it no longer logs in."""
+    from saraban.issuing import void
+    from saraban.store import StoreError
+
+    with user_errors(StoreError, ValueError):
+        void(open_database(), code=code, by=current_user(), reason=reason)
+    out.print(f"[green]voided[/] the credential of {code}")
+
+
+@credentials_app.command("verify")
+def credentials_verify(
+    code: Annotated[str, typer.Argument(help="The college's 10-digit code.")],
+) -> None:
+    """Check a password, read from a prompt (or one line of standard input), never argv."""
+    import getpass
+    import sys
+
+    from saraban.issuing import verify
+
+    if sys.stdin.isatty():
+        password = getpass.getpass("รหัสผ่าน (password): ")
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+    verdict = verify(open_database(), code=code, password=password)
+    del password
+    if verdict.ok:
+        out.print(f"[green]ok[/]: the password of {code} is right")
+        return
+    err.print(f"[bold red]no:[/] {code}: {verdict.reason}")
+    raise typer.Exit(1)
+
+
+@app.command("qr-sheet")
+def qr_sheet(
+    file: Annotated[Path, typer.Argument(help="The QR sheet file (TOML).")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="The PDF to write.")],
+) -> None:
+    """Render a sheet of QR codes with captions and their links as text."""
+    from letters.letterfile import LetterFileError
+    from letters.qrsheet import load_qr_sheet, render_qr_sheet
+
+    with user_errors(LetterFileError):
+        sheet = load_qr_sheet(file)
+        size = write_atomically(output, lambda: render_qr_sheet(sheet))
+    out.print(f"[green]wrote[/] {output} ({size:,} bytes)")
+
+
 def main() -> None:
     app()
 
