@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from typing import TypeVar
 
 from passlib.context import CryptContext
 from passlib.exc import PasswordValueError
@@ -105,6 +107,7 @@ class HashSettings:
         return make_context(self.memory_kib, self.time_cost, self.parallelism)
 
 
+T = TypeVar("T")
 _worker_context: CryptContext | None = None
 
 
@@ -127,6 +130,14 @@ def _worker_count(workers: int | None, items: int) -> int:
     return max(1, min(workers, items))
 
 
+def _pool_context() -> multiprocessing.context.BaseContext:
+    """``fork`` when this process has one thread (workers start at once, with nothing to
+    import), else ``spawn``: forking a threaded process (a web server) is unsafe."""
+    if threading.active_count() == 1 and "fork" in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("fork")
+    return multiprocessing.get_context("spawn")
+
+
 def hash_many(
     settings: HashSettings, passwords: Sequence[str], workers: int | None = None
 ) -> list[str]:
@@ -134,20 +145,37 @@ def hash_many(
 
     *workers* defaults to the CPU count. With one worker, or fewer than
     :data:`MIN_PARALLEL_ITEMS` passwords, hashing happens in this process.
-    Workers are started with ``spawn`` so this is safe to call from threaded
-    programs (e.g. a web server); as with any ``spawn`` pool, a script calling
-    this at import time needs an ``if __name__ == "__main__":`` guard.
+    Workers are forked from a single-threaded process and spawned from a threaded
+    one (e.g. a web server), where forking is unsafe; as with any ``spawn`` pool, a
+    script calling this at import time needs an ``if __name__ == "__main__":`` guard.
+    """
+    hashes, _ = hash_many_while(settings, passwords, lambda: None, workers=workers)
+    return hashes
+
+
+def hash_many_while(
+    settings: HashSettings,
+    passwords: Sequence[str],
+    during: Callable[[], T],
+    workers: int | None = None,
+) -> tuple[list[str], T]:
+    """Hash *passwords* in worker processes while this process runs *during*.
+
+    Returns the hashes (in input order) and what *during* returned: the caller's own work
+    (rendering the slips) overlaps the hashing instead of following it.
     """
     passwords = [_check_password(p) for p in passwords]
     count = _worker_count(workers, len(passwords))
     if count == 1 or len(passwords) < MIN_PARALLEL_ITEMS:
         ctx = settings.context()
-        return [ctx.hash(p) for p in passwords]
+        return [ctx.hash(p) for p in passwords], during()
     chunksize = max(1, len(passwords) // (count * 4))
     with ProcessPoolExecutor(
         max_workers=count,
-        mp_context=multiprocessing.get_context("spawn"),
+        mp_context=_pool_context(),
         initializer=_init_worker,
         initargs=(settings,),
     ) as pool:
-        return list(pool.map(_hash_in_worker, passwords, chunksize=chunksize))
+        pending = pool.map(_hash_in_worker, passwords, chunksize=chunksize)
+        result = during()
+        return list(pending), result

@@ -25,6 +25,9 @@ out = Console(highlight=False)
 @app.callback()
 def _root() -> None:
     """สารบรรณ: Thai official letters, enclosures, credentials, mailouts and routing."""
+    from saraban.logs import configure_logging
+
+    configure_logging()
 
 
 class UserError(Exception):

@@ -11,10 +11,12 @@ slips file the clerk asked for.
 
 from __future__ import annotations
 
+import logging
 import os
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from sqlalchemy.engine import Engine
@@ -25,7 +27,7 @@ from credentials import (
     HashSettings,
     PasswordPolicy,
     generate,
-    hash_many,
+    hash_many_while,
     verify_password,
 )
 from letters.slip import Slip
@@ -33,6 +35,7 @@ from saraban import store
 from saraban.db import session_scope
 from saraban.models import BatchKind, BatchState, College, IssueBatch
 
+log = logging.getLogger(__name__)
 DEFAULT_HASHING = HashSettings()
 RenderSlips = Callable[[Sequence[Slip]], bytes]
 
@@ -87,6 +90,7 @@ def recover(engine: Engine, folder: Path | None = None) -> list[str]:
             os.replace(partial, final)
             _fsync_dir(final.parent)
             actions.append(f"finished batch {batch_id}: slips at {final}")
+            log.warning("finished interrupted batch %s: slips at %s", batch_id, final)
     folders = {final.parent for final in committed.values()}
     if folder is not None:
         folders.add(folder)
@@ -98,6 +102,7 @@ def recover(engine: Engine, folder: Path | None = None) -> list[str]:
             if batch_id not in committed:
                 partial.unlink()
                 actions.append(f"removed slips of a batch that never committed: {partial.name}")
+                log.warning("removed slips of a batch that never committed: %s", partial)
     return actions
 
 
@@ -137,17 +142,16 @@ def issue(
         raise IssueError(f"folder {slips_path.parent} does not exist")
 
     passwords = [generate(policy) for _ in slips_base]
-    hashes = hash_many(hashing, passwords, workers=workers)
     slips = [
         Slip(college_name=name, code=code, password=pw)
         for (code, name), pw in zip(slips_base, passwords, strict=True)
     ]
-    pdf = render(slips)
+    hashes, pdf = hash_many_while(hashing, passwords, partial(render, slips), workers=workers)
     del passwords, slips
 
     batch_id = str(uuid.uuid4())
-    partial = partial_path(slips_path, batch_id)
-    _write_durably(partial, pdf)
+    pending_slips = partial_path(slips_path, batch_id)
+    _write_durably(pending_slips, pdf)
     del pdf
     try:
         with session_scope(engine, immediate=True) as session:
@@ -175,10 +179,14 @@ def issue(
                 )
             store.commit_batch(session=session, batch_id=batch_id)
     except BaseException:
-        partial.unlink(missing_ok=True)
+        pending_slips.unlink(missing_ok=True)
         raise
-    os.replace(partial, slips_path)
+    os.replace(pending_slips, slips_path)
     _fsync_dir(slips_path.parent)
+    log.info(
+        "batch %s: %s %d credentials by %s; slips at %s",
+        batch_id, kind, len(slips_base), issued_by, slips_path,
+    )
     codes_issued = tuple(code for code, _ in slips_base)
     return IssueResult(batch_id=batch_id, codes=codes_issued, slips_path=slips_path)
 
@@ -193,6 +201,7 @@ def _college(session: Session, code: str) -> College:
 def void(engine: Engine, *, code: str, by: str, reason: str) -> None:
     with session_scope(engine, immediate=True) as session:
         store.void_credential(session=session, code=code, by=by, reason=reason)
+    log.info("voided the credential of %s by %s: %s", code, by, reason)
 
 
 @dataclass(frozen=True)
@@ -212,6 +221,7 @@ def verify(
             return Verdict(False, "no live credential")
         ok, new_hash = verify_password(hashing.context(), password, credential.password_hash)
         if not ok:
+            log.info("wrong password for %s", code)
             return Verdict(False, "wrong password")
         if new_hash:
             credential.password_hash = new_hash

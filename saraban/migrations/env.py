@@ -24,7 +24,9 @@ from sqlalchemy import Connection
 from sqlmodel import SQLModel
 from sqlmodel.sql.sqltypes import AutoString
 
-from saraban import models
+# Every module declaring table models must be imported, so that target_metadata
+# (autogenerate, `alembic check`) sees its tables.
+from saraban import models, numbering, register  # noqa: F401
 from saraban.db import database_url, make_engine
 
 config = context.config
