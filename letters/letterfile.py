@@ -16,17 +16,36 @@ from typing import Any
 import jinja2
 from jinja2.sandbox import SandboxedEnvironment
 
-from letters.model import ACTING_RELATIONS, URGENCIES, Enclosure, Letter, Sender, Signer
+from letters.model import (
+    ACTING_RELATIONS,
+    MADE_ENCLOSURES,
+    URGENCIES,
+    Enclosure,
+    Letter,
+    Sender,
+    Signer,
+)
 from letters.segment import is_thai
 from letters.thaitext import KEEP_CLOSE, KEEP_OPEN, nfc
 
 TOP_KEYS = {
-    "kind", "number", "date", "thai_digits", "urgency", "subject", "to", "references",
-    "enclosures", "body", "closing", "sender", "signer",
+    "kind",
+    "number",
+    "date",
+    "thai_digits",
+    "urgency",
+    "subject",
+    "to",
+    "references",
+    "enclosures",
+    "body",
+    "closing",
+    "sender",
+    "signer",
 }
 SENDER_KEYS = {"code", "agency", "address", "unit", "phone", "fax", "email", "emblem"}
 SIGNER_KEYS = {"name", "position", "acting", "on_behalf_of"}
-ENCLOSURE_KEYS = {"title", "count", "file"}
+ENCLOSURE_KEYS = {"title", "count", "file", "make"}
 TEMPLATE_KEYS = ("to", "body")
 
 
@@ -127,9 +146,12 @@ class LetterFile:
 def _require_str(lf: LetterFile, table: dict[str, Any], key: str, where: str | None) -> str:
     value = table.get(key)
     if value is None:
-        raise LetterFileError(lf.path, key if not where else f"{where}.{key}",
-                              _key_line(lf.source, where, key) or _table_line(lf, where),
-                              "is required")
+        raise LetterFileError(
+            lf.path,
+            key if not where else f"{where}.{key}",
+            _key_line(lf.source, where, key) or _table_line(lf, where),
+            "is required",
+        )
     if not isinstance(value, str) or not value.strip():
         raise lf.error(key, f"must be non-empty text, got {value!r}", where)
     return nfc(value.strip())
@@ -149,7 +171,9 @@ def _check_unknown(lf: LetterFile, table: Mapping[str, Any], allowed: set[str], 
         if key not in allowed:
             known = ", ".join(sorted(allowed))
             raise LetterFileError(
-                lf.path, f"{where}.{key}" if where else key, _key_line(lf.source, where, key),
+                lf.path,
+                f"{where}.{key}" if where else key,
+                _key_line(lf.source, where, key),
                 f"unknown key (known keys: {known})",
             )
 
@@ -180,7 +204,7 @@ def _parse_enclosures(lf: LetterFile, value: Any) -> tuple[Enclosure, ...]:
         for key in item:
             if key not in ENCLOSURE_KEYS:
                 raise lf.error(
-                    "enclosures", f"item {n}: unknown key {key!r} (known: count, file, title)"
+                    "enclosures", f"item {n}: unknown key {key!r} (known: count, file, make, title)"
                 )
         title = item.get("title")
         if not isinstance(title, str) or not title.strip():
@@ -191,8 +215,22 @@ def _parse_enclosures(lf: LetterFile, value: Any) -> tuple[Enclosure, ...]:
             if not path.is_file():
                 raise lf.error("enclosures", f"item {n}: file {path} does not exist")
             file = str(path)
-        out.append(Enclosure(title=nfc(title.strip()), count=nfc(str(item.get("count", ""))),
-                             file=file))
+        make = item.get("make")
+        if make is not None and make not in MADE_ENCLOSURES:
+            raise lf.error(
+                "enclosures",
+                f"item {n}: make = {make!r} is not one of {', '.join(MADE_ENCLOSURES)}",
+            )
+        if make is not None and file is not None:
+            raise lf.error("enclosures", f"item {n}: give either file or make, not both")
+        out.append(
+            Enclosure(
+                title=nfc(title.strip()),
+                count=nfc(str(item.get("count", ""))),
+                file=file,
+                make=make,
+            )
+        )
     return tuple(out)
 
 
@@ -257,7 +295,9 @@ def load_letter_file(path: Path | str) -> LetterFile:
         except jinja2.TemplateSyntaxError as exc:
             start = _key_line(source, None, key) or 0
             raise LetterFileError(
-                path, key, start + (exc.lineno or 1) - 1 if start else None,
+                path,
+                key,
+                start + (exc.lineno or 1) - 1 if start else None,
                 f"template syntax error: {exc.message}",
             ) from None
 
@@ -282,8 +322,9 @@ def load_letter_file(path: Path | str) -> LetterFile:
     g = raw["signer"]
     acting = nfc(str(g.get("acting", "")).strip())
     if acting and acting not in ACTING_RELATIONS:
-        raise lf.error("acting", f"{acting!r} is not one of {', '.join(ACTING_RELATIONS)}",
-                       "signer")
+        raise lf.error(
+            "acting", f"{acting!r} is not one of {', '.join(ACTING_RELATIONS)}", "signer"
+        )
     data["signer"] = Signer(
         name=_require_str(lf, g, "name", "signer"),
         position=_require_str(lf, g, "position", "signer"),

@@ -9,6 +9,7 @@ from typing import Literal
 
 Kind = Literal["external", "circular"]
 URGENCIES = ("ด่วนที่สุด", "ด่วนมาก", "ด่วน")
+MADE_ENCLOSURES = ("qr-sheet", "credential-slip")
 ACTING_RELATIONS = ("ปฏิบัติราชการแทน", "รักษาราชการแทน", "รักษาการในตำแหน่ง")
 
 
@@ -17,6 +18,7 @@ class Enclosure:
     title: str
     count: str = ""  # "1 ฉบับ", "1 แผ่น"
     file: str | None = None  # a PDF the mailout puts in the bundle, relative to the letter file
+    make: str | None = None  # one the mailout makes: see MADE_ENCLOSURES
 
 
 @dataclass(frozen=True)

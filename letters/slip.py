@@ -432,6 +432,40 @@ def _draw_cut_lines(canvas: Canvas, lines: Sequence[tuple[float, ...]]) -> None:
     canvas.restoreState()
 
 
+def draw_slips(
+    canvas: Canvas,
+    slips: Sequence[Slip],
+    text: SlipText = SlipText(),
+    *,
+    per_page: int = 1,
+    family: FontFamily | None = None,
+    layout: SlipLayout | None = None,
+) -> None:
+    """Draw the slips as pages of ``canvas`` (one per A4 page, or 2 or 4 with cut lines)."""
+    if per_page not in PER_PAGE:
+        raise ValueError(f"per_page must be one of {PER_PAGE}, got {per_page!r}")
+    if not slips:
+        raise ValueError("no slips to render")
+    family = family or load_family()
+    design = _design(text, family, layout or SlipLayout())
+    pagesize, places, cut_lines = _cells(per_page, design)
+    _define_forms(canvas, design)
+    pages = math.ceil(len(slips) / per_page)
+    for page in range(pages):
+        canvas.setPageSize(pagesize)
+        batch = slips[page * per_page : (page + 1) * per_page]
+        if per_page > 1:
+            _draw_cut_lines(canvas, cut_lines)
+        for slip, (x, y, scale) in zip(batch, places, strict=False):
+            canvas.saveState()
+            canvas.translate(x, y)
+            if scale != 1.0:
+                canvas.scale(scale, scale)
+            _draw_slip(canvas, design, family, slip)
+            canvas.restoreState()
+        canvas.showPage()
+
+
 def render_slips(
     slips: Sequence[Slip],
     text: SlipText = SlipText(),
@@ -444,30 +478,11 @@ def render_slips(
     page with dashed cut lines between them. Fonts embedded, text layer exact."""
     if per_page not in PER_PAGE:
         raise ValueError(f"per_page must be one of {PER_PAGE}, got {per_page!r}")
-    if not slips:
-        raise ValueError("no slips to render")
-    family = family or load_family()
-    design = _design(text, family, layout or SlipLayout())
-    pagesize, places, cut_lines = _cells(per_page, design)
-
     out = io.BytesIO()
-    canvas = Canvas(out, pagesize=pagesize, invariant=True, lang="th")
+    canvas = Canvas(out, invariant=True, lang="th")
     canvas.setTitle("Username และ Password : " + " ".join(text.system_th))
     canvas.setCreator("saraban")
-    _define_forms(canvas, design)
-    pages = math.ceil(len(slips) / per_page)
-    for page in range(pages):
-        batch = slips[page * per_page : (page + 1) * per_page]
-        if per_page > 1:
-            _draw_cut_lines(canvas, cut_lines)
-        for slip, (x, y, scale) in zip(batch, places, strict=False):
-            canvas.saveState()
-            canvas.translate(x, y)
-            if scale != 1.0:
-                canvas.scale(scale, scale)
-            _draw_slip(canvas, design, family, slip)
-            canvas.restoreState()
-        canvas.showPage()
+    draw_slips(canvas, slips, text, per_page=per_page, family=family, layout=layout)
     canvas.save()
     return out.getvalue()
 

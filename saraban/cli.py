@@ -53,6 +53,9 @@ def write_atomically(path: Path, produce: Callable[[], bytes]) -> int:
     path.parent.mkdir(parents=True, exist_ok=True)
     data = produce()
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    umask = os.umask(0)
+    os.umask(umask)
+    os.fchmod(fd, 0o666 & ~umask)
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
@@ -177,8 +180,13 @@ def credentials_issue(
         chosen = policy_from_name(policy)
         engine = open_database()
         result = issue(
-            engine, slips_path=slips, render=_slip_renderer(chosen.hint_th, per_page),
-            issued_by=current_user(), codes=codes, policy=chosen, workers=jobs,
+            engine,
+            slips_path=slips,
+            render=_slip_renderer(chosen.hint_th, per_page),
+            issued_by=current_user(),
+            codes=codes,
+            policy=chosen,
+            workers=jobs,
         )
     if not result.count:
         out.print("nothing to issue: every college has a live credential")
@@ -203,8 +211,13 @@ def credentials_reissue(
         chosen = policy_from_name(policy)
         engine = open_database()
         result = issue(
-            engine, slips_path=slips, render=_slip_renderer(chosen.hint_th, 1),
-            issued_by=current_user(), codes=[code], policy=chosen, kind=BatchKind.REISSUE,
+            engine,
+            slips_path=slips,
+            render=_slip_renderer(chosen.hint_th, 1),
+            issued_by=current_user(),
+            codes=[code],
+            policy=chosen,
+            kind=BatchKind.REISSUE,
             reason=reason,
         )
     out.print(f"[green]reissued[/] {code}; the old credential is void; slip: {result.slips_path}")
@@ -260,6 +273,66 @@ def qr_sheet(
         sheet = load_qr_sheet(file)
         size = write_atomically(output, lambda: render_qr_sheet(sheet))
     out.print(f"[green]wrote[/] {output} ({size:,} bytes)")
+
+
+@app.command()
+def mailout(
+    folder: Annotated[Path, typer.Argument(help="The mailout folder (letter.toml, roster, ...).")],
+    out_dir: Annotated[Path, typer.Option("--out", help="Where the bundles go.")],
+    roster: Annotated[
+        Path | None, typer.Option(help="A roster to use in place of the folder's.")
+    ] = None,
+    jobs: Annotated[int | None, typer.Option(help="Worker processes (default: cores).")] = None,
+) -> None:
+    """Make every college's bundle (letter, enclosures, QR sheet, credential slip), the print
+    file and the manifest. Safe to rerun: it finishes an interrupted run and issues nothing
+    twice."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+    from rich.table import Table
+
+    from saraban.mailout import MailoutError, load_plan, run_mailout
+    from saraban.roster import RosterError
+    from saraban.store import StoreError
+
+    with user_errors(MailoutError, RosterError, StoreError, OSError):
+        plan = load_plan(folder, roster)
+        engine = open_database()
+        columns = (
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TextColumn("ETA"),
+            TimeRemainingColumn(),
+        )
+        # No refresh thread: the workers are forked, which wants a single-threaded parent.
+        with Progress(*columns, console=err, transient=False, auto_refresh=False) as bar:
+            task = bar.add_task(f"mailout {plan.name}", total=len(plan.roster.rows))
+
+            def advance(done: int, total: int) -> None:
+                bar.update(task, completed=done, total=total)
+                bar.refresh()
+
+            result = run_mailout(
+                plan, out_dir, engine, issued_by=current_user(), jobs=jobs, progress=advance
+            )
+    table = Table(title=f"mailout {result.name}", show_header=False)
+    table.add_row("letter number (ที่)", result.reference or "one per college (see manifest)")
+    table.add_row("colleges", f"{result.colleges:,}")
+    table.add_row("issued in this run", f"{result.issued_now:,}")
+    table.add_row("pages", f"{result.pages:,}")
+    table.add_row("bundles", f"{result.out}/<code>.pdf")
+    table.add_row("print file", f"{result.out}/print-all.pdf")
+    table.add_row("manifest", f"{result.out}/manifest.csv")
+    table.add_row("time", f"{result.seconds:.1f} s")
+    out.print(table)
 
 
 def main() -> None:

@@ -185,7 +185,11 @@ def issue(
     _fsync_dir(slips_path.parent)
     log.info(
         "batch %s: %s %d credentials by %s; slips at %s",
-        batch_id, kind, len(slips_base), issued_by, slips_path,
+        batch_id,
+        kind,
+        len(slips_base),
+        issued_by,
+        slips_path,
     )
     codes_issued = tuple(code for code, _ in slips_base)
     return IssueResult(batch_id=batch_id, codes=codes_issued, slips_path=slips_path)

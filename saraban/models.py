@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 import unicodedata
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -278,3 +278,82 @@ class CredentialPublic(CredentialBase):
     voided_at: datetime | None
     voided_by: str | None
     void_reason: str | None
+
+
+# --------------------------------------------------------------------------- #
+# Mailout
+# --------------------------------------------------------------------------- #
+
+
+class MailoutState(StrEnum):
+    RUNNING = "running"
+    FINISHED = "finished"
+    CANCELLED = "cancelled"
+
+
+class MailoutBase(SQLModel):
+    name: str = Field(min_length=1, max_length=100, description="the mailout folder's name")
+    folder: str = Field(min_length=1, max_length=1024)
+    out_dir: str = Field(min_length=1, max_length=1024)
+    fingerprint: str = Field(min_length=64, max_length=64, description="sha256 of the inputs")
+    kind: str = Field(max_length=16, description="external or circular")
+    subject: str = Field(max_length=1000)
+    reference: str | None = Field(default=None, max_length=100, description="ที่ of a circular")
+    due_date: date | None = None
+
+
+class Mailout(MailoutBase, table=True):
+    __tablename__ = "mailout"
+    __table_args__ = (
+        sa.CheckConstraint("state IN ('running', 'finished', 'cancelled')", name="state"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(min_length=1, max_length=100, unique=True)
+    # Written into the output folder too, so a folder is never reused by another database.
+    token: str = Field(default_factory=lambda: uuid.uuid4().hex, max_length=32, unique=True)
+    state: MailoutState = Field(default=MailoutState.RUNNING, sa_type=sa.String(16))
+    created_at: datetime = _ts(default_factory=utcnow)
+    created_by: str = Field(max_length=255)
+    finished_at: datetime | None = _ts(default=None, nullable=True)
+
+
+class MailoutPublic(MailoutBase):
+    id: int
+    state: MailoutState
+    created_at: datetime
+    created_by: str
+    finished_at: datetime | None
+
+
+class MailoutItemBase(SQLModel):
+    college_code: str = Field(foreign_key="college.code", max_length=10)
+    reference: str | None = Field(default=None, max_length=100, description="ที่ of this copy")
+    file_name: str = Field(max_length=255)
+
+
+class MailoutItem(MailoutItemBase, table=True):
+    """One college's bundle: ``pending`` until its credential and bundle are committed."""
+
+    __tablename__ = "mailout_item"
+    __table_args__ = (
+        sa.UniqueConstraint("mailout_id", "college_code"),
+        sa.CheckConstraint("state IN ('pending', 'issued')", name="state"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    mailout_id: int = Field(foreign_key="mailout.id", index=True)
+    state: str = Field(default="pending", max_length=16)
+    credential_id: int | None = Field(default=None, foreign_key="credential.id")
+    pages: int | None = None
+    sha256: str | None = Field(default=None, max_length=64)
+    issued_at: datetime | None = _ts(default=None, nullable=True)
+
+
+class MailoutItemPublic(MailoutItemBase):
+    id: int
+    mailout_id: int
+    state: str
+    pages: int | None
+    sha256: str | None
+    issued_at: datetime | None

@@ -67,6 +67,9 @@ from sqlalchemy.dialects import postgresql as pg_dialect
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlmodel import Field, Session, SQLModel
 
+# saraban.models sets SQLModel.metadata's naming convention; it must run before
+# NumberCounter is declared, or its constraints get unprefixed names.
+from saraban import models as _models  # noqa: F401
 from saraban.db import SQLITE_IMMEDIATE
 
 __all__ = [

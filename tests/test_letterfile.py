@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from datetime import date
@@ -25,8 +26,10 @@ def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def write(tmp_path: Path, text: str) -> Path:
+    """The letter file in a folder of its own, with the enclosures it names."""
     path = tmp_path / "letter.toml"
     path.write_text(text, encoding="utf-8")
+    shutil.copytree(EXAMPLE_LETTER.parent / "enclosures", tmp_path / "enclosures")
     return path
 
 
@@ -75,7 +78,8 @@ def test_bad_letter_file_names_file_key_and_line(
     assert f":{line_of(text, needle)}:" in message
     assert "Traceback" not in message
     assert not output.exists()
-    assert list(tmp_path.iterdir()) == [path]  # no temp file left behind either
+    # no temp file left behind either
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["enclosures", "letter.toml"]
 
 
 def test_missing_file_is_named(tmp_path: Path) -> None:

@@ -10,6 +10,8 @@ issued (committed) and later turn out unusable are *cancelled*, never reused.
 from __future__ import annotations
 
 import multiprocessing
+import subprocess
+import sys
 import threading
 import time
 from collections import Counter
@@ -472,3 +474,21 @@ def test_register_module_exports() -> None:
     assert register.DispatchEntry is DispatchEntry
     assert set(register.__all__) <= set(dir(register))
     assert set(numbering.__all__) <= set(dir(numbering))
+
+
+def test_constraint_names_do_not_depend_on_import_order() -> None:
+    """Importing saraban.numbering first must still give convention names."""
+    code = (
+        "import saraban.numbering as n, saraban.register as r; "
+        "print(sorted(c.name for t in (n.NumberCounter, r.DispatchEntry)"
+        " for c in t.__table__.constraints))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-W", "error", "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    ).stdout
+    assert "'ck_number_counter_last_positive'" in out and "'pk_number_counter'" in out
+    assert "'uq_dispatch_entry_register_kind_year_be_number'" in out
