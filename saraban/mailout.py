@@ -127,7 +127,7 @@ def _slip_text(settings: dict[str, Any], source: str, path: Path, hint: str) -> 
     for key in table:
         if key not in SLIP_KEYS:
             raise _toml_error(
-                path, source, "slip", key, f"unknown key (known: {sorted(SLIP_KEYS)})"
+                path, source, "slip", key, f"unknown key (known: {', '.join(sorted(SLIP_KEYS))})"
             )
     fields: dict[str, Any] = {"hint": table.get("hint", hint)}
     for key in ("system_th", "issuer"):
