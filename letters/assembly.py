@@ -9,25 +9,31 @@ document; the work per college is only its own few objects.
 
 The print file (every bundle, each starting on an odd page for duplex printing) holds the
 base's objects once and, for each bundle, new page objects that point at the shared content.
+
+Objects are moved as bytes: the PDFs handled here are written by reportlab, by pypdf and by this
+module, all with classic cross-reference tables, so an object is found by its offset and
+renumbered by rewriting the ``N 0 R`` references in its dictionary (never inside stream data).
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
+import re
 from collections.abc import Iterable, Sequence
 from typing import BinaryIO
 
 from pypdf import PdfReader, PdfWriter
-from pypdf.generic import (
-    ArrayObject,
-    DictionaryObject,
-    IndirectObject,
-    NameObject,
-    NumberObject,
-    PdfObject,
-    StreamObject,
-)
+
+_REF = re.compile(rb"(\d+) 0 R\b")
+_OBJ = re.compile(rb"(\d+) 0 obj\s*")
+_STREAM = re.compile(rb"\bstream\r?\n")
+_PARENT = re.compile(rb"/Parent\s+\d+ 0 R")
+_KIDS = re.compile(rb"/Kids\s*\[([^\]]*)\]")
+_ROOT = re.compile(rb"/Root\s+(\d+) 0 R")
+_PAGES = re.compile(rb"/Pages\s+(\d+) 0 R")
+_SIZE = re.compile(rb"/Size\s+(\d+)")
+_PREV = re.compile(rb"/Prev\s+(\d+)")
 
 
 def merge_pdfs(parts: Iterable[bytes]) -> bytes:
@@ -44,42 +50,79 @@ def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def _serialise(obj: PdfObject) -> bytes:
-    buf = io.BytesIO()
-    obj.write_to_stream(buf)
-    return buf.getvalue()
+class RawPdf:
+    """Objects of a PDF with classic xref tables (and incremental updates), as bytes."""
+
+    def __init__(self, pdf: bytes) -> None:
+        self.pdf = pdf
+        self.offsets: dict[int, int] = {}
+        start = int(pdf[pdf.rindex(b"startxref") + 9 :].split()[0])
+        self.startxref = start
+        trailer = b""
+        seen = set()
+        while start not in seen:
+            seen.add(start)
+            section_trailer = self._read_xref(start)
+            trailer = trailer or section_trailer
+            prev = _PREV.search(section_trailer)
+            if not prev:
+                break
+            start = int(prev.group(1))
+        self.trailer = trailer
+        self.size = int(_SIZE.search(trailer).group(1))  # type: ignore[union-attr]
+        self.root_id = int(_ROOT.search(trailer).group(1))  # type: ignore[union-attr]
+        self.pages_id = int(_PAGES.search(self.body(self.root_id)).group(1))  # type: ignore[union-attr]
+
+    def _read_xref(self, offset: int) -> bytes:
+        pdf = self.pdf
+        if not pdf.startswith(b"xref", offset):
+            raise ValueError(f"no classic xref table at offset {offset}")
+        end = pdf.index(b"trailer", offset)
+        lines = pdf[offset + 4 : end].split()
+        i = 0
+        while i < len(lines):
+            first, count = int(lines[i]), int(lines[i + 1])
+            i += 2
+            for n in range(count):
+                obj_offset, _gen, kind = lines[i], lines[i + 1], lines[i + 2]
+                i += 3
+                if kind == b"n":
+                    self.offsets.setdefault(first + n, int(obj_offset))
+        return pdf[end : pdf.index(b"startxref", end)]
+
+    def body(self, obj_id: int) -> bytes:
+        """The object's bytes between ``N 0 obj`` and ``endobj``."""
+        offset = self.offsets[obj_id]
+        match = _OBJ.match(self.pdf, offset)
+        if not match or int(match.group(1)) != obj_id:
+            raise ValueError(f"object {obj_id} is not at offset {offset}")
+        stream = _STREAM.search(self.pdf, match.end())
+        end = self.pdf.index(b"endobj", match.end())
+        if stream and stream.start() < end:  # stream data may hold "endobj": skip past it
+            end = self.pdf.index(b"endstream", stream.end())
+            end = self.pdf.index(b"endobj", end)
+        return self.pdf[match.end() : end].rstrip()
+
+    def kids(self, pages_id: int | None = None) -> list[int]:
+        kids = _KIDS.search(self.body(pages_id or self.pages_id))
+        return [int(m.group(1)) for m in _REF.finditer(kids.group(1))] if kids else []
+
+    def ids(self) -> list[int]:
+        return sorted(self.offsets)
 
 
-def _ref(obj_id: int) -> IndirectObject:
-    return IndirectObject(obj_id, 0, None)  # type: ignore[arg-type]
+def renumber(body: bytes, ids: dict[int, int]) -> bytes:
+    """``body`` with its references moved to new numbers (stream data left untouched)."""
+    stream = _STREAM.search(body)
+    head, tail = (body[: stream.start()], body[stream.start() :]) if stream else (body, b"")
+    return _REF.sub(lambda m: b"%d 0 R" % ids.get(int(m.group(1)), int(m.group(1))), head) + tail
 
 
-def _remap(obj: PdfObject, ids: dict[int, int]) -> PdfObject:
-    """A copy of ``obj`` whose indirect references use new object numbers (others kept)."""
-    if isinstance(obj, IndirectObject):
-        return _ref(ids.get(obj.idnum, obj.idnum))
-    if isinstance(obj, StreamObject):
-        stream = StreamObject()
-        for key, value in obj.items():
-            stream[NameObject(key)] = _remap(value, ids)
-        stream._data = obj._data
-        return stream
-    if isinstance(obj, DictionaryObject):
-        copy = DictionaryObject()
-        for key, value in obj.items():
-            copy[NameObject(key)] = _remap(value, ids)
-        return copy
-    if isinstance(obj, ArrayObject):
-        return ArrayObject(_remap(value, ids) for value in obj)
-    return obj
-
-
-def _raw(obj: DictionaryObject) -> DictionaryObject:
-    """A shallow copy that keeps indirect references as references."""
-    copy = DictionaryObject()
-    for key in obj:
-        copy[NameObject(key)] = obj.raw_get(key)
-    return copy
+def _with_parent(body: bytes, parent_id: int) -> bytes:
+    parent = b"/Parent %d 0 R" % parent_id
+    if _PARENT.search(body):
+        return _PARENT.sub(parent, body, count=1)
+    return body.replace(b"<<", b"<< " + parent + b" ", 1)
 
 
 class _ObjectWriter:
@@ -96,10 +139,7 @@ class _ObjectWriter:
         self.next_id += count
         return first
 
-    def write(self, obj_id: int, obj: PdfObject) -> None:
-        self.raw_object(obj_id, _serialise(obj))
-
-    def raw_object(self, obj_id: int, body: bytes) -> None:
+    def write(self, obj_id: int, body: bytes) -> None:
         data = b"%d 0 obj\n%s\nendobj\n" % (obj_id, body)
         self.offsets[obj_id] = self.offset
         self.out.write(data)
@@ -109,7 +149,7 @@ class _ObjectWriter:
         self.out.write(data)
         self.offset += len(data)
 
-    def finish(self, trailer: DictionaryObject, *, full_table: bool) -> None:
+    def finish(self, trailer: bytes, *, full_table: bool) -> None:
         """Cross-reference table and trailer (``full_table`` for a whole file, from object 0)."""
         start = self.offset
         parts = [b"xref\n"]
@@ -124,25 +164,23 @@ class _ObjectWriter:
         else:
             for obj_id in sorted(self.offsets):
                 parts.append(b"%d 1\n%010d 00000 n \n" % (obj_id, self.offsets[obj_id]))
-        trailer[NameObject("/Size")] = NumberObject(self.next_id)
-        parts.append(b"trailer\n%s\nstartxref\n%d\n%%%%EOF\n" % (_serialise(trailer), start))
+        parts.append(
+            b"trailer\n<< /Size %d %s >>\nstartxref\n%d\n%%%%EOF\n" % (self.next_id, trailer, start)
+        )
         self.raw(b"".join(parts))
 
 
-def _own_objects(pdf: bytes, w: _ObjectWriter) -> tuple[dict[int, PdfObject], list[int]]:
-    """A college's own PDF renumbered into the writer's free ids: its objects and its pages."""
-    reader = PdfReader(io.BytesIO(pdf))
-    numbers = sorted(idnum for gen in reader.xref.values() for idnum in gen)
+def _copy_pages(raw: RawPdf, w: _ObjectWriter, parent_id: int) -> list[int]:
+    """Write every object of a college's own PDF under new numbers; its page ids, in order."""
+    skip = {raw.root_id, raw.pages_id}
+    numbers = [i for i in raw.ids() if i not in skip]
     first = w.reserve(len(numbers))
     ids = {old: first + n for n, old in enumerate(numbers)}
-    objects: dict[int, PdfObject] = {}
+    pages = set(raw.kids())
     for old in numbers:
-        obj = reader.get_object(IndirectObject(old, 0, reader))
-        if isinstance(obj, DictionaryObject) and obj.get("/Type") in ("/Catalog", "/Pages"):
-            continue  # replaced by the bundle's own catalogue and page tree
-        objects[ids[old]] = _remap(obj, ids)
-    pages = [ids[page.indirect_reference.idnum] for page in reader.pages]
-    return objects, pages
+        body = renumber(raw.body(old), ids)
+        w.write(ids[old], _with_parent(body, parent_id) if old in pages else body)
+    return [ids[old] for old in raw.kids()]
 
 
 class BundleBase:
@@ -150,14 +188,14 @@ class BundleBase:
 
     def __init__(self, pdf: bytes) -> None:
         self.pdf = pdf if pdf.endswith(b"\n") else pdf + b"\n"
-        reader = PdfReader(io.BytesIO(pdf))
-        self.reader = reader
-        self.size = int(reader.trailer["/Size"])
-        self.root_id = reader.trailer.raw_get("/Root").idnum
-        self.startxref = reader._startxref
-        self.pages_id = reader.trailer["/Root"].raw_get("/Pages").idnum
-        self.pages_dict = reader.trailer["/Root"]["/Pages"]
-        self.page_ids = [page.indirect_reference.idnum for page in reader.pages]
+        self.raw = RawPdf(self.pdf)
+        self.page_ids = self.raw.kids()
+        pages_body = self.raw.body(self.raw.pages_id)
+        self._pages_head = _KIDS.sub(b"", pages_body)
+
+    @property
+    def size(self) -> int:
+        return self.raw.size
 
     @property
     def page_count(self) -> int:
@@ -171,100 +209,74 @@ class BundleBase:
         out = io.BytesIO()
         out.write(self.pdf)
         w = _ObjectWriter(out, len(self.pdf), self.size)
-        page_order: list[int] = []
-        for group, pdfs in (("before", before), ("after", after)):
-            if group == "after":
-                page_order += self.page_ids
-            for pdf in pdfs:
-                objects, pages = _own_objects(pdf, w)
-                for obj_id, obj in objects.items():
-                    if obj_id in pages:
-                        obj[NameObject("/Parent")] = _ref(self.pages_id)
-                    w.write(obj_id, obj)
-                page_order += pages
-        pages_dict = _raw(self.pages_dict)
-        pages_dict[NameObject("/Kids")] = ArrayObject(_ref(i) for i in page_order)
-        pages_dict[NameObject("/Count")] = NumberObject(len(page_order))
-        w.write(self.pages_id, pages_dict)
-        trailer = DictionaryObject(
-            {
-                NameObject("/Root"): _ref(self.root_id),
-                NameObject("/Prev"): NumberObject(self.startxref),
-            }
-        )
-        w.finish(trailer, full_table=False)
-        return out.getvalue(), len(page_order)
+        pages_id = self.raw.pages_id
+        order: list[int] = []
+        for pdf in before:
+            order += _copy_pages(RawPdf(pdf), w, pages_id)
+        order += self.page_ids
+        for pdf in after:
+            order += _copy_pages(RawPdf(pdf), w, pages_id)
+        w.write(pages_id, _pages_dict(order))
+        w.finish(b"/Root %d 0 R /Prev %d" % (self.raw.root_id, self.raw.startxref),
+                 full_table=False)
+        return out.getvalue(), len(order)
+
+
+def _pages_dict(kids: Sequence[int]) -> bytes:
+    refs = b" ".join(b"%d 0 R" % i for i in kids)
+    return b"<< /Type /Pages /Count %d /Kids [ %s ] >>" % (len(kids), refs)
 
 
 class PrintFile:
     """Every bundle in one file for the print room, each bundle starting on an odd page.
 
     The base's objects are written once; each bundle adds its own objects and page objects
-    pointing at shared content. Only object offsets stay in memory.
+    pointing at shared content. Only object offsets and page numbers stay in memory.
     """
 
-    def __init__(self, base: BundleBase, out: BinaryIO, page_size: Sequence[float]) -> None:
+    def __init__(self, base: BundleBase, out: BinaryIO) -> None:
         self.base = base
         self.w = _ObjectWriter(out, 0, base.size)
         self.w.raw(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
         self.pages_id = self.w.reserve()
         self.root_id = self.w.reserve()
         self.kids: list[int] = []
-        self.page_size = ArrayObject(NumberObject(round(v)) for v in (0, 0, *page_size))
-        skip = {base.root_id, base.pages_id, *base.page_ids}
-        reader = base.reader
-        for obj_id in sorted(i for gen in reader.xref.values() for i in gen):
+        raw = base.raw
+        skip = {raw.root_id, raw.pages_id, *base.page_ids}
+        for obj_id in raw.ids():
             if obj_id not in skip:
-                self.w.write(obj_id, reader.get_object(IndirectObject(obj_id, 0, reader)))
+                self.w.write(obj_id, raw.body(obj_id))
+        self._shared_pages = {i: raw.body(i) for i in base.page_ids}
+        self._blank_box = b"[0 0 595.2756 841.8898]"
+        if base.page_ids:
+            box = re.search(rb"/MediaBox\s*(\[[^\]]*\])", self._shared_pages[base.page_ids[0]])
+            if box:
+                self._blank_box = box.group(1)
 
-    def _page(self, page: DictionaryObject) -> None:
+    def _page(self, body: bytes) -> None:
         obj_id = self.w.reserve()
-        page[NameObject("/Parent")] = _ref(self.pages_id)
-        self.w.write(obj_id, page)
+        self.w.write(obj_id, _with_parent(body, self.pages_id))
         self.kids.append(obj_id)
 
     def add(self, bundle_pdf: bytes) -> int:
         """Append one bundle (as made by :meth:`BundleBase.bundle`); returns its page count."""
-        reader = PdfReader(io.BytesIO(bundle_pdf))
-        shared = set(self.base.page_ids)
-        own = sorted(i for gen in reader.xref.values() for i in gen if i >= self.base.size)
+        raw = RawPdf(bundle_pdf)
+        own = [i for i in raw.ids() if i >= self.base.size]
         first = self.w.reserve(len(own))
         ids = {old: first + n for n, old in enumerate(own)}
-        own_pages = {page.indirect_reference.idnum for page in reader.pages} - shared
+        kids = raw.kids()
+        own_pages = set(kids) - set(self._shared_pages)
         for old in own:
-            if old in own_pages:
-                continue
-            self.w.write(ids[old], _remap(reader.get_object(IndirectObject(old, 0, reader)), ids))
-        for page in reader.pages:
-            self._page(_remap(_raw(page), ids))
-        count = len(reader.pages)
-        if count % 2:
-            blank = DictionaryObject(
-                {
-                    NameObject("/Type"): NameObject("/Page"),
-                    NameObject("/MediaBox"): self.page_size,
-                    NameObject("/Resources"): DictionaryObject(),
-                }
-            )
-            self._page(blank)
-        return count
+            if old not in own_pages:
+                self.w.write(ids[old], renumber(raw.body(old), ids))
+        for kid in kids:
+            shared = self._shared_pages.get(kid)
+            self._page(shared if shared is not None else renumber(raw.body(kid), ids))
+        if len(kids) % 2:
+            self._page(b"<< /Type /Page /MediaBox %s /Resources << >> >>" % self._blank_box)
+        return len(kids)
 
     def close(self) -> None:
-        pages = DictionaryObject(
-            {
-                NameObject("/Type"): NameObject("/Pages"),
-                NameObject("/Kids"): ArrayObject(_ref(i) for i in self.kids),
-                NameObject("/Count"): NumberObject(len(self.kids)),
-            }
-        )
-        self.w.write(self.pages_id, pages)
-        self.w.write(
-            self.root_id,
-            DictionaryObject(
-                {
-                    NameObject("/Type"): NameObject("/Catalog"),
-                    NameObject("/Pages"): _ref(self.pages_id),
-                }
-            ),
-        )
-        self.w.finish(DictionaryObject({NameObject("/Root"): _ref(self.root_id)}), full_table=True)
+        self.w.write(self.pages_id, _pages_dict(self.kids))
+        self.w.write(self.root_id, b"<< /Type /Catalog /Pages %d 0 R >>" % self.pages_id)
+        self.w.finish(b"/Root %d 0 R" % self.root_id, full_table=True)

@@ -71,7 +71,31 @@ def _split_wide_unit(font: ShapingFont, unit: str, size: float, width: float) ->
 
 
 def break_lines(text: str, style: TextStyle, width: float) -> list[Line]:
-    """Greedy line filling over word-boundary units; hard breaks at ``\\n``."""
+    """Greedy line filling over word-boundary units; hard breaks at ``\\n``.
+
+    Cached: a mailout lays out the same paragraphs for every college, and Lines are immutable.
+    """
+    key = (
+        text,
+        style.font.name,
+        style.size,
+        style.first_indent,
+        style.rest_indent,
+        style.right_indent,
+        width,
+    )
+    lines = _LINES.get(key)
+    if lines is None:
+        if len(_LINES) > 4096:
+            _LINES.clear()
+        lines = _LINES[key] = _break_lines(text, style, width)
+    return list(lines)
+
+
+_LINES: dict[tuple[object, ...], list[Line]] = {}
+
+
+def _break_lines(text: str, style: TextStyle, width: float) -> list[Line]:
     font, size = style.font, style.size
     lines: list[Line] = []
     for hard_line in text.split("\n"):
@@ -88,9 +112,7 @@ def break_lines(text: str, style: TextStyle, width: float) -> list[Line]:
             while current and current[-1].text.isspace():
                 current.pop()
             indent = style.first_indent if not lines else style.rest_indent
-            lines.append(
-                Line(tuple(current), indent, current_width - trailing, available(), last)
-            )
+            lines.append(Line(tuple(current), indent, current_width - trailing, available(), last))
             current, current_width, trailing = [], 0.0, 0.0
 
         units = list(break_units(hard_line))

@@ -758,7 +758,7 @@ def _finish(plan: MailoutPlan, engine: Engine, mailout_id: int, out: Path) -> bo
                 bundle = (out / item.file_name).read_bytes()
                 if base is None:
                     base = BundleBase(_base_of(bundle))
-                    printer = PrintFile(base, fh, (595.2756, 841.8898))
+                    printer = PrintFile(base, fh)
                 printer.add(bundle)
             if base is not None:
                 printer.close()

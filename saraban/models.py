@@ -23,10 +23,10 @@ import unicodedata
 import uuid
 from datetime import UTC, date, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any, Literal
 
 import sqlalchemy as sa
-from pydantic import ConfigDict, field_validator
+from pydantic import ConfigDict, StringConstraints, field_validator
 from sqlalchemy.engine import Dialect
 from sqlmodel import Field, SQLModel
 
@@ -357,3 +357,322 @@ class MailoutItemPublic(MailoutItemBase):
     pages: int | None
     sha256: str | None
     issued_at: datetime | None
+
+
+# --------------------------------------------------------------------------- #
+# Service accounts: OVEC staff and college staff (a college itself logs in with
+# its credential, so it has no row here)
+# --------------------------------------------------------------------------- #
+
+
+class AccountKind(StrEnum):
+    OVEC = "ovec"
+    STAFF = "staff"
+
+
+StaffRole = Literal["clerk", "deputy", "director", "staff"]
+# The relations under which a member of staff holds the director's authority (saraban.routing).
+ActingRelation = Literal["", "รักษาราชการแทน", "รักษาการในตำแหน่ง"]
+_HANDLE_PATTERN = r"^[a-z0-9][a-z0-9._-]{1,39}$"
+
+
+def _nfc_text(value: object) -> object:
+    if isinstance(value, str):
+        return " ".join(unicodedata.normalize("NFC", value).split())
+    return value
+
+
+class StaffBase(SQLModel):
+    """A member of a college's staff as the college describes them."""
+
+    name: str = Field(min_length=1, max_length=255, description="e.g. นางสาวอัญชลี ธรรมศรีใจ")
+    position: str = Field(min_length=1, max_length=255, description="e.g. หัวหน้างานบริหารงานทั่วไป")
+    role: StaffRole = Field(sa_type=sa.String(16))
+    acting: ActingRelation = Field(default="", sa_type=sa.String(32))
+    acting_for: str = Field(default="", max_length=255, description="the post acted for")
+
+    @field_validator("name", "position", "acting_for", mode="before")
+    @classmethod
+    def _normalise_text(cls, value: object) -> object:
+        return _nfc_text(value)
+
+
+class StaffCreate(StaffBase):
+    handle: Annotated[str, StringConstraints(pattern=_HANDLE_PATTERN)] = Field(
+        description="login name inside the college; the username is handle@college-code"
+    )
+    password: str | None = Field(
+        default=None,
+        min_length=10,
+        max_length=128,
+        description="the first password; without one a temporary password is generated",
+    )
+
+    @field_validator("handle", mode="before")
+    @classmethod
+    def _lower(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
+
+
+class StaffUpdate(SQLModel):
+    name: str | None = Field(default=None, min_length=1, max_length=255)
+    position: str | None = Field(default=None, min_length=1, max_length=255)
+    role: StaffRole | None = None
+    acting: ActingRelation | None = None
+    acting_for: str | None = Field(default=None, max_length=255)
+    active: bool | None = None
+
+    @field_validator("name", "position", "acting_for", mode="before")
+    @classmethod
+    def _normalise_text(cls, value: object) -> object:
+        return _nfc_text(value)
+
+
+class Account(SQLModel, table=True):
+    """A person who logs in with a username and a password of their own."""
+
+    __tablename__ = "account"
+    __table_args__ = (
+        sa.CheckConstraint("kind IN ('ovec', 'staff')", name="kind"),
+        # OVEC staff belong to no college and route nothing; college staff have a role.
+        sa.CheckConstraint(
+            "(kind = 'ovec' AND college_code IS NULL AND role IS NULL)"
+            " OR (kind = 'staff' AND college_code IS NOT NULL"
+            " AND role IN ('clerk', 'deputy', 'director', 'staff'))",
+            name="kind_fields",
+        ),
+        sa.CheckConstraint(
+            "acting IN ('', 'รักษาราชการแทน', 'รักษาการในตำแหน่ง')", name="acting_relation"
+        ),
+        sa.CheckConstraint("(acting = '') = (acting_for = '')", name="acting_for"),
+        sa.CheckConstraint("password_hash LIKE '$argon2%'", name="password_hash_argon2"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(max_length=64, unique=True)
+    kind: AccountKind = Field(sa_type=sa.String(8))
+    college_code: str | None = Field(
+        default=None, foreign_key="college.code", index=True, max_length=10
+    )
+    name: str = Field(max_length=255)
+    position: str = Field(default="", max_length=255)
+    role: str | None = Field(default=None, max_length=16)
+    acting: str = Field(default="", max_length=32)
+    acting_for: str = Field(default="", max_length=255)
+    password_hash: str = Field(max_length=255)
+    must_change_password: bool = True
+    active: bool = True
+    created_at: datetime = _ts(default_factory=utcnow)
+    created_by: str = Field(max_length=64)
+    updated_at: datetime = _ts(default_factory=utcnow)
+
+
+class StaffPublic(StaffBase):
+    id: int
+    username: str
+    college_code: str
+    active: bool
+    must_change_password: bool
+    created_at: datetime
+
+
+# --------------------------------------------------------------------------- #
+# Login sessions and the login throttle
+# --------------------------------------------------------------------------- #
+
+
+class SessionKind(StrEnum):
+    OVEC = "ovec"
+    COLLEGE = "college"
+    STAFF = "staff"
+
+
+class LoginSession(SQLModel, table=True):
+    """A server-side session. Only the sha256 of its token is stored: a copy of this table
+    logs nobody in."""
+
+    __tablename__ = "login_session"
+    __table_args__ = (
+        sa.CheckConstraint("kind IN ('ovec', 'college', 'staff')", name="kind"),
+        # A college session stands on the credential it logged in with: voiding or
+        # reissuing that credential ends it.
+        sa.CheckConstraint(
+            "(kind = 'college' AND credential_id IS NOT NULL AND account_id IS NULL)"
+            " OR (kind IN ('ovec', 'staff') AND account_id IS NOT NULL AND credential_id IS NULL)",
+            name="kind_fields",
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_sha256: str = Field(max_length=64, unique=True)
+    kind: SessionKind = Field(sa_type=sa.String(8))
+    account_id: int | None = Field(default=None, foreign_key="account.id", index=True)
+    credential_id: int | None = Field(default=None, foreign_key="credential.id", index=True)
+    college_code: str | None = Field(default=None, foreign_key="college.code", max_length=10)
+    address: str = Field(max_length=64)
+    created_at: datetime = _ts(default_factory=utcnow)
+    last_seen_at: datetime = _ts(default_factory=utcnow)
+    expires_at: datetime = _ts()
+    revoked_at: datetime | None = _ts(default=None, nullable=True)
+
+
+class LoginThrottle(SQLModel, table=True):
+    """Failed attempts for one key (``user:NAME`` or ``addr:ADDRESS``)."""
+
+    __tablename__ = "login_throttle"
+
+    key: str = Field(primary_key=True, max_length=200)
+    failures: int = 0
+    last_failure_at: datetime | None = _ts(default=None, nullable=True)
+    locked_until: datetime | None = _ts(default=None, nullable=True)
+
+
+# --------------------------------------------------------------------------- #
+# The audit log (saraban.audit): rows chained by hash, and the chain's head
+# --------------------------------------------------------------------------- #
+
+
+class AuditEvent(SQLModel, table=True):
+    __tablename__ = "audit_event"
+
+    seq: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    at: datetime = _ts()
+    event: str = Field(max_length=40, index=True)
+    actor: str = Field(max_length=255)
+    subject: str = Field(max_length=255)
+    details: str = Field(sa_type=sa.Text, description="canonical JSON")
+    hash: str = Field(max_length=64)
+
+
+class AuditHead(SQLModel, table=True):
+    """One row: the last seq and hash. Appenders lock it, so rows are added one at a time."""
+
+    __tablename__ = "audit_head"
+    __table_args__ = (sa.CheckConstraint("id = 1", name="single_row"),)
+
+    id: int = Field(default=1, primary_key=True, sa_column_kwargs={"autoincrement": False})
+    seq: int = 0
+    hash: str = Field(max_length=64)
+
+
+# --------------------------------------------------------------------------- #
+# The receipt register (ทะเบียนหนังสือรับ) and the routes of received letters
+# --------------------------------------------------------------------------- #
+
+
+class ReceiptChannel(StrEnum):
+    MAILOUT = "mailout"  # delivered through saraban
+    PAPER = "paper"
+    EMAIL = "email"
+
+
+class ReceiptBase(SQLModel):
+    """The register's fields a clerk writes."""
+
+    letter_number: str | None = Field(default=None, max_length=100, description="ที่ of the letter")
+    letter_date: date | None = Field(default=None, description="the letter's own date")
+    sender: str = Field(min_length=1, max_length=255, description="จาก")
+    addressee: str = Field(min_length=1, max_length=255, description="ถึง")
+    subject: str = Field(min_length=1, max_length=1000, description="เรื่อง")
+    action: str | None = Field(default=None, max_length=255, description="การปฏิบัติ")
+    note: str | None = Field(default=None, max_length=1000, description="หมายเหตุ")
+
+    @field_validator(
+        "letter_number", "sender", "addressee", "subject", "action", "note", mode="before"
+    )
+    @classmethod
+    def _normalise_text(cls, value: object) -> object:
+        value = _nfc_text(value)
+        return value if value != "" else None
+
+    @field_validator("letter_date", mode="before")
+    @classmethod
+    def _date_only(cls, value: object) -> object:
+        if isinstance(value, datetime):
+            raise ValueError("letter_date must be a date, not a date and time")
+        return value
+
+
+class ReceiptCreate(ReceiptBase):
+    """A letter that came on paper or by e-mail, registered with its PDF."""
+
+    channel: Literal["paper", "email"] = "paper"
+
+
+class Receipt(ReceiptBase, table=True):
+    __tablename__ = "receipt"
+    __table_args__ = (
+        sa.UniqueConstraint("college_code", "year_be", "number"),
+        sa.CheckConstraint("channel IN ('mailout', 'paper', 'email')", name="channel"),
+        sa.CheckConstraint("number >= 1", name="number_positive"),
+        # A delivered letter comes with its bundle; an uploaded one with its file.
+        sa.CheckConstraint(
+            "(channel = 'mailout' AND mailout_item_id IS NOT NULL AND file_path IS NULL)"
+            " OR (channel <> 'mailout' AND mailout_item_id IS NULL AND file_path IS NOT NULL)",
+            name="source",
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    college_code: str = Field(foreign_key="college.code", index=True, max_length=10)
+    year_be: int
+    number: int
+    received_at: datetime = _ts(default_factory=utcnow)
+    received_by: str = Field(max_length=64)
+    channel: ReceiptChannel = Field(sa_type=sa.String(8))
+    mailout_item_id: int | None = Field(
+        default=None, foreign_key="mailout_item.id", unique=True, nullable=True
+    )
+    file_path: str | None = Field(default=None, max_length=1024)
+    file_sha256: str | None = Field(default=None, max_length=64)
+
+
+class ReceiptPublic(ReceiptBase):
+    id: int
+    college_code: str
+    year_be: int
+    number: int
+    received_at: datetime
+    received_by: str
+    channel: ReceiptChannel
+    mailout_item_id: int | None
+
+
+class LetterRoute(SQLModel, table=True):
+    """The route of a received letter: its planned steps and roster (fixed when planned; staff
+    named later by a decision join the roster), and its state so far for listing. The events
+    themselves are in ``route_event``; the state is rebuilt from them (saraban.routing.replay)."""
+
+    __tablename__ = "letter_route"
+
+    receipt_id: int = Field(
+        primary_key=True, foreign_key="receipt.id", sa_column_kwargs={"autoincrement": False}
+    )
+    college_code: str = Field(foreign_key="college.code", index=True, max_length=10)
+    steps: list[dict[str, Any]] = Field(sa_type=sa.JSON)
+    roster: list[dict[str, Any]] = Field(sa_type=sa.JSON)
+    status: str = Field(max_length=16)
+    decision: str | None = Field(default=None, max_length=1000)
+    decided_by: str | None = Field(default=None, max_length=1000)
+    decided_at: datetime | None = _ts(default=None, nullable=True)
+    planned_at: datetime = _ts(default_factory=utcnow)
+    planned_by: str = Field(max_length=64)
+    updated_at: datetime = _ts(default_factory=utcnow)
+
+
+class RouteEvent(SQLModel, table=True):
+    """A note, decision or acknowledgement, as signed. Rows are only ever added."""
+
+    __tablename__ = "route_event"
+    __table_args__ = (
+        sa.UniqueConstraint("receipt_id", "seq"),
+        sa.CheckConstraint("kind IN ('note', 'decision', 'acknowledgement')", name="kind"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    receipt_id: int = Field(foreign_key="letter_route.receipt_id")
+    seq: int
+    kind: str = Field(max_length=16)
+    staff_id: int = Field(foreign_key="account.id")
+    at: datetime = _ts()
+    payload: dict[str, Any] = Field(sa_type=sa.JSON)

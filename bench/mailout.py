@@ -1,0 +1,136 @@
+"""The whole mailout beside its hash-bound limit, for the example roster and a made-up 5,000.
+
+    .venv/bin/python -m bench.mailout [--sizes 420 5000] [--jobs N]
+
+Each size runs in a fresh process (so its peak RSS is its own) on a fresh SQLite file: the
+example mailout folder with the roster swapped for one of that many colleges (the real 420, or
+colleges made up for the benchmark). The limit is what hashing alone must cost: colleges × the
+median time of one argon2id hash ÷ cores, measured in the same process before the run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE = ROOT / "examples" / "emvs-2569"
+KINDS = ("วิทยาลัยเทคนิค", "วิทยาลัยอาชีวศึกษา", "วิทยาลัยการอาชีพ", "วิทยาลัยสารพัดช่าง")
+
+
+def made_up_roster(count: int) -> str:
+    lines = ["code,name,province"]
+    for n in range(count):
+        code = f"13{90000000 + n:08d}"
+        lines.append(f"{code},{KINDS[n % 4]}ทดสอบที่ {n + 1},ลำปาง")
+    return "\n".join(lines) + "\n"
+
+
+def run_one(size: int, jobs: int | None) -> dict[str, float]:
+    """In this process: measure one hash, then run the mailout of ``size`` colleges."""
+    from credentials import HashSettings, hash_password
+    from saraban.db import make_engine, upgrade_schema
+    from saraban.mailout import load_plan, run_mailout
+
+    context = HashSettings().context()
+    times = []
+    for n in range(15):
+        start = time.perf_counter()
+        hash_password(context, f"ab{n:02d}cde")
+        times.append(time.perf_counter() - start)
+    one_hash = statistics.median(times)
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp) / "emvs-2569"
+        shutil.copytree(EXAMPLE, folder)
+        if size != 420:
+            (folder / "roster.csv").write_text(made_up_roster(size), encoding="utf-8")
+        engine = make_engine(f"sqlite:///{tmp}/bench.db")
+        upgrade_schema(engine)
+        start = time.perf_counter()
+        result = run_mailout(
+            load_plan(folder), Path(tmp) / "out", engine, issued_by="bench", jobs=jobs
+        )
+        elapsed = time.perf_counter() - start
+        print_mb = (Path(tmp) / "out" / "print-all.pdf").stat().st_size / 2**20
+    cores = jobs or os.cpu_count() or 1
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    return {
+        "colleges": result.colleges,
+        "one_hash_ms": one_hash * 1000,
+        "cores": cores,
+        "limit_s": result.colleges * one_hash / cores,
+        "mailout_s": elapsed,
+        "parent_rss_mb": own,
+        "worker_rss_mb": workers,
+        "pages": result.pages,
+        "print_mb": print_mb,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[420, 5000])
+    parser.add_argument("--jobs", type=int, default=None)
+    parser.add_argument("--one", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.one:
+        print(json.dumps(run_one(args.one, args.jobs)))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="The whole mailout (bundles, print file, manifest) vs hashing alone")
+    for column in (
+        "colleges",
+        "pages",
+        "one hash ms",
+        "cores",
+        "limit s",
+        "mailout s",
+        "× limit",
+        "ms/college",
+        "peak RSS parent MB",
+        "peak RSS worker MB",
+        "print file MB",
+    ):
+        table.add_column(column, justify="right")
+    for size in args.sizes:
+        command = [sys.executable, "-m", "bench.mailout", "--one", str(size)]
+        if args.jobs:
+            command += ["--jobs", str(args.jobs)]
+        done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=True)
+        r = json.loads(done.stdout.strip().splitlines()[-1])
+        table.add_row(
+            f"{r['colleges']:,}",
+            f"{r['pages']:,}",
+            f"{r['one_hash_ms']:.1f}",
+            str(r["cores"]),
+            f"{r['limit_s']:.1f}",
+            f"{r['mailout_s']:.1f}",
+            f"{r['mailout_s'] / r['limit_s']:.2f}",
+            f"{r['mailout_s'] * 1000 / r['colleges']:.1f}",
+            f"{r['parent_rss_mb']:.0f}",
+            f"{r['worker_rss_mb']:.0f}",
+            f"{r['print_mb']:.0f}",
+        )
+    console = Console(width=160)
+    console.print(table)
+    console.print(
+        "limit = colleges × median one-hash time (argon2id m=19456 KiB, t=2, p=1) ÷ cores, "
+        "measured in the same process; mailout = run_mailout() on a fresh SQLite file, from "
+        "reading the folder to the manifest and print file."
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,97 @@
+"""Settings of the web service, from the environment (prefix ``SARABAN_``).
+
+The database is configured as for the CLI (``DATABASE_URL`` or ``SARABAN_DB``, see
+:mod:`saraban.db`). With ``SARABAN_ENV=production`` the service refuses to start without a
+secret key of its own (``SARABAN_SECRET_KEY``, at least 32 characters, not a known
+placeholder); elsewhere a missing key is replaced by a random one per process, so sessions'
+CSRF tokens do not survive a restart.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import secrets
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, PrivateAttr, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from credentials import DEFAULT_MEMORY_KIB, DEFAULT_TIME_COST, HashSettings
+
+MIN_SECRET_LENGTH = 32
+PLACEHOLDER_SECRETS = frozenset({"changethis", "change-me", "changeme", "secret", "dev", "test"})
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SARABAN_", extra="ignore", frozen=True)
+
+    env: Literal["development", "test", "production"] = "development"
+    secret_key: SecretStr | None = Field(
+        default=None, description="signs the CSRF tokens; required in production"
+    )
+    data_dir: Path = Field(default=Path("data"), description="uploaded letters are kept here")
+    cookie_secure: bool | None = Field(
+        default=None, description="Secure cookies: None means when the request came over HTTPS"
+    )
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="addresses or networks (comma-separated) whose X-Forwarded-For and "
+        "X-Forwarded-Proto are believed: the reverse proxy, and e-MVS if it forwards its "
+        "users' addresses",
+    )
+    session_idle_minutes: int = Field(default=120, ge=1)
+    session_max_hours: int = Field(default=12, ge=1)
+    account_free_failures: int = Field(default=3, ge=1, description="before an account locks")
+    address_free_failures: int = Field(default=20, ge=1, description="before an address locks")
+    max_lock_seconds: int = Field(default=900, ge=1)
+    forget_failures_seconds: int = Field(
+        default=3600, ge=1, description="failures older than this (and no lock) are forgotten"
+    )
+    hash_memory_kib: int = DEFAULT_MEMORY_KIB
+    hash_time_cost: int = DEFAULT_TIME_COST
+    max_upload_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
+    ovec_sender: str = "สำนักงานคณะกรรมการการอาชีวศึกษา"
+
+    _fallback_secret: bytes = PrivateAttr(default_factory=lambda: secrets.token_bytes(32))
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _split(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for item in value:
+            ipaddress.ip_network(item, strict=False)  # ValueError names the bad entry
+        return value
+
+    @model_validator(mode="after")
+    def _refuse_unsafe_production(self) -> Settings:
+        if self.env != "production":
+            return self
+        key = self.secret_key.get_secret_value() if self.secret_key else ""
+        if not key or key.lower() in PLACEHOLDER_SECRETS or len(key) < MIN_SECRET_LENGTH:
+            raise ValueError(
+                "SARABAN_SECRET_KEY must be set in production to a secret of at least "
+                f"{MIN_SECRET_LENGTH} characters (e.g. python -c "
+                "'import secrets; print(secrets.token_urlsafe(48))')"
+            )
+        return self
+
+    @property
+    def secret(self) -> bytes:
+        if self.secret_key is None:
+            return self._fallback_secret
+        return self.secret_key.get_secret_value().encode("utf-8")
+
+    @property
+    def hashing(self) -> HashSettings:
+        return HashSettings(memory_kib=self.hash_memory_kib, time_cost=self.hash_time_cost)
+
+    def proxy_networks(self) -> tuple[Network, ...]:
+        return tuple(ipaddress.ip_network(item, strict=False) for item in self.trusted_proxies)
