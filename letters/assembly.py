@@ -170,17 +170,48 @@ class _ObjectWriter:
         self.raw(b"".join(parts))
 
 
-def _copy_pages(raw: RawPdf, w: _ObjectWriter, parent_id: int) -> list[int]:
-    """Write every object of a college's own PDF under new numbers; its page ids, in order."""
-    skip = {raw.root_id, raw.pages_id}
-    numbers = [i for i in raw.ids() if i not in skip]
+def _reachable(raw: RawPdf, roots: Iterable[int]) -> list[int]:
+    """The objects the given pages use (not following /Parent back up the tree)."""
+    seen: set[int] = set()
+    todo = list(roots)
+    while todo:
+        obj_id = todo.pop()
+        if obj_id in seen or obj_id not in raw.offsets:
+            continue
+        seen.add(obj_id)
+        body = raw.body(obj_id)
+        stream = _STREAM.search(body)
+        head = _PARENT.sub(b"", body[: stream.start()] if stream else body)
+        todo += [int(m.group(1)) for m in _REF.finditer(head)]
+    return sorted(seen)
+
+
+def _copy_pages(
+    raw: RawPdf, w: _ObjectWriter, parent_id: int, pages: Sequence[int] | None = None
+) -> list[int]:
+    """Write the objects of ``pages`` (default: all) under new numbers; the new page ids.
+
+    With a page subset, only what those pages use is copied: a chunk of colleges' slips can
+    be rendered as one document and each college's bundle gets its own slip and nothing else.
+    """
+    pages = list(raw.kids()) if pages is None else list(pages)
+    numbers = _reachable(raw, pages)
     first = w.reserve(len(numbers))
     ids = {old: first + n for n, old in enumerate(numbers)}
-    pages = set(raw.kids())
+    page_set = set(pages)
     for old in numbers:
         body = renumber(raw.body(old), ids)
-        w.write(ids[old], _with_parent(body, parent_id) if old in pages else body)
-    return [ids[old] for old in raw.kids()]
+        w.write(ids[old], _with_parent(body, parent_id) if old in page_set else body)
+    return [ids[old] for old in pages]
+
+
+PageSource = bytes | tuple[RawPdf, Sequence[int]]
+
+
+def _pages_of(source: PageSource) -> tuple[RawPdf, Sequence[int] | None]:
+    if isinstance(source, bytes):
+        return RawPdf(source), None
+    return source
 
 
 class BundleBase:
@@ -201,9 +232,12 @@ class BundleBase:
     def page_count(self) -> int:
         return len(self.page_ids)
 
-    def bundle(self, before: Sequence[bytes], after: Sequence[bytes]) -> tuple[bytes, int]:
+    def bundle(
+        self, before: Sequence[PageSource], after: Sequence[PageSource]
+    ) -> tuple[bytes, int]:
         """The base with ``before``'s pages ahead of its own and ``after``'s behind them.
 
+        A source is a whole PDF (bytes) or some pages of a parsed one (``(RawPdf, page ids)``).
         Returns the bundle's bytes and its page count.
         """
         out = io.BytesIO()
@@ -211,14 +245,17 @@ class BundleBase:
         w = _ObjectWriter(out, len(self.pdf), self.size)
         pages_id = self.raw.pages_id
         order: list[int] = []
-        for pdf in before:
-            order += _copy_pages(RawPdf(pdf), w, pages_id)
+        for source in before:
+            raw, pages = _pages_of(source)
+            order += _copy_pages(raw, w, pages_id, pages)
         order += self.page_ids
-        for pdf in after:
-            order += _copy_pages(RawPdf(pdf), w, pages_id)
+        for source in after:
+            raw, pages = _pages_of(source)
+            order += _copy_pages(raw, w, pages_id, pages)
         w.write(pages_id, _pages_dict(order))
-        w.finish(b"/Root %d 0 R /Prev %d" % (self.raw.root_id, self.raw.startxref),
-                 full_table=False)
+        w.finish(
+            b"/Root %d 0 R /Prev %d" % (self.raw.root_id, self.raw.startxref), full_table=False
+        )
         return out.getvalue(), len(order)
 
 

@@ -9,6 +9,8 @@ at the page's centre.
 from __future__ import annotations
 
 import io
+import itertools
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from reportlab.lib.colors import Color
@@ -16,7 +18,16 @@ from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
 from reportlab.lib.utils import ImageReader
 from reportlab.pdfgen.canvas import Canvas
-from reportlab.platypus import BaseDocTemplate, Flowable, Frame, KeepTogether, PageTemplate, Spacer
+from reportlab.platypus import (
+    BaseDocTemplate,
+    Flowable,
+    Frame,
+    KeepTogether,
+    NextPageTemplate,
+    PageBreak,
+    PageTemplate,
+    Spacer,
+)
 
 from letters.fonts import FontFamily, load_family
 from letters.model import Letter
@@ -123,9 +134,7 @@ def _labelled(label: str, text: str, style: TextStyle, *, gap_after: float = 0.0
     )
 
 
-def _numbered_items(
-    label: str, items: list[str], style: TextStyle, thai: bool
-) -> list[Flowable]:
+def _numbered_items(label: str, items: list[str], style: TextStyle, thai: bool) -> list[Flowable]:
     """อ้างถึง / สิ่งที่ส่งมาด้วย: one item follows the label; several are numbered, hanging."""
     if len(items) == 1:
         return [_labelled(label, items[0], style)]
@@ -150,7 +159,9 @@ def _signature(letter: Letter, style: TextStyle, layout: LetterLayout) -> Flowab
     axis = layout.date_x - layout.left + closing_width / 2
     half = min(axis, layout.text_width - axis)
     centred = style.but(
-        align="center", first_indent=axis - half, rest_indent=axis - half,
+        align="center",
+        first_indent=axis - half,
+        rest_indent=axis - half,
         right_indent=layout.text_width - axis - half,
     )
     signer = letter.signer
@@ -160,9 +171,7 @@ def _signature(letter: Letter, style: TextStyle, layout: LetterLayout) -> Flowab
         ThaiParagraph(letter.closing, centred),
         Spacer(1, layout.signature_space * layout.leading),
     ]
-    parts += [
-        ThaiParagraph(numerals(line, letter.thai_digits), centred) for line in lines if line
-    ]
+    parts += [ThaiParagraph(numerals(line, letter.thai_digits), centred) for line in lines if line]
     return KeepTogether(parts)
 
 
@@ -184,9 +193,7 @@ def _owning_unit(letter: Letter, style: TextStyle) -> list[Flowable]:
 def letter_story(letter: Letter, family: FontFamily, layout: LetterLayout) -> list[Flowable]:
     """The flowing part of the letter, from เรื่อง to the owning unit."""
     thai = letter.thai_digits
-    base = TextStyle(
-        font=family.regular, size=family.size(layout.size), leading=layout.leading
-    )
+    base = TextStyle(font=family.regular, size=family.size(layout.size), leading=layout.leading)
     story: list[Flowable] = [
         _labelled("เรื่อง", numerals(letter.subject, thai), base, gap_after=layout.paragraph_gap),
         _labelled("เรียน", numerals(letter.to, thai), base, gap_after=layout.paragraph_gap),
@@ -196,8 +203,9 @@ def letter_story(letter: Letter, family: FontFamily, layout: LetterLayout) -> li
         story += _numbered_items("อ้างถึง", references, base, thai)
     if letter.enclosures:
         items = [
-            numerals(f"{e.title} จำนวน\u00a0{e.count.replace(' ', NBSP)}" if e.count else e.title,
-                     thai)
+            numerals(
+                f"{e.title} จำนวน\u00a0{e.count.replace(' ', NBSP)}" if e.count else e.title, thai
+            )
             for e in letter.enclosures
         ]
         story += _numbered_items("สิ่งที่ส่งมาด้วย", items, base, thai)
@@ -216,22 +224,72 @@ def render_letter(
     letter: Letter, *, family: FontFamily | None = None, layout: LetterLayout | None = None
 ) -> bytes:
     """The letter as PDF bytes: A4, fonts embedded, text layer exact."""
+    pdf, _pages = render_letters([letter], family=family, layout=layout)
+    return pdf
+
+
+class _NextLetter(Flowable):
+    """Marks, on the last page of one letter, that the next page starts the next letter."""
+
+    def __init__(self, index: int, heads: list[_Head]) -> None:
+        super().__init__()
+        self.index, self.heads = index, heads
+
+    def wrap(self, availWidth: float, availHeight: float) -> tuple[float, float]:
+        return 0, 0
+
+    def draw(self) -> None:
+        self.canv._saraban_letter = self.index
+
+
+def render_letters(
+    letters: Sequence[Letter],
+    *,
+    family: FontFamily | None = None,
+    layout: LetterLayout | None = None,
+) -> tuple[bytes, list[list[int]]]:
+    """Several letters in one PDF (fonts embedded once), each with its own head, page numbers
+    and continuation words; returns the PDF and each letter's page numbers (1-based)."""
+    if not letters:
+        raise ValueError("no letters to render")
     family = family or load_family()
     layout = layout or LetterLayout()
-    head = _Head(letter, family, layout)
+    heads = [_Head(letter, family, layout) for letter in letters]
     page_w, page_h = layout.page
     body_bottom = layout.bottom + layout.leading
-    first_frame = Frame(
-        layout.left, body_bottom, layout.text_width, head.body_top - body_bottom,
-        leftPadding=0, rightPadding=0, topPadding=0, bottomPadding=0, id="first",
-    )
+    # Every head has the same height unless the agency's address differs: frames per letter.
+    first_frames = {
+        round(head.body_top, 3): Frame(
+            layout.left,
+            body_bottom,
+            layout.text_width,
+            head.body_top - body_bottom,
+            leftPadding=0,
+            rightPadding=0,
+            topPadding=0,
+            bottomPadding=0,
+            id="first",
+        )
+        for head in heads
+    }
     later_frame = Frame(
-        layout.left, body_bottom, layout.text_width, page_h - layout.later_top - body_bottom,
-        leftPadding=0, rightPadding=0, topPadding=0, bottomPadding=0, id="later",
+        layout.left,
+        body_bottom,
+        layout.text_width,
+        page_h - layout.later_top - body_bottom,
+        leftPadding=0,
+        rightPadding=0,
+        topPadding=0,
+        bottomPadding=0,
+        id="later",
     )
+    starts: list[int] = []
 
     def first_page(canvas: FurnishedCanvas, _doc: BaseDocTemplate) -> None:
-        head.draw(canvas)
+        index = getattr(canvas, "_saraban_letter", 0)
+        canvas.start_document()
+        starts.append(canvas.getPageNumber())
+        heads[index].draw(canvas)
 
     def later_page(canvas: FurnishedCanvas, _doc: BaseDocTemplate) -> None:
         canvas.draw_page_number()
@@ -246,25 +304,45 @@ def render_letter(
         leftMargin=layout.left,
         rightMargin=layout.right,
         bottomMargin=layout.bottom,
-        title=letter.subject,
-        author=letter.sender.agency,
+        title=letters[0].subject,
+        author=letters[0].sender.agency,
         creator="saraban",
         lang="th",
         invariant=True,
     )
-    doc.addPageTemplates([
-        PageTemplate("first", [first_frame], onPage=first_page, onPageEnd=page_end,
-                     autoNextPageTemplate="later"),
-        PageTemplate("later", [later_frame], onPage=later_page, onPageEnd=page_end),
-    ])
+    templates = []
+    for n, (top, frame) in enumerate(first_frames.items()):
+        templates.append(
+            PageTemplate(
+                f"first{n}",
+                [frame],
+                onPage=first_page,
+                onPageEnd=page_end,
+                autoNextPageTemplate="later",
+            )
+        )
+        first_frames[top] = templates[-1].id  # type: ignore[assignment]
+    templates.append(PageTemplate("later", [later_frame], onPage=later_page, onPageEnd=page_end))
+    doc.addPageTemplates(templates)
     furniture = Furniture(
         font=family.regular,
         size=family.size(layout.size),
-        thai_digits=letter.thai_digits,
+        thai_digits=letters[0].thai_digits,
         page_width=page_w,
         right_x=page_w - layout.right,
         number_baseline=page_h - layout.emblem_top,
         continuation_baseline=layout.bottom,
     )
-    doc.build(letter_story(letter, family, layout), canvasmaker=canvas_maker(furniture))
-    return out.getvalue()
+    story: list[Flowable] = []
+    for n, (letter, head) in enumerate(zip(letters, heads, strict=True)):
+        if n:
+            story += [
+                _NextLetter(n, heads),
+                NextPageTemplate(first_frames[round(head.body_top, 3)]),
+                PageBreak(),
+            ]
+        story += letter_story(letter, family, layout)
+    doc.build(story, canvasmaker=canvas_maker(furniture))
+    total = doc.page
+    bounds = [*starts, total + 1]
+    return out.getvalue(), [list(range(a, b)) for a, b in itertools.pairwise(bounds)]

@@ -55,13 +55,21 @@ class FurnishedCanvas(Canvas):
         self.furniture = furniture
         self.first_lines: dict[int, str] = {}
         self._continued_pages: list[int] = []
+        # Several documents (letters) may share one canvas: each starts its own page count.
+        self.document_starts: list[int] = [1]
 
     def note_line(self, text: str) -> None:
         if text.strip():
             self.first_lines.setdefault(self.getPageNumber(), text)
 
-    def draw_page_number(self) -> None:
+    def start_document(self) -> None:
+        """The current page begins a new document: numbering restarts, nothing continues."""
         page = self.getPageNumber()
+        if page != self.document_starts[-1]:
+            self.document_starts.append(page)
+
+    def draw_page_number(self) -> None:
+        page = self.getPageNumber() - self.document_starts[-1] + 1
         if page < 2:
             return
         f = self.furniture
@@ -81,7 +89,12 @@ class FurnishedCanvas(Canvas):
         f = self.furniture
         for page in self._continued_pages:
             self.beginForm(f"continuation{page}")
-            words = continuation_words(self.first_lines.get(page + 1, ""))
+            last_of_its_document = page + 1 in self.document_starts
+            words = (
+                ""
+                if last_of_its_document
+                else continuation_words(self.first_lines.get(page + 1, ""))
+            )
             if words:
                 shaped = f.font.shape(words)
                 x = f.right_x - shaped.points(f.size)

@@ -40,7 +40,7 @@ class TextStyle:
         return replace(self, **changes)  # type: ignore[arg-type]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # identity: a line is a cache key while its page is drawn
 class Line:
     units: tuple[Shaped, ...]
     indent: float
@@ -265,6 +265,7 @@ class ThaiParagraph(Flowable):
                 extra = gap + (list(extra) if extra else [0.0] * len(glyphs))
                 glyphs = [*label.glyphs, *glyphs]
                 x = 0.0
-            draw_glyphs(canvas, style.font, style.size, x, y, glyphs, extra)
+            key = None if n == 0 and self.label else (line, x, y, style.size, extra is None)
+            draw_glyphs(canvas, style.font, style.size, x, y, glyphs, extra, cache_key=key)
             if note_line is not None:
                 note_line(line.text)

@@ -7,7 +7,7 @@ glyph, so the text position never drifts.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 
 from reportlab.lib.rl_accel import fp_str
 from reportlab.pdfgen.canvas import Canvas
@@ -121,9 +121,27 @@ def draw_glyphs(
     y: float,
     glyphs: Sequence[Glyph],
     extra: Sequence[float] | None = None,
+    *,
+    cache_key: Hashable | None = None,
 ) -> None:
-    """Draw shaped glyphs on the canvas in the current fill colour."""
-    ops = glyph_operators(canvas, font, size, x, y, glyphs, extra)
+    """Draw shaped glyphs on the canvas in the current fill colour.
+
+    With a ``cache_key``, the operators are kept for the rest of the document: a mailout's
+    chunk repeats the same lines letter after letter, and within one document the same glyphs
+    always get the same subset codes.
+    """
+    cache: dict[Hashable, tuple[str, list[str]]] = canvas.__dict__.setdefault(
+        "_saraban_ops", {}
+    )
+    hit = cache.get(cache_key) if cache_key is not None else None
+    if hit is not None:
+        ops, forms = hit
+        canvas._formsinuse.extend(forms)
+    else:
+        before = len(canvas._formsinuse)
+        ops = glyph_operators(canvas, font, size, x, y, glyphs, extra)
+        if cache_key is not None:
+            cache[cache_key] = (ops, canvas._formsinuse[before:])
     if ops:
         canvas._code.append(ops)
 

@@ -45,8 +45,8 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from credentials import HashSettings, PasswordPolicy, generate, policy_from_name
-from letters.assembly import BundleBase, PrintFile, merge_pdfs, sha256
-from letters.letter import render_letter
+from letters.assembly import BundleBase, PageSource, PrintFile, RawPdf, merge_pdfs, sha256
+from letters.letter import render_letter, render_letters
 from letters.letterfile import LetterFile, LetterFileError, _key_line, load_letter_file
 from letters.model import Letter
 from letters.qrsheet import QRSheet, load_qr_sheet, render_qr_sheet
@@ -61,6 +61,7 @@ log = logging.getLogger(__name__)
 MAILOUT_KEYS = {"register", "due_date", "policy", "slip"}
 SLIP_KEYS = {"system_th", "system_en", "issuer", "hint"}
 COMMIT_EVERY = 16  # results per transaction: few enough to lose little, many enough to be fast
+CHUNK = 8  # colleges per worker task: their letters and slips share one document's fonts
 MANIFEST_FIELDS = ("code", "college", "letter_number", "pages", "sha256", "file")
 
 
@@ -441,24 +442,42 @@ def _init_worker(
     )
 
 
-def _make_bundle(job: _Job) -> _Done:
+def _make_bundles(jobs: Sequence[_Job]) -> list[_Done]:
+    """A chunk of colleges: their letters and slips each rendered as one document (fonts
+    embedded once), then every college's bundle assembled from its own pages only."""
     plan: MailoutPlan = _worker["plan"]
-    password = generate(plan.policy)
-    password_hash = _worker["context"].hash(password)
-    letter_pdf = _worker["letter_pdf"]
-    if letter_pdf is None:
-        letter_pdf = render_letter(plan.letter_for(job, _number_of(job.reference)))
-    slip = render_slips(
-        [Slip(college_name=job.name, code=job.code, password=password)], plan.slip_text
-    )
-    del password
-    pdf, pages = _worker["base"].bundle([letter_pdf], [slip])
-    partial = Path(_worker["out"]) / f".{job.file_name}.partial"
-    with open(partial, "wb") as fh:
-        fh.write(pdf)
-        fh.flush()
-        os.fsync(fh.fileno())
-    return _Done(job.code, password_hash, sha256(pdf), pages, str(partial))
+    base: BundleBase = _worker["base"]
+    passwords = [generate(plan.policy) for _ in jobs]
+    hashes = [_worker["context"].hash(p) for p in passwords]
+    letters = None
+    if _worker["letter_pdf"] is None:
+        pdf, letter_pages = render_letters(
+            [plan.letter_for(job, _number_of(job.reference)) for job in jobs]
+        )
+        letters = RawPdf(pdf)
+    slips = [
+        Slip(college_name=j.name, code=j.code, password=p)
+        for j, p in zip(jobs, passwords, strict=True)
+    ]
+    del passwords
+    slip_pdf = RawPdf(render_slips(slips, plan.slip_text))
+    del slips
+    slip_kids = slip_pdf.kids()
+    done = []
+    for n, job in enumerate(jobs):
+        before: list[PageSource] = (
+            [_worker["letter_pdf"]]
+            if letters is None
+            else [(letters, [letters.kids()[p - 1] for p in letter_pages[n]])]
+        )
+        pdf_bytes, pages = base.bundle(before, [(slip_pdf, [slip_kids[n]])])
+        partial = Path(_worker["out"]) / f".{job.file_name}.partial"
+        with open(partial, "wb") as fh:
+            fh.write(pdf_bytes)
+            fh.flush()
+            os.fsync(fh.fileno())
+        done.append(_Done(job.code, hashes[n], sha256(pdf_bytes), pages, str(partial)))
+    return done
 
 
 def _pool_context() -> multiprocessing.context.BaseContext:
@@ -675,20 +694,20 @@ def _run_jobs(
             str(out),
         ),
     ) as pool:
-        queue = iter(pending)
-        running: set[Future[_Done]] = set()
-        for job in queue:
-            running.add(pool.submit(_make_bundle, job))
-            if len(running) >= workers * 4:
+        chunks = iter([pending[i : i + CHUNK] for i in range(0, len(pending), CHUNK)])
+        running: set[Future[list[_Done]]] = set()
+        for chunk in chunks:
+            running.add(pool.submit(_make_bundles, chunk))
+            if len(running) >= workers * 2:
                 break
         try:
             while running:
                 finished_now, running = wait(running, return_when=FIRST_COMPLETED)
                 for future in finished_now:
-                    ready.append(future.result())
-                    next_job = next(queue, None)
-                    if next_job is not None:
-                        running.add(pool.submit(_make_bundle, next_job))
+                    ready += future.result()
+                    next_chunk = next(chunks, None)
+                    if next_chunk is not None:
+                        running.add(pool.submit(_make_bundles, next_chunk))
                 if len(ready) >= COMMIT_EVERY or not running:
                     _commit(engine, mailout_id, ready, issued_by, out)
                     finished += len(ready)
