@@ -18,8 +18,8 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-err = Console(stderr=True, highlight=False)
-out = Console(highlight=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+out = Console(highlight=False, soft_wrap=True)
 
 
 @app.callback()
@@ -333,6 +333,11 @@ def mailout(
     table.add_row("manifest", f"{result.out}/manifest.csv")
     table.add_row("time", f"{result.seconds:.1f} s")
     out.print(table)
+
+
+from saraban.cli_service import register_service_commands  # noqa: E402
+
+register_service_commands(app)
 
 
 def main() -> None:
