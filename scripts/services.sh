@@ -11,6 +11,11 @@ apt_install() {
 if ! command -v pg_ctlcluster >/dev/null 2>&1; then
   apt_install postgresql
 fi
+# The browser tests drive Debian's chromium with Playwright (Playwright's own download is not
+# reachable from here, and not needed).
+if ! command -v chromium >/dev/null 2>&1; then
+  apt_install chromium
+fi
 if ! pg_isready -q -h 127.0.0.1 -p 5432; then
   version=$(ls /etc/postgresql | sort -V | tail -n 1)
   pg_ctlcluster --skip-systemctl-redirect "$version" main start || true
