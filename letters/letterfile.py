@@ -71,7 +71,7 @@ _ENV = SandboxedEnvironment(
 )
 
 
-def _key_line(source: str, table: str | None, key: str) -> int | None:
+def key_line(source: str, table: str | None, key: str) -> int | None:
     """The line where ``key`` is set (in ``[table]`` if given), for error messages."""
     current: str | None = None
     pattern = re.compile(rf'^\s*"?{re.escape(key)}"?\s*=')
@@ -113,7 +113,7 @@ class LetterFile:
     templates: Mapping[str, jinja2.Template]
 
     def error(self, key: str, message: str, table: str | None = None) -> LetterFileError:
-        return LetterFileError(self.path, key, _key_line(self.source, table, key), message)
+        return LetterFileError(self.path, key, key_line(self.source, table, key), message)
 
     def merge(self, context: Mapping[str, Any] | None = None) -> Letter:
         """The letter for one recipient (``college`` and any other names in ``context``)."""
@@ -149,7 +149,7 @@ def _require_str(lf: LetterFile, table: dict[str, Any], key: str, where: str | N
         raise LetterFileError(
             lf.path,
             key if not where else f"{where}.{key}",
-            _key_line(lf.source, where, key) or _table_line(lf, where),
+            key_line(lf.source, where, key) or _table_line(lf, where),
             "is required",
         )
     if not isinstance(value, str) or not value.strip():
@@ -173,7 +173,7 @@ def _check_unknown(lf: LetterFile, table: Mapping[str, Any], allowed: set[str], 
             raise LetterFileError(
                 lf.path,
                 f"{where}.{key}" if where else key,
-                _key_line(lf.source, where, key),
+                key_line(lf.source, where, key),
                 f"unknown key (known keys: {known})",
             )
 
@@ -234,9 +234,9 @@ def _parse_enclosures(lf: LetterFile, value: Any) -> tuple[Enclosure, ...]:
     return tuple(out)
 
 
-def load_letter_file(path: Path | str) -> LetterFile:
-    """Read and check a letter file; raises :class:`LetterFileError` naming file, key and line."""
-    path = Path(path)
+def read_toml(path: Path) -> tuple[str, dict[str, Any]]:
+    """A TOML file's text and data; a missing, non-UTF-8 or malformed file is a
+    :class:`LetterFileError` naming the file and, for bad TOML, the line."""
     try:
         source = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -244,12 +244,18 @@ def load_letter_file(path: Path | str) -> LetterFile:
     except UnicodeDecodeError as exc:
         raise LetterFileError(path, None, None, f"not UTF-8 text ({exc.reason})") from None
     try:
-        raw = tomllib.loads(source)
+        return source, tomllib.loads(source)
     except tomllib.TOMLDecodeError as exc:
         line = re.search(r"line (\d+)", str(exc))
         raise LetterFileError(
             path, None, int(line.group(1)) if line else None, f"invalid TOML: {exc}"
         ) from None
+
+
+def load_letter_file(path: Path | str) -> LetterFile:
+    """Read and check a letter file; raises :class:`LetterFileError` naming file, key and line."""
+    path = Path(path)
+    source, raw = read_toml(path)
 
     lf = LetterFile(path=path, source=source, data={}, templates={})
     _check_unknown(lf, raw, TOP_KEYS, None)
@@ -293,7 +299,7 @@ def load_letter_file(path: Path | str) -> LetterFile:
         try:
             templates[key] = _ENV.from_string(source_text)
         except jinja2.TemplateSyntaxError as exc:
-            start = _key_line(source, None, key) or 0
+            start = key_line(source, None, key) or 0
             raise LetterFileError(
                 path,
                 key,

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import io
 import re
-import tomllib
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -36,7 +35,7 @@ from reportlab.lib.units import mm
 from reportlab.pdfgen.canvas import Canvas
 
 from letters.fonts import FontFamily, load_family
-from letters.letterfile import LetterFileError, _key_line
+from letters.letterfile import LetterFileError, key_line, read_toml
 from letters.paragraph import TextStyle, ThaiParagraph
 from letters.pdfglyphs import draw_text
 
@@ -206,15 +205,19 @@ def _make_cell(entry: QREntry, family: FontFamily, layout: QRSheetLayout) -> _Ce
     caption = ThaiParagraph(
         entry.caption,
         TextStyle(
-            font=family.bold, size=family.size(layout.caption_size),
-            leading=layout.caption_leading, align="center",
+            font=family.bold,
+            size=family.size(layout.caption_size),
+            leading=layout.caption_leading,
+            align="center",
         ),
     )
     url = ThaiParagraph(
         entry.url,
         TextStyle(
-            font=family.regular, size=family.size(layout.url_size),
-            leading=layout.url_leading, align="center",
+            font=family.regular,
+            size=family.size(layout.url_size),
+            leading=layout.url_leading,
+            align="center",
         ),
     )
     cell = _Cell(entry, matrix, module, width, caption, url)
@@ -263,8 +266,10 @@ def render_qr_sheet(
     title = ThaiParagraph(
         sheet.title,
         TextStyle(
-            font=family.bold, size=family.size(layout.title_size),
-            leading=layout.title_leading, align="center",
+            font=family.bold,
+            size=family.size(layout.title_size),
+            leading=layout.title_leading,
+            align="center",
         ),
     )
     _, title_h = title.wrap(width, 1e6)
@@ -274,8 +279,10 @@ def render_qr_sheet(
         note = ThaiParagraph(
             sheet.note,
             TextStyle(
-                font=family.regular, size=family.size(layout.note_size),
-                leading=layout.caption_leading, align="center",
+                font=family.regular,
+                size=family.size(layout.note_size),
+                leading=layout.caption_leading,
+                align="center",
             ),
         )
         _, note_h = note.wrap(width, 1e6)
@@ -295,8 +302,9 @@ def render_qr_sheet(
             number = f"- {page} -"
             size = family.size(layout.number_size)
             number_w = family.regular.shape(number).points(size)
-            draw_text(canvas, family.regular, size, (page_w - number_w) / 2,
-                      page_h - layout.top, number)
+            draw_text(
+                canvas, family.regular, size, (page_w - number_w) / 2, page_h - layout.top, number
+            )
             y = body_top
         if len(row) == 2:
             xs = [layout.left, layout.left + layout.column_width + layout.gutter]
@@ -334,7 +342,7 @@ def _entry_key_line(source: str, index: int, key: str | None) -> int | None:
             continue
         if header_line is not None and pattern and pattern.match(line):
             return number
-    return header_line or _key_line(source, None, "entry")
+    return header_line or key_line(source, None, "entry")
 
 
 def _text(path: Path, value: Any, key: str, line: int | None) -> str:
@@ -346,62 +354,66 @@ def _text(path: Path, value: Any, key: str, line: int | None) -> str:
 def load_qr_sheet(path: Path | str) -> QRSheet:
     """Read and check a QR sheet file; errors are :class:`LetterFileError` (file, key, line)."""
     path = Path(path)
-    try:
-        source = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise LetterFileError(path, None, None, "file not found") from None
-    except UnicodeDecodeError as exc:
-        raise LetterFileError(path, None, None, f"not UTF-8 text ({exc.reason})") from None
-    try:
-        raw = tomllib.loads(source)
-    except tomllib.TOMLDecodeError as exc:
-        line = re.search(r"line (\d+)", str(exc))
-        raise LetterFileError(
-            path, None, int(line.group(1)) if line else None, f"invalid TOML: {exc}"
-        ) from None
+    source, raw = read_toml(path)
 
     for key in raw:
         if key not in TOP_KEYS:
             raise LetterFileError(
-                path, key, _key_line(source, None, key),
+                path,
+                key,
+                key_line(source, None, key),
                 f"unknown key (known keys: {', '.join(sorted(TOP_KEYS))})",
             )
     if "title" not in raw:
         raise LetterFileError(path, "title", None, "is required")
-    title = _text(path, raw["title"], "title", _key_line(source, None, "title"))
+    title = _text(path, raw["title"], "title", key_line(source, None, "title"))
     note = ""
     if "note" in raw:
         note_value = raw["note"]
         if not isinstance(note_value, str):
-            raise LetterFileError(path, "note", _key_line(source, None, "note"),
-                                  f"must be text, got {note_value!r}")
+            raise LetterFileError(
+                path, "note", key_line(source, None, "note"), f"must be text, got {note_value!r}"
+            )
         note = _nfc(note_value.strip())
 
     items = raw.get("entry")
     if items is None:
-        raise LetterFileError(path, "entry", None,
-                              "at least one [[entry]] table (caption, url) is required")
+        raise LetterFileError(
+            path, "entry", None, "at least one [[entry]] table (caption, url) is required"
+        )
     if not isinstance(items, list) or not items:
-        raise LetterFileError(path, "entry", _key_line(source, None, "entry"),
-                              "must be one or more [[entry]] tables with caption and url")
+        raise LetterFileError(
+            path,
+            "entry",
+            key_line(source, None, "entry"),
+            "must be one or more [[entry]] tables with caption and url",
+        )
     entries = []
     for n, item in enumerate(items):
         where = f"entry[{n + 1}]"
         if not isinstance(item, dict):
-            raise LetterFileError(path, where, _entry_key_line(source, n, None),
-                                  f"must be a table with caption and url, got {item!r}")
+            raise LetterFileError(
+                path,
+                where,
+                _entry_key_line(source, n, None),
+                f"must be a table with caption and url, got {item!r}",
+            )
         for key in item:
             if key not in ENTRY_KEYS:
                 raise LetterFileError(
-                    path, f"{where}.{key}", _entry_key_line(source, n, key),
+                    path,
+                    f"{where}.{key}",
+                    _entry_key_line(source, n, key),
                     f"unknown key (known keys: {', '.join(sorted(ENTRY_KEYS))})",
                 )
         for key in ("caption", "url"):
             if key not in item:
-                raise LetterFileError(path, f"{where}.{key}", _entry_key_line(source, n, None),
-                                      "is required")
-        caption = _text(path, item["caption"], f"{where}.caption",
-                        _entry_key_line(source, n, "caption"))
+                raise LetterFileError(
+                    path, f"{where}.{key}", _entry_key_line(source, n, None), "is required"
+                )
+        caption = _text(
+            path, item["caption"], f"{where}.caption", _entry_key_line(source, n, "caption")
+        )
         url_line = _entry_key_line(source, n, "url")
         url = item["url"]
         if not isinstance(url, str):

@@ -47,7 +47,7 @@ from sqlmodel import Session, col, select
 from credentials import HashSettings, PasswordPolicy, generate, policy_from_name
 from letters.assembly import BundleBase, PageSource, PrintFile, RawPdf, merge_pdfs, sha256
 from letters.letter import render_letter, render_letters
-from letters.letterfile import LetterFile, LetterFileError, _key_line, load_letter_file
+from letters.letterfile import LetterFile, LetterFileError, key_line, load_letter_file
 from letters.model import Letter
 from letters.qrsheet import QRSheet, load_qr_sheet, render_qr_sheet
 from letters.slip import Slip, SlipText, render_slips
@@ -104,7 +104,7 @@ def _college_context(college: Any) -> dict[str, str]:
 
 
 def _toml_error(path: Path, source: str, table: str | None, key: str, message: str) -> MailoutError:
-    line = _key_line(source, table, key)
+    line = key_line(source, table, key)
     where = f"{path}:{line}" if line else str(path)
     name = f"{table}.{key}" if table else key
     return MailoutError(f"{where}: key '{name}': {message}")
