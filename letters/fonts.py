@@ -40,7 +40,7 @@ def _style_of(stem: str, family: str) -> str | None:
     fam = _squash(family)
     if not squashed.startswith(fam):
         return None
-    rest = squashed[len(fam):]
+    rest = squashed[len(fam) :]
     for style, words in _STYLE_WORDS.items():
         if rest in words:
             return style

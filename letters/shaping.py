@@ -20,10 +20,18 @@ from letters.textlayer import TextLayerTTFont
 
 # The Windows/Mac Thai private-use convention for positional forms of marks (U+F700–U+F71A).
 _PUA_NOMINAL = {
-    0xF700: "\u0e10", 0xF70F: "\u0e0d",
-    0xF701: "\u0e34", 0xF702: "\u0e35", 0xF703: "\u0e36", 0xF704: "\u0e37",
-    0xF710: "\u0e31", 0xF711: "\u0e4d", 0xF712: "\u0e47",
-    0xF718: "\u0e38", 0xF719: "\u0e39", 0xF71A: "\u0e3a",
+    0xF700: "\u0e10",
+    0xF70F: "\u0e0d",
+    0xF701: "\u0e34",
+    0xF702: "\u0e35",
+    0xF703: "\u0e36",
+    0xF704: "\u0e37",
+    0xF710: "\u0e31",
+    0xF711: "\u0e4d",
+    0xF712: "\u0e47",
+    0xF718: "\u0e38",
+    0xF719: "\u0e39",
+    0xF71A: "\u0e3a",
 }
 for _start in (0xF705, 0xF70A, 0xF713):
     for _i, _mark in enumerate("\u0e48\u0e49\u0e4a\u0e4b\u0e4c"):
@@ -70,8 +78,10 @@ class _PdfPen:
         *offs, end = pts
         start = self._last
         for n, off in enumerate(offs):
-            nxt = end if n == len(offs) - 1 else (
-                (off[0] + offs[n + 1][0]) / 2, (off[1] + offs[n + 1][1]) / 2
+            nxt = (
+                end
+                if n == len(offs) - 1
+                else ((off[0] + offs[n + 1][0]) / 2, (off[1] + offs[n + 1][1]) / 2)
             )
             c1 = (start[0] + 2 / 3 * (off[0] - start[0]), start[1] + 2 / 3 * (off[1] - start[1]))
             c2 = (nxt[0] + 2 / 3 * (off[0] - nxt[0]), nxt[1] + 2 / 3 * (off[1] - nxt[1]))
@@ -164,7 +174,11 @@ class ShapingFont:
             x0s.append(pen + self._snap(pos.x_offset))
             pen += pos.x_advance
         texts = self._glyph_texts(
-            text, [i.codepoint for i in infos], [i.cluster for i in infos], x0s, pen,
+            text,
+            [i.codepoint for i in infos],
+            [i.cluster for i in infos],
+            x0s,
+            pen,
             [pos.y_offset != 0 for pos in positions],
         )
         glyphs = []
@@ -178,8 +192,14 @@ class ShapingFont:
                 pdf_width = self.rl.glyph_width(gid) if dx == 0 else max(0.0, advance - dx)
                 code = self.rl.code_for(gid, glyph_text, pdf_width)
             glyphs.append(
-                Glyph(gid=gid, code=code, advance=advance, dx=dx, dy=float(pos.y_offset),
-                      cluster=info.cluster)
+                Glyph(
+                    gid=gid,
+                    code=code,
+                    advance=advance,
+                    dx=dx,
+                    dy=float(pos.y_offset),
+                    cluster=info.cluster,
+                )
             )
             width += advance
         return Shaped(text=text, glyphs=tuple(glyphs), width=width)

@@ -175,8 +175,14 @@ def _paragraph_runs(
     para = ThaiParagraph(text, style)
     _, height = para.wrap(width, 1e6)
     runs = [
-        _Run(style.font, style.size, x + lx, top - height + ly,
-             tuple(g for unit in line.units for g in unit.glyphs), style.color)
+        _Run(
+            style.font,
+            style.size,
+            x + lx,
+            top - height + ly,
+            tuple(g for unit in line.units for g in unit.glyphs),
+            style.color,
+        )
         for line, lx, ly in para.line_positions()
     ]
     return runs, height
@@ -216,15 +222,21 @@ def _design(text: SlipText, family: FontFamily, layout: SlipLayout) -> _Design:
     header: list[_Run] = []
     for line in text.system_th:
         runs, h = _paragraph_runs(
-            line, style(bold, lay.system_size, lay.system_leading, align="center"),
-            inner_x, y, inner_w,
+            line,
+            style(bold, lay.system_size, lay.system_leading, align="center"),
+            inner_x,
+            y,
+            inner_w,
         )
         header += runs
         y -= h
     if text.system_en:
         runs, h = _paragraph_runs(
-            text.system_en, style(regular, lay.english_size, lay.english_leading, align="center"),
-            inner_x, y, inner_w,
+            text.system_en,
+            style(regular, lay.english_size, lay.english_leading, align="center"),
+            inner_x,
+            y,
+            inner_w,
         )
         header += runs
         y -= h
@@ -253,8 +265,11 @@ def _design(text: SlipText, family: FontFamily, layout: SlipLayout) -> _Design:
             y0 -= h
         if hint:
             r, h = _paragraph_runs(
-                hint, style(regular, lay.hint_size, lay.hint_leading, color=HINT_COLOR),
-                label_x, y0 - 2, label_w,
+                hint,
+                style(regular, lay.hint_size, lay.hint_leading, color=HINT_COLOR),
+                label_x,
+                y0 - 2,
+                label_w,
             )
             runs += r
             y0 -= h + 2
@@ -270,17 +285,18 @@ def _design(text: SlipText, family: FontFamily, layout: SlipLayout) -> _Design:
     issuer: list[_Run] = []
     for line in text.issuer:
         runs, h = _paragraph_runs(
-            line, style(regular, lay.issuer_size, lay.issuer_leading, align="center"),
-            inner_x, y, inner_w,
+            line,
+            style(regular, lay.issuer_size, lay.issuer_leading, align="center"),
+            inner_x,
+            y,
+            inner_w,
         )
         issuer += runs
         y -= h
     height = -(y - lay.pad * 0.8)
 
     def up(runs: list[_Run]) -> list[_Run]:
-        return [
-            _Run(r.font, r.size, r.x, r.y + height, r.glyphs, r.color) for r in runs
-        ]
+        return [_Run(r.font, r.size, r.x, r.y + height, r.glyphs, r.color) for r in runs]
 
     g = lay.frame_gap
     frame = [

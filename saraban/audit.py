@@ -6,8 +6,11 @@ holds the last seq and hash: PostgreSQL locks it (``SELECT ... FOR UPDATE``) and
 ``BEGIN IMMEDIATE`` already holds the only write lock, which is why, as for register numbers,
 SQLite callers must use ``session_scope(engine, immediate=True)``.
 
-``verify`` re-reads the rows, rebuilds each record from its columns and checks the chain
-against the head row: it names the first row that was edited, deleted or inserted. The head
+Each row keeps the record exactly as hashed (canonical JSON, with its own seq) beside columns
+that repeat its fields for queries. ``verify`` re-reads the rows, lays the columns over the
+stored record (so an edit to either shows) and checks the chain against the head row: it
+names the first row that was edited, deleted or inserted; rows renumbered to hide a gap or an
+insertion give themselves away by the seq their record still holds. The head
 row is kept in the same database, so it only catches the crude cases (the last rows deleted);
 publish ``head()`` elsewhere and pass it as ``anchor`` to catch a chain rewritten to its end.
 
@@ -46,15 +49,12 @@ def _require_write_lock(session: Session) -> None:
 
 
 def _record_of(row: AuditEvent) -> dict[str, Any]:
-    """The hashed record, rebuilt from the row's columns."""
-    return {
-        "seq": row.seq,
-        "at": row.at,
-        "event": row.event,
-        "actor": row.actor,
-        "subject": row.subject,
-        "details": json.loads(row.details),
-    }
+    """The hashed record as stored, with the row's own columns laid over it: an edit to
+    either makes the hash disagree."""
+    stored = json.loads(row.record)
+    if not isinstance(stored, dict):
+        raise ValueError("record is not a JSON object")
+    return {**stored, "at": row.at, "event": row.event, "actor": row.actor, "subject": row.subject}
 
 
 def record(
@@ -92,7 +92,7 @@ def record(
         event=event,
         actor=actor,
         subject=subject,
-        details=canonical_json(fields["details"]).decode("utf-8"),
+        record=canonical_json(row.record).decode("utf-8"),
         hash=row.hash,
     )
     head.seq, head.hash = row.seq, row.hash
@@ -115,8 +115,8 @@ def _rows(session: Session) -> list[Row]:
     for stored in session.exec(select(AuditEvent).order_by(col(AuditEvent.seq))):
         try:
             rows.append(Row(stored.seq, _record_of(stored), stored.hash))
-        except ValueError:  # details that are no longer JSON: a record that cannot match
-            rows.append(Row(stored.seq, {"details": stored.details}, stored.hash))
+        except ValueError:  # a record that is no longer JSON cannot match its hash
+            rows.append(Row(stored.seq, {"record": stored.record}, stored.hash))
     return rows
 
 

@@ -57,7 +57,5 @@ class Throttled(ServiceError):
     status = 429
 
     def __init__(self, retry_after: int) -> None:
-        super().__init__(
-            f"ลองใหม่ภายหลัง / too many failed attempts: try again in {retry_after} s"
-        )
+        super().__init__(f"ลองใหม่ภายหลัง / too many failed attempts: try again in {retry_after} s")
         self.retry_after = retry_after

@@ -25,8 +25,9 @@ from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
+import pydantic
 import sqlalchemy as sa
-from pydantic import ConfigDict, StringConstraints, field_validator
+from pydantic import AfterValidator, ConfigDict, StringConstraints, field_validator
 from sqlalchemy.engine import Dialect
 from sqlmodel import Field, SQLModel
 
@@ -376,9 +377,23 @@ ActingRelation = Literal["", "รักษาราชการแทน", "ร�
 _HANDLE_PATTERN = r"^[a-z0-9][a-z0-9._-]{1,39}$"
 
 
+# Control characters never belong in typed text (and PostgreSQL refuses NUL outright).
+_CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def no_control_chars(value: str) -> str:
+    if _CONTROL_CHARS.search(value):
+        raise ValueError("control characters are not allowed")
+    return value
+
+
+CleanStr = Annotated[str, AfterValidator(no_control_chars)]
+DbInt = Annotated[int, pydantic.Field(ge=1, le=2_147_483_647)]  # an id for a 32-bit column
+
+
 def _nfc_text(value: object) -> object:
     if isinstance(value, str):
-        return " ".join(unicodedata.normalize("NFC", value).split())
+        return " ".join(unicodedata.normalize("NFC", no_control_chars(value)).split())
     return value
 
 
@@ -533,6 +548,9 @@ class LoginThrottle(SQLModel, table=True):
 
 
 class AuditEvent(SQLModel, table=True):
+    """One event: ``record`` is exactly what was hashed (canonical JSON, with its own seq and
+    the details); the other columns repeat its fields for queries and must agree with it."""
+
     __tablename__ = "audit_event"
 
     seq: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
@@ -540,7 +558,7 @@ class AuditEvent(SQLModel, table=True):
     event: str = Field(max_length=40, index=True)
     actor: str = Field(max_length=255)
     subject: str = Field(max_length=255)
-    details: str = Field(sa_type=sa.Text, description="canonical JSON")
+    record: str = Field(sa_type=sa.Text)
     hash: str = Field(max_length=64)
 
 

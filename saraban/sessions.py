@@ -82,20 +82,18 @@ def create(
     return token, row
 
 
-def principal_of(
-    row: LoginSession, account: Account | None, college_name: str | None
-) -> Principal:
+def principal_of(row: LoginSession, account: Account | None, college_name: str | None) -> Principal:
     assert row.id is not None
     if account is None:
         return Principal(
-            kind=row.kind,
+            kind=SessionKind(row.kind),
             session_id=row.id,
             username=row.college_code or "",
             name=college_name or "",
             college_code=row.college_code,
         )
     return Principal(
-        kind=row.kind,
+        kind=SessionKind(row.kind),
         session_id=row.id,
         username=account.username,
         name=account.name,

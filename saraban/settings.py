@@ -45,6 +45,7 @@ class Settings(BaseSettings):
     session_max_hours: int = Field(default=12, ge=1)
     account_free_failures: int = Field(default=3, ge=1, description="before an account locks")
     address_free_failures: int = Field(default=20, ge=1, description="before an address locks")
+    first_lock_seconds: int = Field(default=1, ge=1, description="then doubled per failure")
     max_lock_seconds: int = Field(default=900, ge=1)
     forget_failures_seconds: int = Field(
         default=3600, ge=1, description="failures older than this (and no lock) are forgotten"

@@ -4,9 +4,13 @@ Every attempt is counted as a failure *before* its hash is checked, in a short t
 its own that locks the attempt's rows (``user:NAME`` and ``addr:ADDRESS``): so concurrent
 attempts cannot all slip past the check while the first ones are still hashing. A right
 password then gives the attempt back (``succeeded``). After ``free_failures`` failures a key
-is locked for 2^(failures - free_failures) seconds, up to ``max_lock_seconds``; an attempt on
-a locked key is refused without being counted and without any hash: a flood of bad logins
-costs the server one small transaction each.
+is locked for ``first_lock_seconds`` × 2^(failures - free_failures) seconds, up to
+``max_lock_seconds``. An attempt on a locked key is refused without being counted and without
+any hash, after one read that takes no lock: a flood of bad logins costs the server little.
+
+Simultaneous logins from one address (an office behind one NAT) are counted as failures until
+their passwords are checked, so a burst larger than ``free_failures`` may be told to wait a
+second (429, Retry-After) while the first ones finish.
 
 Failures are forgotten ``forget_seconds`` after the last one, unless a lock is still running.
 """
@@ -14,7 +18,7 @@ Failures are forgotten ``forget_seconds`` after the last one, unless a lock is s
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -31,12 +35,13 @@ class Limit:
     free_failures: int
     max_lock_seconds: int
     forget_seconds: int
+    first_lock_seconds: int = 1
 
     def lock_seconds(self, failures: int) -> int:
         if failures < self.free_failures:
             return 0
-        exponent = failures - self.free_failures
-        return self.max_lock_seconds if exponent >= 31 else min(2**exponent, self.max_lock_seconds)
+        exponent = min(failures - self.free_failures, 31)
+        return min(self.first_lock_seconds * 2**exponent, self.max_lock_seconds)
 
 
 def account_key(username: str) -> str:
@@ -67,17 +72,29 @@ def _locked(session: Session, limits: Mapping[str, Limit]) -> list[LoginThrottle
     return list(session.exec(query.execution_options(populate_existing=True)))
 
 
-def reserve(session: Session, limits: Mapping[str, Limit], now: datetime) -> int | None:
-    """Count an attempt on every key, unless one is locked: then count nothing and return the
-    seconds to wait. Commit before checking the password."""
-    rows = _locked(session, limits)
+def _wait(rows: Iterable[LoginThrottle], now: datetime) -> int | None:
     waits = [
         math.ceil((row.locked_until - now).total_seconds())
         for row in rows
         if row.locked_until is not None and row.locked_until > now
     ]
-    if waits:
-        return max(1, *waits)
+    return max(1, *waits) if waits else None
+
+
+def locked_for(session: Session, keys: Iterable[str], now: datetime) -> int | None:
+    """The seconds to wait if a key is locked, read without taking any lock: a flood of
+    attempts on a locked account is answered without queueing for the write lock."""
+    query = select(LoginThrottle).where(col(LoginThrottle.key).in_(list(keys)))
+    return _wait(session.exec(query), now)
+
+
+def reserve(session: Session, limits: Mapping[str, Limit], now: datetime) -> int | None:
+    """Count an attempt on every key, unless one is locked: then count nothing and return the
+    seconds to wait. Commit before checking the password."""
+    rows = _locked(session, limits)
+    wait = _wait(rows, now)
+    if wait is not None:
+        return wait
     for row in rows:
         limit = limits[row.key]
         if row.last_failure_at is not None and now - row.last_failure_at > timedelta(

@@ -27,7 +27,7 @@ def upgrade() -> None:
         sa.Column("event", sa.String(length=40), nullable=False),
         sa.Column("actor", sa.String(length=255), nullable=False),
         sa.Column("subject", sa.String(length=255), nullable=False),
-        sa.Column("details", sa.Text(), nullable=False),
+        sa.Column("record", sa.Text(), nullable=False),
         sa.Column("hash", sa.String(length=64), nullable=False),
         sa.PrimaryKeyConstraint("seq", name=op.f("pk_audit_event")),
     )

@@ -1,0 +1,11 @@
+"""The JSON API under ``/api``: thin routes over the service layer."""
+
+from fastapi import APIRouter
+
+from saraban.api import auth, letters, ovec, staff
+
+router = APIRouter()
+router.include_router(auth.router)
+router.include_router(staff.router)
+router.include_router(letters.router)
+router.include_router(ovec.router)

@@ -1,0 +1,215 @@
+"""The forms of the letter page that act on the route: planning it, a note, the decision,
+รับทราบ. A refusal shows the letter page again with the form as it was filled and why."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from pydantic import ValidationError
+from sqlmodel import Session
+from starlette.datastructures import FormData
+
+from saraban import endorsement, routing
+from saraban.app import SessionDep, SettingsDep
+from saraban.endorsement import DecisionIn, NoteIn, ProposalIn, RoutePlan, StepIn
+from saraban.errors import Invalid, ServiceError
+from saraban.pages.deps import CheckedForm, CollegeUser
+from saraban.pages.errors import thai_part
+from saraban.pages.forms import text
+from saraban.pages.letter import NOTE_SLOTS, PROPOSAL_TEXT, ReceiptId, letter_page
+from saraban.pages.render import redirect
+from saraban.principal import Principal
+from saraban.settings import Settings
+
+router = APIRouter(include_in_schema=False)
+
+
+def _ids(form: FormData, name: str) -> list[int]:
+    return [int(v) for v in form.getlist(name) if isinstance(v, str) and v.isdigit()]
+
+
+def _id(form: FormData, name: str) -> int | None:
+    value = text(form, name)
+    return int(value) if value.isdigit() else None
+
+
+def plan_from(form: FormData) -> RoutePlan:
+    """Note writers in the order chosen (blank slots skipped), then the decision."""
+    writers = [i for n in range(1, NOTE_SLOTS + 1) if (i := _id(form, f"note_{n}")) is not None]
+    decider = _id(form, "decider")
+    if decider is None:
+        raise Invalid("decider", "โปรดเลือกผู้สั่งการ")
+    steps = [StepIn(order=n, staff_id=i, kind="note") for n, i in enumerate(writers, 1)]
+    steps.append(StepIn(order=len(writers) + 1, staff_id=decider, kind="decision"))
+    return RoutePlan(steps=steps)
+
+
+def note_from(form: FormData) -> NoteIn:
+    checked = set(form.getlist("proposal"))
+    proposals = []
+    for kind in routing.PROPOSAL_KINDS:
+        words = " ".join(text(form, PROPOSAL_TEXT[kind]).split()) if kind in PROPOSAL_TEXT else ""
+        if kind in checked or words:
+            proposals.append(ProposalIn.model_validate({"kind": kind, "text": words}))
+    return NoteIn(
+        to_position=" ".join(text(form, "to_position").split()) or "ผู้อำนวยการ",
+        summary=" ".join(text(form, "summary").split()) or None,
+        proposals=proposals,
+    )
+
+
+def decision_from(form: FormData) -> DecisionIn:
+    """The order chosen; fields that belong to other orders (the people suggested for แจ้ง
+    when the director writes ทราบ) are left out, not refused."""
+    kind = text(form, "kind")
+    assigning = kind in (routing.INFORM, routing.ASSIGN)
+    returning = kind == routing.RETURN
+    return DecisionIn.model_validate(
+        {
+            "kind": kind,
+            "people": " ".join(text(form, "people").split()) if assigning else "",
+            "assignees": _ids(form, "assignee") if assigning else [],
+            "reason": " ".join(text(form, "reason").split()) if returning else "",
+            "return_to": _id(form, "return_to") if returning else None,
+        }
+    )
+
+
+# What to say when the rules refuse a value (saraban.routing's field names).
+FIELD_MESSAGES = {
+    "proposal": "โปรดระบุข้อความของข้อเสนอที่เลือก (ผู้ใด หรือข้อเสนออื่น)",
+    "proposals": "โปรดระบุข้อความของข้อเสนอที่เลือก (ผู้ใด หรือข้อเสนออื่น)",
+    "people": "โปรดระบุผู้ที่แจ้งหรือมอบ ตามที่จะเขียนในคำสั่ง",
+    "assignees": "โปรดเลือกผู้ลงนามรับทราบอย่างน้อยหนึ่งคน (ไม่ซ้ำกัน)",
+    "reason": "โปรดระบุเหตุผลที่ส่งคืน",
+    "return_to": "โปรดเลือกผู้ที่จะส่งคืนให้ (ไม่ใช่ตนเอง)",
+    "steps": (
+        "โปรดตรวจสอบลำดับผู้เกษียนและผู้สั่งการ: ไม่ซ้ำคนในลำดับเดียวกัน และผู้สั่งการต้องเป็นผู้อำนวยการหรือผู้รักษาการ"
+    ),
+}
+
+
+def refusal_message(exc: ServiceError) -> str:
+    if isinstance(exc, Invalid):
+        field = exc.field.split("[", 1)[0].split(".", 1)[0]
+        return FIELD_MESSAGES.get(field, thai_part(exc.message))
+    return thai_part(exc.message)
+
+
+def _form_values(form: FormData) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for key in set(form.keys()):
+        items = [v for v in form.getlist(key) if isinstance(v, str)]
+        values[key] = items if key in ("proposal", "assignee") else (items[0] if items else "")
+    return values
+
+
+def _validation_message(exc: ValidationError) -> str:
+    fields = {str(e["loc"][0]) for e in exc.errors(include_url=False) if e["loc"]}
+    if "kind" in fields:
+        return "โปรดเลือกคำสั่งการ"
+    return "ข้อมูลไม่ครบหรือไม่ถูกต้อง โปรดตรวจสอบแบบฟอร์ม"
+
+
+def _act(
+    request: Request,
+    who: Principal,
+    form: FormData,
+    db: Session,
+    settings: Settings,
+    receipt_id: int,
+    act: Callable[[FormData], None],
+    done: str,
+) -> Response:
+    """Run ``act(form)``; on a refusal show the letter page again with the form as filled."""
+    try:
+        act(form)
+    except ValidationError as exc:
+        db.rollback()
+        return letter_page(
+            request,
+            who,
+            db,
+            receipt_id,
+            settings,
+            error=_validation_message(exc),
+            form=_form_values(form),
+            status_code=422,
+        )
+    except ServiceError as exc:
+        if exc.status in (401, 404):
+            raise
+        db.rollback()
+        return letter_page(
+            request,
+            who,
+            db,
+            receipt_id,
+            settings,
+            error=refusal_message(exc),
+            form=_form_values(form),
+            status_code=exc.status,
+        )
+    return redirect(f"/receipts/{receipt_id}", done)
+
+
+@router.post("/receipts/{receipt_id}/route")
+def plan_route(
+    request: Request,
+    receipt_id: ReceiptId,
+    who: CollegeUser,
+    form: CheckedForm,
+    db: SessionDep,
+    settings: SettingsDep,
+) -> Response:
+    def act(data: FormData) -> None:
+        endorsement.plan(db, who=who, receipt_id=receipt_id, data=plan_from(data))
+
+    return _act(request, who, form, db, settings, receipt_id, act, "เสนอหนังสือตามลำดับแล้ว")
+
+
+@router.post("/receipts/{receipt_id}/notes")
+def add_note(
+    request: Request,
+    receipt_id: ReceiptId,
+    who: CollegeUser,
+    form: CheckedForm,
+    db: SessionDep,
+    settings: SettingsDep,
+) -> Response:
+    def act(data: FormData) -> None:
+        endorsement.add_note(db, who=who, receipt_id=receipt_id, data=note_from(data))
+
+    return _act(request, who, form, db, settings, receipt_id, act, "ลงนามบันทึกเกษียนแล้ว")
+
+
+@router.post("/receipts/{receipt_id}/decision")
+def decide(
+    request: Request,
+    receipt_id: ReceiptId,
+    who: CollegeUser,
+    form: CheckedForm,
+    db: SessionDep,
+    settings: SettingsDep,
+) -> Response:
+    def act(data: FormData) -> None:
+        endorsement.decide(db, who=who, receipt_id=receipt_id, data=decision_from(data))
+
+    return _act(request, who, form, db, settings, receipt_id, act, "ลงนามสั่งการแล้ว")
+
+
+@router.post("/receipts/{receipt_id}/acknowledgement")
+def acknowledge(
+    request: Request,
+    receipt_id: ReceiptId,
+    who: CollegeUser,
+    form: CheckedForm,
+    db: SessionDep,
+    settings: SettingsDep,
+) -> Response:
+    def act(data: FormData) -> None:
+        endorsement.acknowledge(db, who=who, receipt_id=receipt_id)
+
+    return _act(request, who, form, db, settings, receipt_id, act, "ลงนามรับทราบแล้ว")

@@ -1,0 +1,421 @@
+"""Helpers for the page and browser tests: a mailout world, the app with its pages, a live
+server for Playwright, Debian's chromium, and screenshots.
+
+The browser tests drive ``/usr/bin/chromium`` (never a downloaded browser) against uvicorn
+running the app in a thread on 127.0.0.1 and a free port, over a SQLite database.
+"""
+
+from __future__ import annotations
+
+import re
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import uvicorn
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from playwright.sync_api import Browser, Page, Playwright
+from sqlalchemy import Engine
+from sqlmodel import Session, select
+
+from saraban import accounts
+from saraban.app import create_app
+from saraban.db import make_engine, session_scope, upgrade_schema
+from saraban.mailout import load_plan, run_mailout
+from saraban.models import Account, MailoutItem
+from saraban.pages import install_pages
+from saraban.settings import Settings
+from tests.letters_fixtures import ROOT
+from tests.pdftext import page_texts, squash
+from tests.service_fixtures import MailoutRun, copy_template
+from tests.test_issuing import slip_credentials
+from tests.test_mailout import make_folder
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+SCREENSHOTS = ROOT / "tests" / "screenshots"
+LAMPANG = "1352016501"
+LAMPANG_NAME = "วิทยาลัยสารพัดช่างลำปาง"
+OVEC_USER = "somchai"
+OVEC_PASSWORD = "Tamarind-Lampang-2569"
+TIMEOUT_MS = 15_000
+
+
+def page_settings(data_dir: Path, **changes: Any) -> Settings:
+    """Settings for tests: a fixed secret and cheap hashing (the colleges' credentials, made
+    at full cost by the mailout, are rehashed at their first login)."""
+    values: dict[str, Any] = {
+        "env": "test",
+        "secret_key": "test-secret-key-of-forty-characters-long!",
+        "data_dir": data_dir,
+        "hash_memory_kib": 1024,
+        "hash_time_cost": 1,
+        **changes,
+    }
+    return Settings(**values)
+
+
+def app_with_pages(settings: Settings, engine: Engine) -> FastAPI:
+    app = create_app(settings, engine)
+    install_pages(app)
+    return app
+
+
+@dataclass(frozen=True)
+class Mailed:
+    """A mailout run by OVEC: the bundles' folder and each college's slip password."""
+
+    out: Path
+    codes: tuple[str, ...]  # Lampang first
+    passwords: dict[str, str]
+
+
+def run_small_mailout(tmp_path: Path, engine: Engine, colleges: int = 3) -> Mailed:
+    """OVEC's mailout of a copy of examples/emvs-2569 to ``colleges`` colleges, Lampang
+    first; the passwords are read off the bundles' slips, as a college reads them."""
+    folder = make_folder(tmp_path, colleges)
+    out = tmp_path / "out"
+    plan = load_plan(folder)
+    run_mailout(plan, out, engine, issued_by="ovec-clerk", jobs=1)
+    codes = tuple(row.code for row in plan.roster.rows)
+    passwords: dict[str, str] = {}
+    for code in codes:
+        passwords.update(slip_credentials((out / f"{code}.pdf").read_bytes()))
+    assert set(passwords) == set(codes)
+    return Mailed(out, codes, passwords)
+
+
+def add_ovec_user(engine: Engine, settings: Settings, username: str = OVEC_USER) -> None:
+    with session_scope(engine, immediate=True) as session:
+        accounts.create_ovec_user(
+            session,
+            username=username,
+            name="นายสมชาย ใจดี",
+            password=OVEC_PASSWORD,
+            settings=settings,
+            by="test",
+        )
+
+
+def sqlite_engine(tmp_path: Path) -> Engine:
+    engine = make_engine(f"sqlite:///{tmp_path / 'saraban.db'}")
+    upgrade_schema(engine)
+    return engine
+
+
+# --------------------------------------------------------------------------- #
+# The live server and the browser
+# --------------------------------------------------------------------------- #
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def live_server(app: FastAPI) -> Iterator[str]:
+    """uvicorn serving ``app`` in a thread; yields its base URL."""
+    port = free_port()
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, log_level="warning", lifespan="off", access_log=False
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("the test server did not start")
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+def launch(playwright: Playwright) -> Browser:
+    return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, timeout=30_000)
+
+
+def new_page(browser: Browser, base_url: str, **options: Any) -> Page:
+    """A page in a fresh context (its own cookies: one person at one browser)."""
+    context = browser.new_context(
+        base_url=base_url, locale="th-TH", viewport={"width": 1280, "height": 900}, **options
+    )
+    context.set_default_timeout(TIMEOUT_MS)
+    context.set_default_navigation_timeout(TIMEOUT_MS)
+    return context.new_page()
+
+
+def screenshot(page: Page, name: str) -> Path:
+    """A full-page screenshot into tests/screenshots/ (ignored by git)."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    page.evaluate("window.scrollTo(0, 0)")  # sticky parts where they start
+    page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+# --------------------------------------------------------------------------- #
+# People and steps as a person takes them
+# --------------------------------------------------------------------------- #
+
+# The seed's people at Lampang, and the two its decision names (invented: the seed names only
+# their posts, รองฯ ผ.ผ. and หน.งานวางแผนฯ).
+SEED_STAFF: dict[str, dict[str, str]] = {
+    "clerk": {
+        "handle": "anchalee",
+        "name": "นางสาวอัญชลี ธรรมศรีใจ",
+        "position": "หัวหน้างานบริหารงานทั่วไป",
+        "role": "clerk",
+    },
+    "deputy": {
+        "handle": "sompong",
+        "name": "นายสมพงษ์ นันตะภาพ",
+        "position": f"รองผู้อำนวยการ{LAMPANG_NAME}",
+        "role": "deputy",
+    },
+    "acting": {
+        "handle": "panuwat",
+        "name": "นายภาณุวัฒน์ ลาสูทธิ",
+        "position": "รองผู้อำนวยการ",
+        "role": "deputy",
+        "acting": "รักษาการในตำแหน่ง",
+        "acting_for": f"ผู้อำนวยการ{LAMPANG_NAME}",
+    },
+    "planning_deputy": {
+        "handle": "plan.deputy",
+        "name": "นางทดสอบ แผนงาน",
+        "position": "รองผู้อำนวยการฝ่ายแผนงานและความร่วมมือ",
+        "role": "deputy",
+    },
+    "planning_head": {
+        "handle": "plan.head",
+        "name": "นายตัวอย่าง วางแผน",
+        "position": "หัวหน้างานวางแผนและงบประมาณ",
+        "role": "staff",
+    },
+}
+STAFF_PASSWORD = "Mango-Sticky-Rice-2569"
+ROLE_LABELS = {
+    "clerk": "งานสารบรรณ (ธุรการ)",
+    "deputy": "รองผู้อำนวยการ",
+    "director": "ผู้อำนวยการ",
+    "staff": "บุคลากร",
+}
+
+
+def log_in(page: Page, username: str, password: str) -> None:
+    page.goto("/login")
+    page.get_by_label("ชื่อผู้ใช้").fill(username)
+    page.get_by_label("รหัสผ่าน").fill(password)
+    page.get_by_role("button", name="เข้าสู่ระบบ").click()
+    page.wait_for_load_state()
+
+
+def log_out(page: Page) -> None:
+    page.get_by_role("button", name="ออกจากระบบ").click()
+    page.wait_for_url("**/login")
+
+
+def add_staff(page: Page, member: dict[str, str]) -> str:
+    """Fill the college's add-staff form; returns the first password it shows once."""
+    page.get_by_role("link", name="บุคลากร", exact=True).click()
+    page.get_by_label("ชื่อ-สกุล").fill(member["name"])
+    page.get_by_label("ชื่อผู้ใช้").fill(member["handle"])
+    page.get_by_label("ตำแหน่ง", exact=True).fill(member["position"])
+    page.get_by_label("บทบาท").select_option(label=ROLE_LABELS[member["role"]])
+    if member.get("acting"):
+        page.get_by_label("การรักษาการ").select_option(label=member["acting"])
+        page.get_by_label("ตำแหน่งที่รักษาการ").fill(member["acting_for"])
+    page.get_by_role("button", name="เพิ่มบุคลากร").click()
+    page.get_by_role("heading", name="เพิ่มบุคลากรแล้ว").wait_for()
+    return page.get_by_label("รหัสผ่านชั่วคราว").input_value()
+
+
+def first_login(page: Page, username: str, first_password: str) -> None:
+    """A member's first login: the password page comes first."""
+    log_in(page, username, first_password)
+    set_own_password(page, first_password)
+
+
+def set_own_password(page: Page, first_password: str) -> None:
+    """Fill the first-login password page; the inbox follows."""
+    page.get_by_role("heading", name="เปลี่ยนรหัสผ่าน").wait_for()
+    page.get_by_label("รหัสผ่านปัจจุบัน").fill(first_password)
+    page.get_by_label("รหัสผ่านใหม่", exact=True).fill(STAFF_PASSWORD)
+    page.get_by_label("ยืนยันรหัสผ่านใหม่").fill(STAFF_PASSWORD)
+    page.get_by_role("button", name="บันทึกรหัสผ่านใหม่").click()
+    page.get_by_role("heading", name="หนังสือเข้า").wait_for()
+
+
+UNLABELLED_FIELDS = """
+() => Array.from(document.querySelectorAll(
+    'input:not([type=hidden]), select, textarea, button'))
+  .filter(el => {
+    if (el.tagName === 'BUTTON') return !el.textContent.trim() && !el.getAttribute('aria-label');
+    return el.labels.length === 0 && !el.getAttribute('aria-label')
+      && !el.getAttribute('aria-labelledby');
+  })
+  .map(el => el.outerHTML)
+"""
+
+
+def unlabelled_fields(page: Page) -> list[str]:
+    """Form fields without a label (every field must have one)."""
+    return list(page.evaluate(UNLABELLED_FIELDS))
+
+
+# --------------------------------------------------------------------------- #
+# Page tests without a browser: a site over the test's database (both backends)
+# --------------------------------------------------------------------------- #
+
+_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+_SHOWN_PASSWORD = re.compile(r'id="new-password"[^>]*value="([^"]+)"')
+
+
+class Visitor:
+    """A person at a browser with JavaScript off: cookies, and the CSRF token of the last page
+    shown (as the forms on it carry it)."""
+
+    def __init__(self, client: TestClient) -> None:
+        self.client = client
+        self.csrf = ""
+        self.code = ""  # the college this visitor logged in as, if one
+
+    def _seen(self, response: Any) -> Any:
+        found = (
+            _CSRF.search(response.text)
+            if "html" in response.headers.get("content-type", "")
+            else None
+        )
+        if found:
+            self.csrf = found.group(1)
+        return response
+
+    def get(self, url: str, **kwargs: Any) -> Any:
+        return self._seen(self.client.get(url, **kwargs))
+
+    def submit(self, url: str, data: dict[str, Any] | None = None, **kwargs: Any) -> Any:
+        """POST a form as the page's form would, with the CSRF token."""
+        fields = {"csrf_token": self.csrf, **(data or {})}
+        return self._seen(self.client.post(url, data=fields, **kwargs))
+
+    def login(self, username: str, password: str, **kwargs: Any) -> Any:
+        data = {"username": username, "password": password}
+        return self._seen(self.client.post("/login", data=data, **kwargs))
+
+    def first_login(self, username: str, first_password: str) -> None:
+        response = self.login(username, first_password)
+        assert response.url.path == "/password", response.url
+        done = self.submit(
+            "/password",
+            {
+                "current_password": first_password,
+                "new_password": STAFF_PASSWORD,
+                "confirm_password": STAFF_PASSWORD,
+            },
+        )
+        assert done.url.path == "/inbox", done.text
+
+
+@dataclass
+class Site:
+    """The app with its pages over one test database, seeded from the real mailout."""
+
+    app: FastAPI
+    engine: Engine
+    settings: Settings
+    run: MailoutRun
+    stack: ExitStack
+
+    def visitor(self, **client_kwargs: Any) -> Visitor:
+        return Visitor(self.stack.enter_context(TestClient(self.app, **client_kwargs)))
+
+    def college(self, code: str = LAMPANG) -> Visitor:
+        visitor = self.visitor()
+        response = visitor.login(code, self.run.passwords[code])
+        assert response.url.path == "/inbox", response.text
+        visitor.code = code
+        return visitor
+
+    def add_staff(self, college: Visitor, role: str) -> tuple[int, str]:
+        """A member of staff added through the college's form: (id, first password)."""
+        member = SEED_STAFF[role]
+        fields = {"acting": "", "acting_for": "", **member}
+        response = college.submit("/staff", fields)
+        assert response.status_code == 201, response.text
+        found = _SHOWN_PASSWORD.search(response.text)
+        assert found
+        with Session(self.engine) as session:
+            username = f"{member['handle']}@{college.code}"
+            account = session.exec(select(Account).where(Account.username == username)).one()
+        assert account.id is not None
+        return account.id, found.group(1)
+
+    def staff(self, college: Visitor, *roles: str) -> dict[str, tuple[int, Visitor]]:
+        """Members added by ``college``, each logged in past the first password change."""
+        people = {}
+        for role in roles:
+            staff_id, first = self.add_staff(college, role)
+            member = self.visitor()
+            member.first_login(f"{SEED_STAFF[role]['handle']}@{college.code}", first)
+            people[role] = (staff_id, member)
+        return people
+
+    def ovec(self) -> Visitor:
+        add_ovec_user(self.engine, self.settings)
+        visitor = self.visitor()
+        assert visitor.login(OVEC_USER, OVEC_PASSWORD).url.path == "/ovec"
+        return visitor
+
+    def item_id(self, code: str = LAMPANG) -> int:
+        with Session(self.engine) as session:
+            item = session.exec(select(MailoutItem).where(MailoutItem.college_code == code)).one()
+        assert item.id is not None
+        return item.id
+
+
+@pytest.fixture
+def site(engine: Engine, mailout_run: MailoutRun, tmp_path: Path) -> Iterator[Site]:
+    copy_template(mailout_run, engine)
+    settings = page_settings(tmp_path / "data")
+    with ExitStack() as stack:
+        yield Site(app_with_pages(settings, engine), engine, settings, mailout_run, stack)
+
+
+def check_annotated(
+    annotated: bytes, letter: bytes, events: list[dict[str, Any]], receipt_number: str
+) -> None:
+    """The annotated letter as on paper: the stamp on page 1, every note (in order) on the
+    letter's last page or a note sheet right after it, the enclosures after them unchanged;
+    read back from the PDF's text layer by two extractors."""
+    for extractor in ("pypdf", "pdfium"):
+        before, after = page_texts(letter, extractor), page_texts(annotated, extractor)
+        enclosures = len(before) - 2  # the seed letter has two pages
+        assert squash(LAMPANG_NAME) in squash(after[0])
+        assert squash(f"เลขรับ {receipt_number}") in squash(after[0])
+        assert [squash(p) for p in after[len(after) - enclosures :]] == [
+            squash(p) for p in before[2:]
+        ]
+        on_letter = squash("".join(after[1 : len(after) - enclosures]))
+        assert squash("".join(events[0]["lines"])) in squash(after[1])  # the first note
+        found = [on_letter.find(squash("".join(e["lines"]))) for e in events]
+        assert -1 not in found and found == sorted(found), (extractor, found)

@@ -1,0 +1,281 @@
+"""The college's pages without a browser (SQLite and PostgreSQL): the inbox and its search,
+registering letters, the route through its forms to the annotated letter, and what a college
+may not see (404, never 403)."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import func
+from sqlmodel import Session, select
+
+from saraban.models import Receipt
+from tests import browser, service_fixtures
+from tests.browser import LAMPANG, LAMPANG_NAME, SEED_STAFF, Site, Visitor, check_annotated
+from tests.service_fixtures import tiny_pdf
+
+mailout_run = service_fixtures.mailout_run
+site = browser.site
+PEOPLE = "รองฯ ผ.ผ., หน.งานวางแผนฯ"
+SUMMARY = "ด้วย สอศ. แจ้งเรื่อง การติดตามการดำเนินงานของสถานศึกษา มาเพื่อ"
+
+
+def _receipts(site: Site) -> int:
+    with Session(site.engine) as session:
+        return session.exec(select(func.count()).select_from(Receipt)).one()
+
+
+def _receive(college: Visitor, item_id: int) -> str:
+    """ลงรับ through the letter's form; returns the letter page's path."""
+    college.get(f"/inbox/{item_id}")
+    response = college.submit(
+        f"/inbox/{item_id}/receive",
+        {"letter_date_day": "10", "letter_date_month": "4", "letter_date_year": "2569"},
+    )
+    assert response.status_code == 200 and response.url.path.startswith("/receipts/")
+    assert re.search(r"ลงรับแล้ว เลขรับ \d+/25\d\d", response.text)  # the flash, once
+    assert "ลงรับแล้ว เลขรับ" not in college.get(response.url.path).text
+    return response.url.path
+
+
+def _option(html: str, name: str, text: str) -> str:
+    """The value of the option of select ``name`` whose text starts with ``text``."""
+    select_html = re.search(rf'<select id="f-{name}" name="{name}".*?</select>', html, re.S)
+    assert select_html, name
+    found = re.search(rf'<option value="(\d+)"[^>]*>{re.escape(text)}', select_html.group(0))
+    assert found, (name, text)
+    return found.group(1)
+
+
+def test_inbox_states_and_search(site: Site) -> None:
+    college = site.college()
+    page = college.get("/inbox")
+    assert page.status_code == 200
+    assert '<html lang="th">' in page.text
+    assert "การติดตามการดำเนินงานของสถานศึกษา" in page.text
+    assert "ยังไม่ลงรับ" in page.text and "ศธ 0603/ว 5553" in page.text
+    assert re.search(r"\d{1,2} [ก-๙.]+ 25\d\d", page.text)  # a Buddhist-era date
+    assert page.headers["cache-control"] == "no-store"
+    for query in ("5553", "สำนักงานคณะกรรมการการอาชีวศึกษา", "ขับเคลื่อน"):
+        assert "ศธ 0603/ว 5553" in college.get("/inbox", params={"q": query}).text, query
+    missing = college.get("/inbox", params={"q": "ไม่มีเรื่องนี้"})
+    assert "ไม่พบหนังสือที่ตรงกับการค้นหา" in missing.text
+    assert "ศธ 0603/ว 5553" not in college.get("/inbox", params={"state": "decided"}).text
+
+    _receive(college, site.item_id())
+    received = college.get("/inbox", params={"state": "received"}).text
+    assert "ศธ 0603/ว 5553" in received and re.search(r"1/25\d\d", received)
+    assert "ศธ 0603/ว 5553" not in college.get("/inbox", params={"state": "unread"}).text
+    assert "ศธ 0603/ว 5553" in college.get("/inbox", params={"q": "1/25"}).text
+
+
+def test_the_route_through_its_forms_to_the_annotated_letter(site: Site) -> None:
+    college = site.college()
+    staff = site.staff(college, "clerk", "deputy", "acting", "planning_deputy", "planning_head")
+    path = _receive(college, site.item_id())
+    page = college.get(path).text
+    assert "10 เมษายน 2569" in page  # ลงวันที่, in Thai
+    plan = {
+        "note_1": _option(page, "note_1", SEED_STAFF["clerk"]["name"]),
+        "note_2": _option(page, "note_2", SEED_STAFF["deputy"]["name"]),
+        "decider": _option(page, "decider", SEED_STAFF["acting"]["name"]),
+    }
+    assert college.submit(f"{path}/route", plan).url.path == path
+
+    _, deputy = staff["deputy"]
+    deputy.get(path)
+    early = deputy.submit(f"{path}/notes", {"to_position": "ผู้อำนวยการ"})
+    assert early.status_code == 409  # not their turn yet: the page says why
+    assert "ยังไม่ถึงลำดับ" in early.text and "Traceback" not in early.text
+
+    _, clerk = staff["clerk"]
+    form = clerk.get(path).text
+    assert "บันทึกเกษียนเสนอ" in form and 'type="checkbox"' in form
+    note = {
+        "to_position": "ผู้อำนวยการ",
+        "summary": SUMMARY,
+        "proposal": ["เพื่อโปรดทราบ", "เพื่อโปรดพิจารณา", "เห็นควรแจ้ง", "เห็นควรมอบ"],
+        "inform_text": PEOPLE,
+        "assign_text": PEOPLE,
+    }
+    done = clerk.submit(f"{path}/notes", note)
+    assert done.status_code == 200 and "ลงนามบันทึกเกษียนแล้ว" in done.text
+    assert f"/ เห็นควรแจ้ง/มอบ.....{PEOPLE}" in done.text
+    assert deputy.submit(f"{path}/notes", {"to_position": "ผู้อำนวยการ"}).status_code == 200
+
+    _, acting = staff["acting"]
+    form = acting.get(path).text
+    assert f'value="{PEOPLE}"' in form  # the decision's people, as the notes suggested
+    decision = {
+        "kind": "แจ้ง",
+        "people": PEOPLE,
+        "assignee": [str(staff["planning_deputy"][0]), str(staff["planning_head"][0])],
+    }
+    decided = acting.submit(f"{path}/decision", decision)
+    assert decided.status_code == 200 and "ลงนามสั่งการแล้ว" in decided.text
+
+    _, head = staff["planning_head"]
+    acknowledged = head.submit(f"{path}/acknowledgement")
+    assert "ลงนามรับทราบแล้ว" in acknowledged.text
+    assert "สั่งการแล้ว" in college.get("/inbox").text
+
+    detail = head.client.get(f"/api{path}").json()
+    events = detail["route"]["events"]
+    assert [e["kind"] for e in events] == ["note", "note", "decision", "acknowledgement"]
+    annotated = head.get(f"{path}/annotated.pdf")
+    assert annotated.status_code == 200
+    assert annotated.headers["content-type"] == "application/pdf"
+    assert annotated.headers["cache-control"] == "private, no-store"
+    letter = head.get(f"{path}/letter.pdf").content
+    check_annotated(annotated.content, letter, events, detail["receipt"]["receipt_number"])
+    # The preview shows the same letter, page by page.
+    image = head.get(f"{path}/pages/1.png")
+    assert image.status_code == 200 and image.content.startswith(b"\x89PNG")
+    assert head.get(f"{path}/pages/30.png").status_code == 404
+
+
+def test_other_colleges_letters_are_not_found(site: Site) -> None:
+    lampang = site.college()
+    item_id = site.item_id()
+    path = _receive(lampang, item_id)
+    staff_id, _ = site.add_staff(lampang, "clerk")
+    other = site.college(site.run.other)
+    for url in (
+        path,
+        f"{path}/letter.pdf",
+        f"{path}/annotated.pdf",
+        f"{path}/pages/1.png",
+        f"/inbox/{item_id}",
+        f"/inbox/{item_id}/letter.pdf",
+        f"/staff/{staff_id}",
+        "/ovec",
+        "/ovec/tracking",
+        f"/ovec/colleges/{LAMPANG}",
+        "/receipts/999999",
+        "/receipts/abc",
+    ):
+        response = other.get(url)
+        assert response.status_code == 404, url
+        assert "ไม่พบหน้าที่ต้องการ" in response.text and LAMPANG_NAME not in response.text
+    refused = other.submit(f"{path}/notes", {"to_position": "ผู้อำนวยการ"})
+    assert refused.status_code == 404
+
+
+def test_staff_pages_are_the_colleges_own(site: Site) -> None:
+    college = site.college()
+    people = site.staff(college, "clerk")
+    _, clerk = people["clerk"]
+    assert clerk.get("/staff").status_code == 404  # only the college's own account
+    listing = college.get("/staff").text
+    assert SEED_STAFF["clerk"]["name"] in listing and "รอเปลี่ยนรหัสผ่าน" not in listing
+    bad = college.submit("/staff", {**SEED_STAFF["deputy"], "handle": "Not A Handle!"})
+    assert bad.status_code == 422 and "ใช้อักษรภาษาอังกฤษตัวเล็ก" in bad.text
+    taken = college.submit("/staff", {**SEED_STAFF["deputy"], "handle": "anchalee"})
+    assert taken.status_code == 409 and "ชื่อผู้ใช้นี้มีอยู่แล้ว" in taken.text
+    half = college.submit("/staff", {**SEED_STAFF["deputy"], "acting": "รักษาราชการแทน"})
+    assert half.status_code == 422 and "ตำแหน่งที่รักษาการ" in half.text
+
+    staff_id = people["clerk"][0]
+    edited = college.submit(
+        f"/staff/{staff_id}",
+        {
+            "name": SEED_STAFF["clerk"]["name"],
+            "position": "หัวหน้างานบริหารงานทั่วไป",
+            "role": "deputy",
+            "acting": "รักษาราชการแทน",
+            "acting_for": f"ผู้อำนวยการ{LAMPANG_NAME}",
+            "active": "on",
+        },
+    )
+    assert edited.status_code == 200 and f"รักษาราชการแทน ผู้อำนวยการ{LAMPANG_NAME}" in edited.text
+    reset = college.submit(f"/staff/{staff_id}/password-reset")
+    assert reset.status_code == 201 and reset.headers["cache-control"] == "no-store"
+    assert 'id="new-password"' in reset.text
+    assert clerk.get("/inbox").url.path == "/login"  # the reset ended their session
+
+
+def test_forms_need_the_sessions_csrf_token(site: Site) -> None:
+    college = site.college()
+    item_id = site.item_id()
+    college.get(f"/inbox/{item_id}")
+    for token in ("", "forged"):
+        response = college.client.post(f"/inbox/{item_id}/receive", data={"csrf_token": token})
+        assert response.status_code == 403 and "แบบฟอร์มนี้หมดอายุแล้ว" in response.text
+    assert _receipts(site) == 0
+
+
+def test_register_a_letter_that_came_on_paper(site: Site) -> None:
+    college = site.college()
+    assert "ปี พ.ศ." in college.get("/receipts/new").text
+    fields = {
+        "letter_number": "ลป 0001/123",
+        "letter_date_day": "10",
+        "letter_date_month": "4",
+        "letter_date_year": "2569",
+        "sender": "สำนักงานจังหวัดลำปาง",
+        "addressee": "ผู้อำนวยการ",
+        "subject": "ขอเชิญประชุม",
+        "channel": "paper",
+    }
+    files = {"file": ("scan.pdf", tiny_pdf("scan"), "application/pdf")}
+    done = college.submit("/receipts", fields, files=files)
+    assert done.status_code == 200 and done.url.path.startswith("/receipts/")
+    assert "ขอเชิญประชุม" in done.text and "10 เมษายน 2569" in done.text
+    assert "หนังสือกระดาษ" in done.text
+    assert "ขอเชิญประชุม" in college.get("/inbox", params={"q": "ลำปาง"}).text
+
+    wrong = college.submit(
+        "/receipts", fields, files={"file": ("x.pdf", b"not a pdf", "application/pdf")}
+    )
+    assert wrong.status_code == 422 and "ไม่ใช่ PDF" in wrong.text
+    bad_date = college.submit("/receipts", {**fields, "letter_date_year": "2026"}, files=files)
+    assert bad_date.status_code == 422 and "ปีพุทธศักราช" in bad_date.text
+    no_subject = college.submit("/receipts", {**fields, "subject": ""}, files=files)
+    assert no_subject.status_code == 422 and "โปรดกรอกช่องนี้" in no_subject.text
+    assert _receipts(site) == 1
+
+
+def test_only_the_clerk_or_the_college_registers(site: Site) -> None:
+    college = site.college()
+    people = site.staff(college, "planning_head")
+    _, member = people["planning_head"]
+    refused = member.get("/receipts/new")
+    assert refused.status_code == 403
+    assert "การลงรับหนังสือทำได้โดยงานสารบรรณหรือบัญชีของสถานศึกษา" in refused.text
+    item_page = member.get(f"/inbox/{site.item_id()}").text
+    assert "หนังสือนี้ยังไม่ได้ลงรับ" in item_page and 'action="/inbox/' not in item_page
+    assert 'href="/receipts/new"' not in member.get("/inbox").text
+
+
+def test_a_returned_letter_comes_back_to_the_clerk(site: Site) -> None:
+    college = site.college()
+    staff = site.staff(college, "clerk", "acting")
+    path = _receive(college, site.item_id())
+    page = college.get(path).text
+    plan = {
+        "note_1": _option(page, "note_1", SEED_STAFF["clerk"]["name"]),
+        "decider": _option(page, "decider", SEED_STAFF["acting"]["name"]),
+    }
+    college.submit(f"{path}/route", plan)
+    clerk_id, clerk = staff["clerk"]
+    clerk.get(path)
+    clerk.submit(f"{path}/notes", {"summary": SUMMARY, "proposal": ["เพื่อโปรดทราบ"]})
+    _, acting = staff["acting"]
+    acting.get(path)
+    no_kind = acting.submit(f"{path}/decision", {"people": ""})
+    assert no_kind.status_code == 422 and "โปรดเลือกคำสั่งการ" in no_kind.text
+    nobody = acting.submit(f"{path}/decision", {"kind": "แจ้ง", "people": PEOPLE})
+    assert nobody.status_code == 422 and "โปรดเลือกผู้ลงนามรับทราบ" in nobody.text
+    assert 'value="แจ้ง" checked' in nobody.text  # the form comes back as it was filled
+    returned = acting.submit(
+        f"{path}/decision",
+        {"kind": "ส่งคืน", "reason": "ขอรายละเอียดงบประมาณเพิ่ม", "return_to": str(clerk_id)},
+    )
+    assert returned.status_code == 200 and "ส่งคืนเพื่อดำเนินการเพิ่ม" in returned.text
+    again = clerk.get(path).text
+    assert "บันทึกเกษียนเสนอ" in again and "/ ส่งคืน.....ขอรายละเอียดงบประมาณเพิ่ม" in again
+    clerk.submit(f"{path}/notes", {"summary": "งบประมาณตามแนบ", "proposal": ["เพื่อโปรดทราบ"]})
+    # The people the form suggests for แจ้ง are left out of a ทราบ, not refused.
+    done = acting.submit(f"{path}/decision", {"kind": "ทราบ", "people": PEOPLE})
+    assert done.status_code == 200 and "สั่งการแล้ว" in done.text
+    assert "เสร็จสิ้น" in college.get(path).text

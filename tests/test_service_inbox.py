@@ -1,0 +1,150 @@
+"""The inbox and the receipt register: a delivered letter served without its credential slip,
+receipt numbers that stay consecutive when clerks register at the same moment, and letters
+registered from paper or e-mail."""
+
+from __future__ import annotations
+
+import io
+import threading
+
+from pypdf import PdfReader
+
+from saraban import correspondence
+from saraban.db import session_scope
+from saraban.models import ReceiptCreate, SessionKind
+from saraban.numbering import year_be
+from saraban.principal import Principal
+from tests import service_fixtures
+from tests.service_fixtures import LAMPANG, World, test_settings, tiny_pdf
+
+mailout_run = service_fixtures.mailout_run
+world = service_fixtures.world
+
+
+def page_texts(pdf: bytes) -> list[str]:
+    return [page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages]
+
+
+def test_the_letter_is_served_without_its_credential_slip(world: World) -> None:
+    lampang = world.college(staff=("clerk",))
+    password = world.run.passwords[LAMPANG]
+    bundle = (world.run.out / f"{LAMPANG}.pdf").read_bytes()
+    bundle_pages = page_texts(bundle)
+    assert password in bundle_pages[-1]  # the slip: the bundle's last page
+
+    (item,) = lampang.account.ok("GET", "/api/inbox")
+    assert item["letter_pages"] == len(bundle_pages) - 1
+    response = lampang.account.get(f"/api/inbox/{item['item_id']}/letter")
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/pdf"
+    assert response.headers["cache-control"] == "private, no-store"
+    served = response.content
+    pages = page_texts(served)
+    assert pages == bundle_pages[:-1]  # the letter and its enclosures, in order
+    assert password.encode() not in served
+    assert all(password not in text and "(Password)" not in text for text in pages)
+
+    entry = lampang.staff["clerk"].ok("POST", f"/api/inbox/{item['item_id']}/receive", 201, json={})
+    again = lampang.staff["clerk"].get(f"/api/receipts/{entry['id']}/letter").content
+    assert password.encode() not in again and page_texts(again) == pages
+
+
+def test_a_paper_letter_is_registered_with_its_pdf(world: World) -> None:
+    clerk = world.college(staff=("clerk",)).staff["clerk"]
+    pdf = tiny_pdf("Lampang Provincial Office")
+    fields = {
+        "sender": "ศาลากลางจังหวัดลำปาง",
+        "subject": "ขอเชิญประชุม",
+        "letter_number": "ลป 0017/123",
+        "letter_date": "2026-11-20",
+        "channel": "email",
+    }
+    entry = clerk.ok(
+        "POST", "/api/receipts", 201, data=fields, files={"file": ("a.pdf", pdf, "application/pdf")}
+    )
+    assert entry["receipt_number"] == f"1/{year_be()}"
+    assert (entry["channel"], entry["addressee"]) == ("email", "ผู้อำนวยการ")
+    assert clerk.get(f"/api/receipts/{entry['id']}/letter").content == pdf
+    register = clerk.ok("GET", "/api/receipts", params={"year": year_be()})
+    assert [r["id"] for r in register] == [entry["id"]]
+    assert register[0]["route_status"] is None
+
+    not_pdf = clerk.post(
+        "/api/receipts", data=fields, files={"file": ("a.pdf", b"hello", "application/pdf")}
+    )
+    assert not_pdf.status_code == 422 and not_pdf.json()["detail"][0]["loc"] == ["body", "file"]
+    broken = clerk.post(
+        "/api/receipts",
+        data=fields,
+        files={"file": ("a.pdf", b"%PDF-1.7\n garbage", "application/pdf")},
+    )
+    assert broken.status_code == 422
+    blank = clerk.post(
+        "/api/receipts",
+        data={**fields, "sender": "  "},
+        files={"file": ("a.pdf", pdf, "application/pdf")},
+    )
+    assert blank.status_code == 422
+    assert len(clerk.ok("GET", "/api/receipts")) == 1  # nothing half-registered
+
+    small = test_settings(world.settings.data_dir, max_upload_bytes=1024)
+    from saraban.app import create_app
+
+    world.app = create_app(small, world.engine)
+    clerk2 = world.actor()
+    clerk2.login(f"anchalee@{LAMPANG}", service_fixtures.STAFF_PASSWORD)
+    big = clerk2.post(
+        "/api/receipts", data=fields, files={"file": ("a.pdf", pdf + b" " * 2048, "x/y")}
+    )
+    assert big.status_code == 413
+
+
+def test_receipt_numbers_stay_consecutive_when_registered_at_once(world: World) -> None:
+    who = Principal(
+        kind=SessionKind.COLLEGE, session_id=0, username=LAMPANG, name="", college_code=LAMPANG
+    )
+    data = ReceiptCreate(sender="จังหวัด", addressee="ผู้อำนวยการ", subject="หนังสือ")
+    pdf = tiny_pdf()
+    numbers: list[int] = []
+    errors: list[BaseException] = []
+
+    def register_one() -> None:
+        try:
+            with session_scope(world.engine, immediate=True) as session:
+                entry = correspondence.register_letter(
+                    session, who=who, data=data, pdf=pdf, settings=world.settings
+                )
+            numbers.append(entry.number)
+        except BaseException as exc:  # reported below, with the thread's error
+            errors.append(exc)
+
+    def receive_mailout_letter() -> None:
+        try:
+            with session_scope(world.engine, immediate=True) as session:
+                entry = correspondence.receive(
+                    session, who=who, item_id=world.inbox_item(), settings=world.settings
+                )
+            numbers.append(entry.number)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=register_one) for _ in range(11)]
+    threads.insert(5, threading.Thread(target=receive_mailout_letter))
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert sorted(numbers) == list(range(1, 13))
+    other = Principal(
+        kind=SessionKind.COLLEGE,
+        session_id=0,
+        username=world.run.other,
+        name="",
+        college_code=world.run.other,
+    )
+    with session_scope(world.engine, immediate=True) as session:
+        entry = correspondence.register_letter(
+            session, who=other, data=data, pdf=pdf, settings=world.settings
+        )
+    assert entry.number == 1  # each college its own register
