@@ -58,9 +58,7 @@ def get_db(request: Request) -> Iterator[Session]:
 # Requests using the database at once: more would only take turns at the GIL, each holding
 # a connection; the rest wait in the event loop, holding neither a thread nor a connection.
 DB_CONCURRENCY = 8
-SessionDep = Annotated[
-    Session, Depends(get_db, scope="function", max_concurrency=DB_CONCURRENCY)
-]
+SessionDep = Annotated[Session, Depends(get_db, scope="function", max_concurrency=DB_CONCURRENCY)]
 
 
 def _trusted(address: str, proxies: tuple[Network, ...]) -> bool:

@@ -10,12 +10,13 @@ import threading
 from pypdf import PdfReader
 
 from saraban import correspondence
+from saraban.app import create_app
 from saraban.db import session_scope
 from saraban.models import ReceiptCreate, SessionKind
 from saraban.numbering import year_be
 from saraban.principal import Principal
 from tests import service_fixtures
-from tests.service_fixtures import LAMPANG, World, test_settings, tiny_pdf
+from tests.service_fixtures import LAMPANG, STAFF_PASSWORD, World, test_settings, tiny_pdf
 
 mailout_run = service_fixtures.mailout_run
 world = service_fixtures.world
@@ -88,11 +89,9 @@ def test_a_paper_letter_is_registered_with_its_pdf(world: World) -> None:
     assert len(clerk.ok("GET", "/api/receipts")) == 1  # nothing half-registered
 
     small = test_settings(world.settings.data_dir, max_upload_bytes=1024)
-    from saraban.app import create_app
-
     world.app = create_app(small, world.engine)
     clerk2 = world.actor()
-    clerk2.login(f"anchalee@{LAMPANG}", service_fixtures.STAFF_PASSWORD)
+    clerk2.login(f"anchalee@{LAMPANG}", STAFF_PASSWORD)
     big = clerk2.post(
         "/api/receipts", data=fields, files={"file": ("a.pdf", pdf + b" " * 2048, "x/y")}
     )
