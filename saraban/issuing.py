@@ -31,7 +31,7 @@ from credentials import (
     verify_password,
 )
 from letters.slip import Slip
-from saraban import store
+from saraban import audit, store
 from saraban.db import session_scope
 from saraban.models import BatchKind, BatchState, College, IssueBatch
 
@@ -178,6 +178,19 @@ def issue(
                     session=session, batch_id=batch_id, issued_by=issued_by, hashes=by_code
                 )
             store.commit_batch(session=session, batch_id=batch_id)
+            if kind == BatchKind.REISSUE:
+                for code in by_code:
+                    audit.record(
+                        session,
+                        "reissue",
+                        issued_by,
+                        f"college:{code}",
+                        {"batch": batch_id, "reason": reason},
+                    )
+            else:
+                audit.record(
+                    session, "issue", issued_by, f"batch:{batch_id}", {"colleges": sorted(by_code)}
+                )
     except BaseException:
         pending_slips.unlink(missing_ok=True)
         raise
@@ -205,6 +218,7 @@ def _college(session: Session, code: str) -> College:
 def void(engine: Engine, *, code: str, by: str, reason: str) -> None:
     with session_scope(engine, immediate=True) as session:
         store.void_credential(session=session, code=code, by=by, reason=reason)
+        audit.record(session, "void", by, f"college:{code}", {"reason": reason})
     log.info("voided the credential of %s by %s: %s", code, by, reason)
 
 

@@ -51,7 +51,7 @@ from letters.letterfile import LetterFile, LetterFileError, key_line, load_lette
 from letters.model import Letter
 from letters.qrsheet import QRSheet, load_qr_sheet, render_qr_sheet
 from letters.slip import Slip, SlipText, render_slips
-from saraban import register, store
+from saraban import audit, register, store
 from saraban.db import session_scope
 from saraban.models import BatchKind, College, Mailout, MailoutItem, MailoutState, utcnow
 from saraban.roster import RosterFile, read_roster
@@ -520,6 +520,13 @@ def _commit(engine: Engine, mailout_id: int, done: list[_Done], issued_by: str, 
             item.credential_id, item.issued_at = by_code[item.college_code].id, utcnow()
             session.add(item)
         store.commit_batch(session=session, batch_id=batch.id)
+        audit.record(
+            session,
+            "issue",
+            issued_by,
+            f"mailout:{mailout_id}",
+            {"batch": batch.id, "colleges": sorted(facts)},
+        )
     for d in done:
         os.replace(d.partial, out / f"{d.code}.pdf")
     _fsync_dir(out)

@@ -84,6 +84,9 @@ def test_issue_verify_and_rerun_issues_nothing(
     assert again.count == 0 and not (tmp_path / "again.pdf").exists()
     void(engine, code=LAMPANG, by="clerk", reason="สถานศึกษาแจ้งรหัสผ่านรั่วไหล")
     assert verify(engine, code=LAMPANG, password=password).reason == "no live credential"
+    with engine.connect() as conn:
+        events = [r[0] for r in conn.execute(text("select event from audit_event order by seq"))]
+    assert events == ["issue", "void"]  # the audit log holds both, in order
 
 
 def test_reissue_voids_the_old_and_records_who_when_why(
