@@ -301,6 +301,9 @@ class MailoutBase(SQLModel):
     subject: str = Field(max_length=1000)
     reference: str | None = Field(default=None, max_length=100, description="ที่ of a circular")
     due_date: date | None = None
+    letter_date: date | None = Field(
+        default=None, description="ลงวันที่: the date the letter bears (unknown before 0005)"
+    )
 
 
 class Mailout(MailoutBase, table=True):
@@ -344,9 +347,13 @@ class MailoutItem(MailoutItemBase, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     mailout_id: int = Field(foreign_key="mailout.id", index=True)
+    college_code: str = Field(foreign_key="college.code", index=True, max_length=10)
     state: str = Field(default="pending", max_length=16)
     credential_id: int | None = Field(default=None, foreign_key="credential.id")
     pages: int | None = None
+    # How many of the bundle's first pages are the letter itself (the enclosures follow);
+    # unknown for bundles made before 0005.
+    letter_pages: int | None = None
     sha256: str | None = Field(default=None, max_length=64)
     issued_at: datetime | None = _ts(default=None, nullable=True)
 
@@ -356,6 +363,7 @@ class MailoutItemPublic(MailoutItemBase):
     mailout_id: int
     state: str
     pages: int | None
+    letter_pages: int | None
     sha256: str | None
     issued_at: datetime | None
 
