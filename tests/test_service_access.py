@@ -218,6 +218,24 @@ def _ovec_only(method: str, path: str) -> Callable[[Scene], None]:
     return check
 
 
+def _credential(action: str) -> Callable[[Scene], None]:
+    """OVEC's reissue and void: another college's credential is not found (as one that does
+    not exist), the college's own is refused, and nothing changes."""
+
+    def check(s: Scene) -> None:
+        for actor in (s.b.account, s.b.staff["clerk"]):
+            for code in (s.a.code, "0000000000", "x"):
+                url = f"/api/colleges/{code}/credential/{action}"
+                not_found(actor, "POST", url, json={"reason": "x"})
+            own = actor.post(f"/api/colleges/{s.b.code}/credential/{action}", json={"reason": "x"})
+            assert own.status_code == 403, own.text
+        assert s.a.account.ok("GET", "/api/session")["username"] == LAMPANG
+        assert s.b.account.ok("GET", "/api/session")["username"] == s.b.code
+        lampang_is_untouched(s)
+
+    return check
+
+
 CASES: dict[tuple[str, str], Callable[[Scene], None]] = {
     ("POST", "/api/login"): _login,
     ("POST", "/api/logout"): _logout,
@@ -245,6 +263,8 @@ CASES: dict[tuple[str, str], Callable[[Scene], None]] = {
     ("GET", "/api/mailouts"): _ovec_only("GET", "/api/mailouts"),
     ("GET", "/api/tracking"): _ovec_only("GET", "/api/tracking"),
     ("GET", "/api/tracking.csv"): _ovec_only("GET", "/api/tracking.csv"),
+    ("POST", "/api/colleges/{code}/credential/reissue"): _credential("reissue"),
+    ("POST", "/api/colleges/{code}/credential/void"): _credential("void"),
 }
 
 

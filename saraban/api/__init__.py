@@ -2,10 +2,11 @@
 
 from fastapi import APIRouter
 
-from saraban.api import auth, letters, ovec, staff
+from saraban.api import auth, credentials, letters, ovec, staff
 
 router = APIRouter()
 router.include_router(auth.router)
 router.include_router(staff.router)
 router.include_router(letters.router)
 router.include_router(ovec.router)
+router.include_router(credentials.router)
