@@ -3,7 +3,9 @@
 
 The inbox lists the mailout bundles delivered to the college (items ``issued``). A bundle's
 last page is always its credential slip: the inbox serves a copy without it, so the
-password never leaves through the service.
+password never leaves through the service. A delivered letter's date (ลงวันที่) is the one the
+mailout stored (``mailout.letter_date``); for mailouts made before it was stored, the date in
+OVEC's dispatch register, if the letter was numbered there.
 
 Registering a letter takes the college's next receipt number for the calendar year in
 Thailand (saraban.numbering, scope ``receipt:{college code}``), in the transaction that writes
@@ -23,7 +25,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from pypdf import PdfReader, PdfWriter
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
@@ -71,9 +73,12 @@ class InboxItem(BaseModel):
     kind: str
     subject: str
     reference: str | None
+    letter_date: date | None = Field(description="ลงวันที่, if OVEC knows it")
     due_date: date | None
     delivered_at: datetime | None
-    letter_pages: int | None
+    letter_pages: int | None = Field(
+        description="pages served: the letter and its enclosures, without the slip"
+    )
     receipt_id: int | None
     receipt_number: str | None
     received_at: datetime | None
@@ -91,6 +96,7 @@ def _inbox_query(code: str) -> Any:
             Mailout.due_date,
             MailoutItem.issued_at,
             MailoutItem.pages,
+            Mailout.letter_date,
             Receipt.id,
             Receipt.number,
             Receipt.year_be,
@@ -102,9 +108,14 @@ def _inbox_query(code: str) -> Any:
     )
 
 
-def _inbox_item(row: tuple[Any, ...]) -> InboxItem:
+def _inbox_items(session: Session, rows: list[tuple[Any, ...]]) -> list[InboxItem]:
+    registered = _registered_dates(session, [row[1] for row in rows if row[9] is None])
+    return [_inbox_item(row, registered) for row in rows]
+
+
+def _inbox_item(row: tuple[Any, ...], registered: dict[tuple[str, str | None], date]) -> InboxItem:
     (item_id, mailout_id, name, kind, subject, reference, due, issued_at, pages) = row[:9]
-    receipt_id, number, year, received_at = row[9:]
+    stored, receipt_id, number, year, received_at = row[9:]
     return InboxItem(
         item_id=item_id,
         mailout_id=mailout_id,
@@ -112,6 +123,7 @@ def _inbox_item(row: tuple[Any, ...]) -> InboxItem:
         kind=kind,
         subject=subject,
         reference=reference,
+        letter_date=stored or registered.get((str(mailout_id), reference)),
         due_date=due,
         delivered_at=issued_at,
         letter_pages=pages - 1 if pages else None,
@@ -127,7 +139,7 @@ def inbox(session: Session, *, who: Principal) -> list[InboxItem]:
     query = _inbox_query(code).order_by(
         col(MailoutItem.issued_at).desc(), col(MailoutItem.id).desc()
     )
-    return [_inbox_item(tuple(row)) for row in session.exec(query)]
+    return _inbox_items(session, [tuple(row) for row in session.exec(query)])
 
 
 def inbox_item(session: Session, *, who: Principal, item_id: int) -> InboxItem:
@@ -135,7 +147,23 @@ def inbox_item(session: Session, *, who: Principal, item_id: int) -> InboxItem:
     row = session.exec(_inbox_query(code).where(MailoutItem.id == item_id)).one_or_none()
     if row is None:
         raise NotFound(f"no letter {item_id} in your inbox")
-    return _inbox_item(tuple(row))
+    return _inbox_items(session, [tuple(row)])[0]
+
+
+def _registered_dates(
+    session: Session, mailout_ids: list[int]
+) -> dict[tuple[str, str | None], date]:
+    """The dates OVEC's dispatch register gives the letters of these mailouts, by (mailout,
+    reference): the fallback for mailouts that did not store their letter's date."""
+    if not mailout_ids:
+        return {}
+    found: dict[tuple[str, str | None], date] = {}
+    query = select(DispatchEntry.mailout_id, DispatchEntry.reference, DispatchEntry.dated).where(
+        col(DispatchEntry.mailout_id).in_(sorted({str(m) for m in mailout_ids}))
+    )
+    for mailout_id, reference, dated in session.exec(query):
+        found.setdefault((mailout_id, reference), dated)
+    return found
 
 
 def _delivered(session: Session, code: str, item_id: int) -> tuple[MailoutItem, Mailout]:
@@ -231,6 +259,14 @@ def _dispatch_entry(
     return (entry[0], entry[1]) if entry is not None else (None, None)
 
 
+def _dated_otherwise(known: date) -> str:
+    thai = f"{known.day}/{known.month}/{known.year + 543}"
+    return (
+        f"หนังสือนี้ลงวันที่ {thai} ตามที่ สอศ. ส่ง / the letter is dated {known.isoformat()}"
+        " (leave it blank)"
+    )
+
+
 def receive(
     session: Session,
     *,
@@ -242,8 +278,10 @@ def receive(
     letter_date: date | None = None,
 ) -> RegisterEntry:
     """Register a delivered letter: the next receipt number, the time, and the letter's own
-    number, date, sender, addressee and subject from the mailout (the date as the clerk reads
-    it off the letter when OVEC's dispatch register does not have it)."""
+    number, date, sender, addressee and subject from the mailout.
+
+    The date is the one the mailout stored (a different ``letter_date`` is refused); for a
+    mailout that stored none, the clerk's ``letter_date``, else the dispatch register's."""
     code = principal.registrar(who)
     item, mailout = _delivered(session, code, item_id)
     existing = session.exec(select(Receipt).where(Receipt.mailout_item_id == item_id)).first()
@@ -254,6 +292,10 @@ def receive(
     college = session.get(College, code)
     assert college is not None
     dated, recipients = _dispatch_entry(session, mailout, item)
+    if mailout.letter_date is not None:
+        if letter_date is not None and letter_date != mailout.letter_date:
+            raise Invalid("letter_date", _dated_otherwise(mailout.letter_date))
+        letter_date = mailout.letter_date
     now = utcnow()
     year, number = _take_number(session, code, now)
     fields = ReceiptCreate.model_validate(
@@ -393,6 +435,16 @@ def get_receipt(session: Session, *, who: Principal, receipt_id: int) -> Receipt
     if receipt is None or receipt.college_code != code:
         raise NotFound(f"no receipt {receipt_id}")
     return receipt
+
+
+def stored_letter_pages(session: Session, *, who: Principal, receipt_id: int) -> int | None:
+    """How many of a delivered letter's first pages are the letter itself, as its mailout
+    stored it (None: not delivered, or delivered before the mailout stored it)."""
+    receipt = get_receipt(session, who=who, receipt_id=receipt_id)
+    if receipt.mailout_item_id is None:
+        return None
+    item = session.get(MailoutItem, receipt.mailout_item_id)
+    return item.letter_pages if item is not None else None
 
 
 def receipt_letter(

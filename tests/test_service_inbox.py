@@ -6,15 +6,19 @@ from __future__ import annotations
 
 import io
 import threading
+from datetime import date
 
 from pypdf import PdfReader
+from sqlalchemy import update
+from sqlmodel import select
 
 from saraban import correspondence
 from saraban.app import create_app
 from saraban.db import session_scope
-from saraban.models import ReceiptCreate, SessionKind
+from saraban.models import Mailout, MailoutItem, ReceiptCreate, SessionKind
 from saraban.numbering import year_be
 from saraban.principal import Principal
+from saraban.register import DispatchEntry
 from tests import service_fixtures
 from tests.service_fixtures import LAMPANG, STAFF_PASSWORD, World, test_settings, tiny_pdf
 
@@ -147,3 +151,119 @@ def test_receipt_numbers_stay_consecutive_when_registered_at_once(world: World) 
             session, who=other, data=data, pdf=pdf, settings=world.settings
         )
     assert entry.number == 1  # each college its own register
+
+
+def _set(world: World, **values: object) -> None:
+    """Lampang's mailout row and item as the mailout would have stored them (``letter_date``
+    on the mailout, ``letter_pages`` on the item); None: a mailout made before 0005."""
+    with world.engine.begin() as conn:
+        if "letter_date" in values:
+            conn.execute(update(Mailout).values(letter_date=values["letter_date"]))
+        if "letter_pages" in values:
+            conn.execute(
+                update(MailoutItem)
+                .where(MailoutItem.college_code == LAMPANG)
+                .values(letter_pages=values["letter_pages"])
+            )
+
+
+def test_a_delivered_letter_is_dated_as_the_mailout_stored_it(world: World) -> None:
+    clerk = world.college(staff=("clerk",)).staff["clerk"]
+    item_id = world.inbox_item()
+    receive = f"/api/inbox/{item_id}/receive"
+    _set(world, letter_date=date(2026, 4, 9))
+    assert clerk.ok("GET", f"/api/inbox/{item_id}")["letter_date"] == "2026-04-09"
+    (listed,) = clerk.ok("GET", "/api/inbox")
+    assert listed["letter_date"] == "2026-04-09"
+
+    wrong = clerk.post(receive, json={"letter_date": "2026-04-10"})
+    assert wrong.status_code == 422 and "9/4/2569" in wrong.text and "2026-04-09" in wrong.text
+    entry = clerk.ok("POST", receive, 201, json={"letter_date": "2026-04-09"})
+    assert entry["letter_date"] == "2026-04-09"
+    assert clerk.ok("GET", "/api/receipts")[0]["letter_date"] == "2026-04-09"
+
+
+def test_without_a_stored_date_the_clerk_or_the_dispatch_register_dates_it(world: World) -> None:
+    lampang = world.college(staff=("clerk",))
+    clerk = lampang.staff["clerk"]
+    _set(world, letter_date=None)
+    item_id = world.inbox_item()
+    # The seed's letter fixes its own number, so OVEC's dispatch register has no entry for it.
+    assert clerk.ok("GET", f"/api/inbox/{item_id}")["letter_date"] is None
+    entry = clerk.ok("POST", f"/api/inbox/{item_id}/receive", 201, json={})
+    assert entry["letter_date"] is None
+
+    other = world.college(world.run.other)
+    other_item = world.inbox_item(world.run.other)
+    with session_scope(world.engine, immediate=True) as session:
+        mailout_id, reference = session.exec(
+            select(MailoutItem.mailout_id, MailoutItem.reference).where(
+                MailoutItem.id == other_item
+            )
+        ).one()
+        session.add(
+            DispatchEntry(
+                register="ovec",
+                kind="circular",
+                year_be=2569,
+                number=5553,
+                reference=reference or "",
+                dated=date(2026, 4, 8),
+                subject="s",
+                recipients="ผู้อำนวยการวิทยาลัย",
+                owning_unit="u",
+                created_by="t",
+                mailout_id=str(mailout_id),
+            )
+        )
+    assert other.account.ok("GET", f"/api/inbox/{other_item}")["letter_date"] == "2026-04-08"
+    given = other.account.ok(
+        "POST", f"/api/inbox/{other_item}/receive", 201, json={"letter_date": "2026-04-10"}
+    )
+    assert given["letter_date"] == "2026-04-10"  # as before 0005: the clerk's date first
+
+
+def _note_page(pdf: bytes, mark: str) -> int:
+    return next(i for i, text in enumerate(page_texts(pdf)) if mark in text)
+
+
+def _second_letter_page(pdf: bytes) -> int:
+    """The page headed ``- ๒ -``: the letter's page 2."""
+    return next(i for i, t in enumerate(page_texts(pdf)) if t.strip().startswith("- ๒ -"))
+
+
+def test_the_notes_go_where_the_stored_letter_pages_end_the_letter(world: World) -> None:
+    lampang = world.college(staff=("clerk", "acting"))
+    clerk = lampang.staff["clerk"]
+    item_id = world.inbox_item()
+    receipt = clerk.ok("POST", f"/api/inbox/{item_id}/receive", 201, json={})["id"]
+    steps = [
+        {"order": 1, "staff_id": lampang.ids["clerk"], "kind": "note"},
+        {"order": 2, "staff_id": lampang.ids["acting"], "kind": "decision"},
+    ]
+    clerk.ok("POST", f"/api/receipts/{receipt}/route", 201, json={"steps": steps})
+    mark = "NOTE-4242"
+    clerk.ok("POST", f"/api/receipts/{receipt}/notes", 201, json={"summary": f"ด้วย {mark}"})
+    served = clerk.get(f"/api/receipts/{receipt}/letter").content
+    pages = len(page_texts(served))
+
+    def annotated() -> bytes:
+        response = clerk.get(f"/receipts/{receipt}/annotated.pdf")
+        assert response.status_code == 200, response.text
+        return response.content
+
+    # Not stored (or not believable): the letter ends where its "- ๒ -" headers end.
+    for stored in (None, 0, pages + 1):
+        _set(world, letter_pages=stored)
+        pdf = annotated()
+        assert _note_page(pdf, mark) >= _second_letter_page(pdf) == 1, stored
+    # Stored: the letter is its first page only, so the notes come before the page headed
+    # "- ๒ -" (which, as far as the mailout says, is an enclosure and stays as it is).
+    _set(world, letter_pages=1)
+    pdf = annotated()
+    assert _note_page(pdf, mark) < _second_letter_page(pdf)
+    assert page_texts(pdf)[_second_letter_page(pdf)] == page_texts(served)[1]
+    # All of it the letter: the notes go on (or after) its last page.
+    _set(world, letter_pages=pages)
+    pdf = annotated()
+    assert _note_page(pdf, mark) >= pages - 1

@@ -1,7 +1,8 @@
 """PDFs for the pages: page previews as images (no PDF plug-in, no JavaScript) and the
 annotated letter (เกษียนหนังสือ) with its receipt stamp and routing notes. In a delivered
 bundle the notes go on the letter's last page (or a note sheet right after the letter), and
-the enclosures follow as they are.
+the enclosures follow as they are; where the letter ends is what the mailout stored
+(``mailout_item.letter_pages``), else found from the letter's ``- ๒ -`` page headers.
 
 PDFium is not safe to call from two threads at once, and the routes run in a thread pool:
 every use here (previews, and the annotation's search for blank space) holds one lock.
@@ -110,7 +111,8 @@ _THAI_DIGITS = str.maketrans("๐๑๒๓๔๕๖๗๘๙", "0123456789")
 
 def letter_page_count(pdf: bytes) -> int:
     """How many pages of a delivered bundle are the letter itself (page 1, then each page
-    headed with its number); the enclosures follow."""
+    headed with its number); the enclosures follow. For bundles whose mailout did not store
+    ``mailout_item.letter_pages``."""
     reader = PdfReader(io.BytesIO(pdf))
     count = 1
     for index in range(1, len(reader.pages)):
@@ -161,8 +163,10 @@ def annotated_letter(
     notes = note_blocks(detail.route.events) if detail.route else []
     letter, enclosures = pdf, b""
     if entry.channel == ReceiptChannel.MAILOUT:  # the notes go on the letter, not an enclosure
-        count = letter_page_count(pdf)
-        if count < len(PdfReader(io.BytesIO(pdf)).pages):
+        total = len(PdfReader(io.BytesIO(pdf)).pages)
+        stored = correspondence.stored_letter_pages(session, who=who, receipt_id=receipt_id)
+        count = stored if stored is not None and 1 <= stored <= total else letter_page_count(pdf)
+        if count < total:
             letter, enclosures = _split(pdf, count)
     with PDFIUM_LOCK:
         data = annotate(letter, stamp, notes, subject=entry.subject)
