@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import threading
+import tomllib
 from datetime import date
 
 from pypdf import PdfReader
@@ -17,6 +18,7 @@ from saraban.app import create_app
 from saraban.db import session_scope
 from saraban.models import Mailout, MailoutItem, ReceiptCreate, SessionKind
 from saraban.numbering import year_be
+from saraban.pages.pdfs import letter_page_count
 from saraban.principal import Principal
 from saraban.register import DispatchEntry
 from tests import service_fixtures
@@ -267,3 +269,17 @@ def test_the_notes_go_where_the_stored_letter_pages_end_the_letter(world: World)
     _set(world, letter_pages=pages)
     pdf = annotated()
     assert _note_page(pdf, mark) >= pages - 1
+
+
+def test_what_the_real_mailout_stored_agrees_with_its_bundles(world: World) -> None:
+    """The seed mailout's own ``letter_date`` and ``letter_pages`` (NULL where the mailout
+    does not write them): the letter file's date, and the pages its ``- ๒ -`` headers mark."""
+    letter = tomllib.loads((service_fixtures.EXAMPLE / "letter.toml").read_text("utf-8"))
+    with session_scope(world.engine) as session:
+        (mailout,) = session.exec(select(Mailout)).all()
+        items = session.exec(select(MailoutItem)).all()
+    assert mailout.letter_date in (None, letter["date"])
+    for item in items:
+        if item.letter_pages is not None:
+            served = correspondence.letter_without_slip(world.run.out / item.file_name)
+            assert item.letter_pages == letter_page_count(served) == 2, item.college_code
