@@ -56,6 +56,7 @@ class RawPdf:
     def __init__(self, pdf: bytes) -> None:
         self.pdf = pdf
         self.offsets: dict[int, int] = {}
+        self._refs: dict[int, list[int]] = {}  # each object's references, once looked up
         start = int(pdf[pdf.rindex(b"startxref") + 9 :].split()[0])
         self.startxref = start
         trailer = b""
@@ -96,12 +97,25 @@ class RawPdf:
         match = _OBJ.match(self.pdf, offset)
         if not match or int(match.group(1)) != obj_id:
             raise ValueError(f"object {obj_id} is not at offset {offset}")
-        stream = _STREAM.search(self.pdf, match.end())
         end = self.pdf.index(b"endobj", match.end())
-        if stream and stream.start() < end:  # stream data may hold "endobj": skip past it
+        # A stream's keyword comes before the first "endobj", which its data may hold.
+        stream = _STREAM.search(self.pdf, match.end(), end)
+        if stream:
             end = self.pdf.index(b"endstream", stream.end())
             end = self.pdf.index(b"endobj", end)
         return self.pdf[match.end() : end].rstrip()
+
+    def refs(self, obj_id: int) -> list[int]:
+        """The objects ``obj_id`` refers to outside its stream data, without /Parent."""
+        refs = self._refs.get(obj_id)
+        if refs is None:
+            body = self.body(obj_id)
+            stream = _STREAM.search(body)
+            head = body[: stream.start()] if stream else body
+            # Width arrays run to thousands of numbers and hold no reference: skip the scan.
+            found = _REF.finditer(_PARENT.sub(b"", head)) if b" R" in head else ()
+            refs = self._refs[obj_id] = [int(m.group(1)) for m in found]
+        return refs
 
     def kids(self, pages_id: int | None = None) -> list[int]:
         kids = _KIDS.search(self.body(pages_id or self.pages_id))
@@ -179,25 +193,29 @@ def _reachable(raw: RawPdf, roots: Iterable[int]) -> list[int]:
         if obj_id in seen or obj_id not in raw.offsets:
             continue
         seen.add(obj_id)
-        body = raw.body(obj_id)
-        stream = _STREAM.search(body)
-        head = _PARENT.sub(b"", body[: stream.start()] if stream else body)
-        todo += [int(m.group(1)) for m in _REF.finditer(head)]
+        todo += raw.refs(obj_id)
     return sorted(seen)
 
 
 def _copy_pages(
-    raw: RawPdf, w: _ObjectWriter, parent_id: int, pages: Sequence[int] | None = None
+    raw: RawPdf,
+    w: _ObjectWriter,
+    parent_id: int,
+    pages: Sequence[int] | None = None,
+    ids: dict[int, int] | None = None,
 ) -> list[int]:
     """Write the objects of ``pages`` (default: all) under new numbers; the new page ids.
 
     With a page subset, only what those pages use is copied: a chunk of colleges' slips can
     be rendered as one document and each college's bundle gets its own slip and nothing else.
+    ``ids`` maps objects of ``raw`` already written (old number to new): pages taken from one
+    document in several places share its fonts.
     """
     pages = list(raw.kids()) if pages is None else list(pages)
-    numbers = _reachable(raw, pages)
+    ids = {} if ids is None else ids
+    numbers = [n for n in _reachable(raw, pages) if n not in ids]
     first = w.reserve(len(numbers))
-    ids = {old: first + n for n, old in enumerate(numbers)}
+    ids.update({old: first + n for n, old in enumerate(numbers)})
     page_set = set(pages)
     for old in numbers:
         body = renumber(raw.body(old), ids)
@@ -245,13 +263,14 @@ class BundleBase:
         w = _ObjectWriter(out, len(self.pdf), self.size)
         pages_id = self.raw.pages_id
         order: list[int] = []
+        copied: dict[int, dict[int, int]] = {}  # per source document: its objects written
         for source in before:
             raw, pages = _pages_of(source)
-            order += _copy_pages(raw, w, pages_id, pages)
+            order += _copy_pages(raw, w, pages_id, pages, copied.setdefault(id(raw), {}))
         order += self.page_ids
         for source in after:
             raw, pages = _pages_of(source)
-            order += _copy_pages(raw, w, pages_id, pages)
+            order += _copy_pages(raw, w, pages_id, pages, copied.setdefault(id(raw), {}))
         w.write(pages_id, _pages_dict(order))
         w.finish(
             b"/Root %d 0 R /Prev %d" % (self.raw.root_id, self.raw.startxref), full_table=False

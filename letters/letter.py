@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import io
 import itertools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from reportlab.lib.colors import Color
@@ -33,7 +33,7 @@ from letters.fonts import FontFamily, load_family
 from letters.model import Letter
 from letters.pages import FurnishedCanvas, Furniture, canvas_maker
 from letters.paragraph import TextStyle, ThaiParagraph
-from letters.pdfglyphs import draw_glyphs
+from letters.pdfglyphs import draw_text
 from letters.segment import NBSP
 from letters.thaitext import numerals, thai_date
 
@@ -106,23 +106,19 @@ class _Head:
         if letter.urgency:
             bold = self.family.bold
             canvas.setFillColor(URGENCY_RED)
-            shaped = bold.shape(letter.urgency)
             size = self.family.size(lay.urgency_size)
             y = page_h - lay.emblem_top - size * 0.8
-            draw_glyphs(canvas, bold, size, lay.left, y, shaped.glyphs)
+            draw_text(canvas, bold, size, lay.left, y, letter.urgency)
             canvas.setFillColorRGB(0, 0, 0)
         ref = numerals(f"ที่ {letter.reference_number}", letter.thai_digits)
         size = self.size
-        draw_glyphs(canvas, font, size, lay.left, self.ref_baseline, font.shape(ref).glyphs)
+        draw_text(canvas, font, size, lay.left, self.ref_baseline, ref)
         widths = [font.shape(line).points(size) for line in self.address_lines]
         block_x = page_w - lay.right - max(widths, default=0)
         for n, line in enumerate(self.address_lines):
-            y = self.ref_baseline - n * lay.leading
-            draw_glyphs(canvas, font, size, block_x, y, font.shape(line).glyphs)
+            draw_text(canvas, font, size, block_x, self.ref_baseline - n * lay.leading, line)
         date_text = thai_date(letter.date, thai=letter.thai_digits)
-        draw_glyphs(
-            canvas, font, size, lay.date_x, self.date_baseline, font.shape(date_text).glyphs
-        )
+        draw_text(canvas, font, size, lay.date_x, self.date_baseline, date_text)
 
 
 def _labelled(label: str, text: str, style: TextStyle, *, gap_after: float = 0.0) -> Flowable:
@@ -247,9 +243,13 @@ def render_letters(
     *,
     family: FontFamily | None = None,
     layout: LetterLayout | None = None,
+    appendix: Callable[[Canvas], None] | None = None,
 ) -> tuple[bytes, list[list[int]]]:
     """Several letters in one PDF (fonts embedded once), each with its own head, page numbers
-    and continuation words; returns the PDF and each letter's page numbers (1-based)."""
+    and continuation words; returns the PDF and each letter's page numbers (1-based).
+
+    ``appendix`` draws more pages after the letters in the same document (a mailout's slips,
+    so they share the embedded fonts)."""
     if not letters:
         raise ValueError("no letters to render")
     family = family or load_family()
@@ -342,7 +342,7 @@ def render_letters(
                 PageBreak(),
             ]
         story += letter_story(letter, family, layout)
-    doc.build(story, canvasmaker=canvas_maker(furniture))
+    doc.build(story, canvasmaker=canvas_maker(furniture, appendix))
     total = doc.page
     bounds = [*starts, total + 1]
     return out.getvalue(), [list(range(a, b)) for a, b in itertools.pairwise(bounds)]

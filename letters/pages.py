@@ -14,7 +14,7 @@ from typing import Any
 
 from reportlab.pdfgen.canvas import Canvas
 
-from letters.pdfglyphs import draw_glyphs
+from letters.pdfglyphs import draw_glyphs, draw_text
 from letters.segment import break_units
 from letters.shaping import ShapingFont
 from letters.thaitext import numerals
@@ -50,9 +50,16 @@ class Furniture:
 class FurnishedCanvas(Canvas):
     """A canvas that knows each page's first line of text and writes the furniture from it."""
 
-    def __init__(self, *args: Any, furniture: Furniture, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        furniture: Furniture,
+        appendix: Callable[[Canvas], None] | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.furniture = furniture
+        self.appendix = appendix  # draws pages after the last one, without furniture
         self.first_lines: dict[int, str] = {}
         self._continued_pages: list[int] = []
         # Several documents (letters) may share one canvas: each starts its own page count.
@@ -74,9 +81,8 @@ class FurnishedCanvas(Canvas):
             return
         f = self.furniture
         label = numerals(f"- {page} -", f.thai_digits)
-        shaped = f.font.shape(label)
-        x = (f.page_width - shaped.points(f.size)) / 2
-        draw_glyphs(self, f.font, f.size, x, f.number_baseline, shaped.glyphs)
+        x = (f.page_width - f.font.shape(label).points(f.size)) / 2
+        draw_text(self, f.font, f.size, x, f.number_baseline, label)
 
     def refer_to_continuation(self) -> None:
         page = self.getPageNumber()
@@ -86,6 +92,8 @@ class FurnishedCanvas(Canvas):
     def save(self) -> None:
         if self._code:
             self.showPage()
+        if self.appendix is not None:
+            self.appendix(self)
         f = self.furniture
         for page in self._continued_pages:
             self.beginForm(f"continuation{page}")
@@ -103,8 +111,10 @@ class FurnishedCanvas(Canvas):
         super().save()
 
 
-def canvas_maker(furniture: Furniture) -> Callable[..., FurnishedCanvas]:
+def canvas_maker(
+    furniture: Furniture, appendix: Callable[[Canvas], None] | None = None
+) -> Callable[..., FurnishedCanvas]:
     def make(*args: Any, **kwargs: Any) -> FurnishedCanvas:
-        return FurnishedCanvas(*args, furniture=furniture, **kwargs)
+        return FurnishedCanvas(*args, furniture=furniture, appendix=appendix, **kwargs)
 
     return make

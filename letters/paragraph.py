@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import itertools
+from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
+from functools import cached_property
 from typing import Literal
 
 from reportlab.lib.colors import Color, black
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Flowable
 
-from letters.pdfglyphs import draw_glyphs
+from letters.pdfglyphs import draw_cached, draw_glyphs
 from letters.segment import break_units
 from letters.shaping import Glyph, Shaped, ShapingFont
 
@@ -40,7 +42,7 @@ class TextStyle:
         return replace(self, **changes)  # type: ignore[arg-type]
 
 
-@dataclass(frozen=True, eq=False)  # identity: a line is a cache key while its page is drawn
+@dataclass(frozen=True, eq=False)
 class Line:
     units: tuple[Shaped, ...]
     indent: float
@@ -51,6 +53,12 @@ class Line:
     @property
     def text(self) -> str:
         return "".join(u.text for u in self.units)
+
+    @cached_property
+    def drawn_as(self) -> tuple[object, ...]:
+        """What the line's drawing depends on (with the style): equal lines draw the same, so
+        a mailout's letters share one line's operators even where their paragraphs differ."""
+        return (tuple(u.text for u in self.units), self.indent, self.available, self.last)
 
 
 def _split_wide_unit(font: ShapingFont, unit: str, size: float, width: float) -> list[str]:
@@ -86,13 +94,18 @@ def break_lines(text: str, style: TextStyle, width: float) -> list[Line]:
     )
     lines = _LINES.get(key)
     if lines is None:
-        if len(_LINES) > 4096:
-            _LINES.clear()
         lines = _LINES[key] = _break_lines(text, style, width)
+        if len(_LINES) > _LINES_KEPT:
+            _LINES.popitem(last=False)
+    else:
+        _LINES.move_to_end(key)
     return list(lines)
 
 
-_LINES: dict[tuple[object, ...], list[Line]] = {}
+# The least recently used paragraphs go first: a mailout's shared paragraphs stay, each
+# college's own paragraph passes through, and memory does not grow with the roster.
+_LINES: OrderedDict[tuple[object, ...], list[Line]] = OrderedDict()
+_LINES_KEPT = 512
 
 
 def _break_lines(text: str, style: TextStyle, width: float) -> list[Line]:
@@ -251,21 +264,29 @@ class ThaiParagraph(Flowable):
         style = self.style
         canvas.setFillColor(style.color)
         note_line = getattr(canvas, "note_line", None)
+        justify = style.align == "justify"
         for n, (line, x, y) in enumerate(self.line_positions()):
-            glyphs = [g for unit in line.units for g in unit.glyphs]
-            extra = None
-            if style.align == "justify" and not line.last:
-                extra = _justify_extra(line, glyphs, style.size)
-            if n == 0 and self.label and not self.continued:
-                # One run from the label to the text, so extractors read "เรื่อง การ..." as
-                # one line with a word gap, not as two pieces.
-                label = style.font.shape(self.label)
-                gap = [0.0] * len(label.glyphs)
-                gap[-1] = x - label.points(style.size)
-                extra = gap + (list(extra) if extra else [0.0] * len(glyphs))
-                glyphs = [*label.glyphs, *glyphs]
-                x = 0.0
-            key = None if n == 0 and self.label else (line, x, y, style.size, extra is None)
-            draw_glyphs(canvas, style.font, style.size, x, y, glyphs, extra, cache_key=key)
+            label = self.label if n == 0 and not self.continued else None
+            key = (line.drawn_as, style.font.name, style.size, x, y, justify, label)
+            if not draw_cached(canvas, key):
+                glyphs, extra, x = self._glyph_run(line, x, label, justify)
+                draw_glyphs(canvas, style.font, style.size, x, y, glyphs, extra, cache_key=key)
             if note_line is not None:
                 note_line(line.text)
+
+    def _glyph_run(
+        self, line: Line, x: float, label: str | None, justify: bool
+    ) -> tuple[list[Glyph], list[float] | None, float]:
+        """The line's glyphs, the space to add after each, and where the run starts."""
+        size = self.style.size
+        glyphs = [g for unit in line.units for g in unit.glyphs]
+        extra = _justify_extra(line, glyphs, size) if justify and not line.last else None
+        if label:
+            # One run from the label to the text, so extractors read "เรื่อง การ..." as one
+            # line with a word gap, not as two pieces.
+            shaped = self.style.font.shape(label)
+            gap = [0.0] * len(shaped.glyphs)
+            gap[-1] = x - shaped.points(size)
+            extra = gap + (list(extra) if extra else [0.0] * len(glyphs))
+            return [*shaped.glyphs, *glyphs], extra, 0.0
+        return glyphs, extra, x

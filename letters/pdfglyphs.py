@@ -113,6 +113,26 @@ def _outline_form(canvas: Canvas, font: ShapingFont, gid: int) -> str:
     return "/" + canvas._doc.getXObjectName(name)
 
 
+def _ops_cache(canvas: Canvas) -> dict[Hashable, tuple[str, list[str]]]:
+    cache: dict[Hashable, tuple[str, list[str]]] = canvas.__dict__.setdefault("_saraban_ops", {})
+    return cache
+
+
+def draw_cached(canvas: Canvas, cache_key: Hashable) -> bool:
+    """Draw what an earlier :func:`draw_glyphs` call kept under ``cache_key``; False if none.
+
+    Lets a caller skip building the glyphs (and their justification) for a repeated line.
+    """
+    hit = _ops_cache(canvas).get(cache_key)
+    if hit is None:
+        return False
+    ops, forms = hit
+    canvas._formsinuse.extend(forms)
+    if ops:
+        canvas._code.append(ops)
+    return True
+
+
 def draw_glyphs(
     canvas: Canvas,
     font: ShapingFont,
@@ -130,18 +150,12 @@ def draw_glyphs(
     chunk repeats the same lines letter after letter, and within one document the same glyphs
     always get the same subset codes.
     """
-    cache: dict[Hashable, tuple[str, list[str]]] = canvas.__dict__.setdefault(
-        "_saraban_ops", {}
-    )
-    hit = cache.get(cache_key) if cache_key is not None else None
-    if hit is not None:
-        ops, forms = hit
-        canvas._formsinuse.extend(forms)
-    else:
-        before = len(canvas._formsinuse)
-        ops = glyph_operators(canvas, font, size, x, y, glyphs, extra)
-        if cache_key is not None:
-            cache[cache_key] = (ops, canvas._formsinuse[before:])
+    if cache_key is not None and draw_cached(canvas, cache_key):
+        return
+    before = len(canvas._formsinuse)
+    ops = glyph_operators(canvas, font, size, x, y, glyphs, extra)
+    if cache_key is not None:
+        _ops_cache(canvas)[cache_key] = (ops, canvas._formsinuse[before:])
     if ops:
         canvas._code.append(ops)
 
@@ -149,7 +163,10 @@ def draw_glyphs(
 def draw_text(
     canvas: Canvas, font: ShapingFont, size: float, x: float, y: float, text: str
 ) -> float:
-    """Shape and draw one line of text; returns its width in points."""
+    """Shape and draw one line of text; returns its width in points. Kept for the rest of the
+    document like a cached :func:`draw_glyphs` call: headings and page furniture repeat."""
     shaped = font.shape(text)
-    draw_glyphs(canvas, font, size, x, y, shaped.glyphs)
+    key = ("text", font.name, size, x, y, text)
+    if not draw_cached(canvas, key):
+        draw_glyphs(canvas, font, size, x, y, shaped.glyphs, cache_key=key)
     return shaped.points(size)

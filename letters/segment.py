@@ -7,8 +7,10 @@ punctuation stays with the word it belongs to.
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 
+from pythainlp.corpus.common import thai_words
 from pythainlp.tokenize import word_tokenize
 
 # Characters that never start a line: Thai vowels written after or over/under their consonant,
@@ -39,21 +41,60 @@ def _may_break_between(left: str, right: str) -> bool:
     return is_thai(a) or is_thai(b)
 
 
-@lru_cache(maxsize=16384)
+@lru_cache(maxsize=2048)  # bounded: a mailout adds one paragraph per college
 def break_units(text: str) -> tuple[str, ...]:
     """Split ``text`` into units between which a line may break; each space is its own unit.
 
     Joining the units gives back ``text`` exactly.
     """
     units: list[str] = []
-    for token in word_tokenize(text, engine="newmm", keep_whitespace=True):
-        pieces = list(token) if token.isspace() else [token]
-        for piece in pieces:
-            if units and not _may_break_between(units[-1], piece):
-                units[-1] += piece
-            else:
-                units.append(piece)
+    for piece in _pieces(text):
+        for token in _words(piece):
+            for part in list(token) if token.isspace() else [token]:
+                if units and not _may_break_between(units[-1], part):
+                    units[-1] += part
+                else:
+                    units.append(part)
     return tuple(units)
+
+
+@lru_cache(maxsize=8192)
+def _words(piece: str) -> tuple[str, ...]:
+    return tuple(word_tokenize(piece, engine="newmm", keep_whitespace=True))
+
+
+_SPACES = re.compile(" +")
+
+
+def _pieces(text: str) -> list[str]:
+    """``text`` cut at its spaces, where newmm's matching starts afresh, so that the pieces'
+    words (cached) are the words of the whole: a mailout's paragraphs differ by a name.
+
+    A space stays inside a piece where a dictionary word holding a space (``ฮือ ๆ``) could
+    match across it.
+    """
+    pieces: list[str] = []
+    start = 0
+    for space in _SPACES.finditer(text):
+        a, b = space.span()
+        if a > 0 and b < len(text) and (text[a - 1], text[b]) in _joined_across_space():
+            continue
+        pieces += [text[start:a], text[a:b]]
+        start = b
+    pieces.append(text[start:])
+    return [piece for piece in pieces if piece]
+
+
+@lru_cache(maxsize=1)
+def _joined_across_space() -> frozenset[tuple[str, str]]:
+    """The characters either side of the spaces in the dictionary's words."""
+    pairs = set()
+    for word in thai_words():
+        word = word.strip()
+        for space in _SPACES.finditer(word):
+            a, b = space.span()
+            pairs.add((word[a - 1], word[b]))
+    return frozenset(pairs)
 
 
 def word_boundaries(text: str) -> set[int]:

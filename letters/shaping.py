@@ -126,7 +126,7 @@ class ShapingFont:
         hb_font.scale = (1000, 1000)  # positions come out in thousandths of an em
         font = cls(name=name, path=path, rl=rl, _hb_font=hb_font)
         font._nominal = font._nominal_chars()
-        font.shape = lru_cache(maxsize=65536)(font._shape)  # type: ignore[method-assign]
+        font.shape = lru_cache(maxsize=16384)(font._shape)  # type: ignore[method-assign]
         return font
 
     @property

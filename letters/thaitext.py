@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from datetime import date, datetime
+from functools import lru_cache
 
 from pythainlp.util import arabic_digit_to_thai_digit, thai_strftime
 
@@ -47,6 +48,7 @@ def unmark(text: str) -> str:
     return text.replace(KEEP_OPEN, "").replace(KEEP_CLOSE, "")
 
 
+@lru_cache(maxsize=4096)  # a mailout's letters repeat the same paragraphs
 def numerals(text: str, thai: bool) -> str:
     """The letter's numeral choice applied to ``text``; kept-value marks removed."""
     return unmark(thai_digits(text) if thai else text)

@@ -9,11 +9,13 @@ input is checked before anything is numbered or issued. Then:
    item per college;
 2. the shared pages (enclosures, QR sheet, and the letter when it does not name the college)
    are rendered once;
-3. worker processes each take a college: draw its password, hash it, render its own pages
-   (letter, slip), assemble its bundle and write it beside the target as a partial file,
-   fsynced. The password never leaves the worker except inside that file;
-4. the parent commits results in groups: the credentials and the items' state, size and
-   sha256 in one transaction; then it renames the partial files into place.
+3. worker processes each take a chunk of colleges: draw their passwords, hash them, render
+   their own pages (letters and slips, as one document), assemble each bundle and write it
+   beside the target as a partial file. A password never leaves the worker except inside
+   that file;
+4. the parent commits results in groups: it fsyncs the partial files, stores the credentials
+   and the items' state, size and sha256 in one transaction, then renames the files into
+   place.
 
 A crash at any moment leaves either uncommitted partial files (deleted on the next run; their
 passwords were never valid) or committed items whose files wait under the partial name
@@ -32,7 +34,7 @@ import os
 import threading
 import time
 import tomllib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, replace
 from datetime import date
@@ -41,6 +43,8 @@ from typing import Any
 
 from pypdf import PdfReader
 from pypdf.errors import PdfReadError
+from reportlab.pdfgen.canvas import Canvas
+from sqlalchemy import insert
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
@@ -50,7 +54,7 @@ from letters.letter import render_letter, render_letters
 from letters.letterfile import LetterFile, LetterFileError, key_line, load_letter_file
 from letters.model import Letter
 from letters.qrsheet import QRSheet, load_qr_sheet, render_qr_sheet
-from letters.slip import Slip, SlipText, render_slips
+from letters.slip import Slip, SlipText, draw_slips, render_slips
 from saraban import audit, register, store
 from saraban.db import session_scope
 from saraban.models import BatchKind, College, Mailout, MailoutItem, MailoutState, utcnow
@@ -61,7 +65,9 @@ log = logging.getLogger(__name__)
 MAILOUT_KEYS = {"register", "due_date", "policy", "slip"}
 SLIP_KEYS = {"system_th", "system_en", "issuer", "hint"}
 COMMIT_EVERY = 16  # results per transaction: few enough to lose little, many enough to be fast
-CHUNK = 8  # colleges per worker task: their letters and slips share one document's fonts
+# Colleges per worker task: a chunk's letters and slips are one document, so its fonts and its
+# first letter's lines are drawn once for all of them.
+CHUNK_MIN, CHUNK_MAX = 4, 32
 MANIFEST_FIELDS = ("code", "college", "letter_number", "pages", "sha256", "file")
 
 
@@ -222,13 +228,14 @@ def load_plan(folder: Path, roster_path: Path | None = None) -> MailoutPlan:
         )
 
     # Every college's letter must merge; keep the first error with its row.
-    merged: set[tuple[str, ...]] = set()
+    merged: set[bytes] = set()
     for college in roster.rows:
         try:
             letter = letter_file.merge({"college": _college_context(college)})
         except LetterFileError as exc:
             raise MailoutError(f"{exc} (for college {college.code}, {college.name})") from None
-        merged.add((letter.to, *letter.body))
+        # A digest, not the texts: the roster may hold thousands of colleges.
+        merged.add(hashlib.sha256("\0".join((letter.to, *letter.body)).encode()).digest())
 
     digest = hashlib.sha256()
     for path in [letter_path, settings_path, folder / "qr-sheet.toml", *files]:
@@ -325,17 +332,16 @@ def _prepare(plan: MailoutPlan, engine: Engine, out: Path, issued_by: str) -> in
             )
         ]
         new = [c for c in plan.roster.rows if c.code not in existing]
-        clash = [
-            c.code
-            for c in [*new, *(_by_code(plan, code) for code in pending_codes)]
-            if store.live_credential(session=session, code=c.code) is not None
-        ]
+        clash = store.codes_with_live_credential(
+            session=session, codes=[c.code for c in new] + pending_codes
+        )
         if clash:
             raise MailoutError(
                 f"{len(clash)} colleges already have a live credential from elsewhere: "
                 f"{', '.join(sorted(clash)[:20])}{' …' if len(clash) > 20 else ''}; void them "
                 "(saraban credentials void CODE --reason ...) or leave them out of the roster"
             )
+        rows = []
         for college in new:
             reference = mailout.reference
             if letter.kind != "circular":
@@ -344,14 +350,17 @@ def _prepare(plan: MailoutPlan, engine: Engine, out: Path, issued_by: str) -> in
                     if letter.number
                     else _take(session, plan, letter, mailout, college.name, issued_by).reference
                 )
-            session.add(
-                MailoutItem(
-                    mailout_id=mailout.id,
-                    college_code=college.code,
-                    reference=reference,
-                    file_name=f"{college.code}.pdf",
-                )
+            rows.append(
+                {
+                    "mailout_id": mailout.id,
+                    "college_code": college.code,
+                    "reference": reference,
+                    "file_name": f"{college.code}.pdf",
+                    "state": "pending",
+                }
             )
+        if rows:  # one statement: a roster may hold thousands of colleges
+            session.execute(insert(MailoutItem), rows)
         if new and mailout.state == MailoutState.FINISHED:
             mailout.state = MailoutState.RUNNING
             mailout.finished_at = None
@@ -361,10 +370,6 @@ def _prepare(plan: MailoutPlan, engine: Engine, out: Path, issued_by: str) -> in
     if not marker.is_file():
         marker.write_text(token + "\n", encoding="utf-8")
     return mailout_id
-
-
-def _by_code(plan: MailoutPlan, code: str) -> Any:
-    return next((c for c in plan.roster.rows if c.code == code), College(code=code, name=code))
 
 
 def _take(
@@ -442,42 +447,63 @@ def _init_worker(
     )
 
 
-def _make_bundles(jobs: Sequence[_Job]) -> list[_Done]:
-    """A chunk of colleges: their letters and slips each rendered as one document (fonts
-    embedded once), then every college's bundle assembled from its own pages only."""
-    plan: MailoutPlan = _worker["plan"]
-    base: BundleBase = _worker["base"]
-    passwords = [generate(plan.policy) for _ in jobs]
-    hashes = [_worker["context"].hash(p) for p in passwords]
-    letters = None
-    if _worker["letter_pdf"] is None:
-        pdf, letter_pages = render_letters(
-            [plan.letter_for(job, _number_of(job.reference)) for job in jobs]
-        )
-        letters = RawPdf(pdf)
+def _own_pages(
+    plan: MailoutPlan, jobs: Sequence[_Job], passwords: Sequence[str]
+) -> tuple[RawPdf, list[list[int]], list[int]]:
+    """The chunk's own pages as one document (fonts embedded once): each college's letter,
+    unless the letter is shared, then the slips. Returns it with each college's letter pages
+    and slip page (1-based)."""
     slips = [
         Slip(college_name=j.name, code=j.code, password=p)
         for j, p in zip(jobs, passwords, strict=True)
     ]
+
+    def draw(canvas: Canvas) -> None:
+        draw_slips(canvas, slips, plan.slip_text)
+
+    if _worker["letter_pdf"] is not None:
+        pdf, letter_pages = render_slips(slips, plan.slip_text), [[] for _ in jobs]
+    else:
+        letters = [plan.letter_for(job, _number_of(job.reference)) for job in jobs]
+        pdf, letter_pages = render_letters(letters, appendix=draw)
+    first_slip = sum(len(pages) for pages in letter_pages) + 1
+    return RawPdf(pdf), letter_pages, list(range(first_slip, first_slip + len(jobs)))
+
+
+def _make_bundles(jobs: Sequence[_Job]) -> list[_Done]:
+    """A chunk of colleges: their letters and slips rendered as one document, then every
+    college's bundle assembled from its own pages only and written as a partial file (the
+    parent fsyncs it before the commit)."""
+    plan: MailoutPlan = _worker["plan"]
+    base: BundleBase = _worker["base"]
+    passwords = [generate(plan.policy) for _ in jobs]
+    hashes = [_worker["context"].hash(p) for p in passwords]
+    own, letter_pages, slip_pages = _own_pages(plan, jobs, passwords)
     del passwords
-    slip_pdf = RawPdf(render_slips(slips, plan.slip_text))
-    del slips
-    slip_kids = slip_pdf.kids()
+    kids = own.kids()
     done = []
-    for n, job in enumerate(jobs):
+    for job, letter, slip in zip(jobs, letter_pages, slip_pages, strict=True):
         before: list[PageSource] = (
-            [_worker["letter_pdf"]]
-            if letters is None
-            else [(letters, [letters.kids()[p - 1] for p in letter_pages[n]])]
+            [(own, [kids[p - 1] for p in letter])] if letter else [_worker["letter_pdf"]]
         )
-        pdf_bytes, pages = base.bundle(before, [(slip_pdf, [slip_kids[n]])])
+        pdf_bytes, pages = base.bundle(before, [(own, [kids[slip - 1]])])
         partial = Path(_worker["out"]) / f".{job.file_name}.partial"
-        with open(partial, "wb") as fh:
-            fh.write(pdf_bytes)
-            fh.flush()
-            os.fsync(fh.fileno())
-        done.append(_Done(job.code, hashes[n], sha256(pdf_bytes), pages, str(partial)))
+        partial.write_bytes(pdf_bytes)
+        done.append(
+            _Done(job.code, hashes[len(done)], sha256(pdf_bytes), pages, str(partial))
+        )
     return done
+
+
+def _chunks(pending: Sequence[_Job], workers: int) -> Iterator[Sequence[_Job]]:
+    """Large chunks while much is left, smaller ones towards the end, so that no worker waits
+    idle while another finishes a large one."""
+    start = 0
+    while start < len(pending):
+        size = (len(pending) - start) // (workers * 4)
+        size = max(CHUNK_MIN, min(CHUNK_MAX, size))
+        yield pending[start : start + size]
+        start += size
 
 
 def _pool_context() -> multiprocessing.context.BaseContext:
@@ -494,8 +520,21 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
+def _fsync_files(paths: Sequence[str]) -> None:
+    for path in paths:
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
 def _commit(engine: Engine, mailout_id: int, done: list[_Done], issued_by: str, out: Path) -> None:
-    """Store a group's credentials and bundles' facts, then move their files into place."""
+    """Store a group's credentials and bundles' facts, then move their files into place.
+
+    The partial files reach the disk first, so no stored hash is ever without its slip. (The
+    parent does this rather than the workers: its wait for the disk overlaps their hashing.)"""
+    _fsync_files([d.partial for d in done])
     with session_scope(engine, immediate=True) as session:
         batch = store.create_batch(
             session=session, created_by=issued_by, kind=BatchKind.ISSUE, slips_path=str(out)
@@ -701,7 +740,7 @@ def _run_jobs(
             str(out),
         ),
     ) as pool:
-        chunks = iter([pending[i : i + CHUNK] for i in range(0, len(pending), CHUNK)])
+        chunks = _chunks(pending, workers)
         running: set[Future[list[_Done]]] = set()
         for chunk in chunks:
             running.add(pool.submit(_make_bundles, chunk))

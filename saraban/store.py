@@ -43,6 +43,7 @@ __all__ = [
     "StoreError",
     "UnknownBatch",
     "UnknownCollege",
+    "codes_with_live_credential",
     "colleges_without_live_credential",
     "commit_batch",
     "create_batch",
@@ -300,6 +301,22 @@ def live_credential(*, session: Session, code: str) -> Credential | None:
             col(Credential.status) == CredentialStatus.LIVE.value,
         )
     ).one_or_none()
+
+
+def codes_with_live_credential(*, session: Session, codes: Sequence[str]) -> list[str]:
+    """Those of ``codes`` whose college has a live credential, sorted."""
+    wanted = sorted({normalise_college_code(code) for code in codes})
+    found: set[str] = set()
+    for part in _chunks(wanted):
+        found.update(
+            session.exec(
+                select(Credential.college_code).where(
+                    col(Credential.college_code).in_(part),
+                    col(Credential.status) == CredentialStatus.LIVE.value,
+                )
+            )
+        )
+    return sorted(found)
 
 
 def credential_history(*, session: Session, code: str) -> list[Credential]:

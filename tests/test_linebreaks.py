@@ -85,3 +85,27 @@ def test_no_line_starts_with_a_mark_or_following_vowel() -> None:
 def test_long_letter_runs_to_at_least_three_pages() -> None:
     pdf = render_letter(long_letter())
     assert len(pypdf.PdfReader(io.BytesIO(pdf)).pages) >= 3
+
+
+def test_words_found_piece_by_piece_are_the_words_of_the_whole_text() -> None:
+    """break_units segments a paragraph between its spaces (so a mailout re-segments only the
+    words that changed); that must give newmm's words of the whole text, also where a
+    dictionary word holds a space (``ลุ่ม ๆ ดอน ๆ``)."""
+    import random
+
+    from pythainlp.corpus.common import thai_words
+
+    from letters.segment import _pieces, _words
+
+    words = sorted(thai_words())
+    with_space = [w for w in words if " " in w]
+    assert with_space, "the dictionary has words with a space: the test needs them"
+    rnd = random.Random(2569)
+    for _ in range(3000):
+        parts = [
+            rnd.choice(with_space) if rnd.random() < 0.3 else rnd.choice(words)
+            for _ in range(rnd.randint(2, 10))
+        ]
+        text = "".join(p + rnd.choice(["", "", " ", "  ", " ๆ ", "ๆ "]) for p in parts)
+        pieces = [t for piece in _pieces(text) for t in _words(piece)]
+        assert pieces == word_tokenize(text, engine="newmm", keep_whitespace=True), text
