@@ -306,6 +306,7 @@ def _prepare(plan: MailoutPlan, engine: Engine, out: Path, issued_by: str) -> in
                 fingerprint=plan.fingerprint,
                 kind=letter.kind,
                 subject=letter.subject,
+                letter_date=letter.date,
                 due_date=plan.due_date,
                 created_by=issued_by,
             )
@@ -416,6 +417,7 @@ class _Done:
     password_hash: str
     sha256: str
     pages: int
+    letter_pages: int
     partial: str
 
 
@@ -442,6 +444,7 @@ def _init_worker(
         plan=plan,
         base=BundleBase(base_pdf),
         letter_pdf=letter_pdf,
+        letter_pages=len(RawPdf(letter_pdf).kids()) if letter_pdf is not None else 0,
         context=hashing.context(),
         out=out,
     )
@@ -489,8 +492,11 @@ def _make_bundles(jobs: Sequence[_Job]) -> list[_Done]:
         pdf_bytes, pages = base.bundle(before, [(own, [kids[slip - 1]])])
         partial = Path(_worker["out"]) / f".{job.file_name}.partial"
         partial.write_bytes(pdf_bytes)
+        letter_count = len(letter) if letter else _worker["letter_pages"]
         done.append(
-            _Done(job.code, hashes[len(done)], sha256(pdf_bytes), pages, str(partial))
+            _Done(
+                job.code, hashes[len(done)], sha256(pdf_bytes), pages, letter_count, str(partial)
+            )
         )
     return done
 
@@ -556,6 +562,7 @@ def _commit(engine: Engine, mailout_id: int, done: list[_Done], issued_by: str, 
         for item in items:
             fact = facts[item.college_code]
             item.state, item.sha256, item.pages = "issued", fact.sha256, fact.pages
+            item.letter_pages = fact.letter_pages
             item.credential_id, item.issued_at = by_code[item.college_code].id, utcnow()
             session.add(item)
         store.commit_batch(session=session, batch_id=batch.id)

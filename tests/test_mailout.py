@@ -113,6 +113,15 @@ def test_bundle_as_a_college_opens_it(tmp_path: Path, engine: Engine) -> None:
     assert {b.text for b in zxingcpp.read_barcodes(image)} == QR_URLS
     assert "1352016501" in pages[4] and "วิทยาลัยสารพัดช่างลำปาง" in pages[4]
     check_bundles(engine, out, {r.code for r in load_plan(folder).roster.rows})
+    with engine.connect() as db:
+        stored = db.execute(
+            text(
+                "SELECT m.letter_date, i.letter_pages FROM mailout m "
+                "JOIN mailout_item i ON i.mailout_id = m.id WHERE i.college_code = :code"
+            ),
+            {"code": LAMPANG},
+        ).one()
+    assert str(stored[0]) == "2026-04-10" and stored[1] == 2  # the letter's date and pages
 
     manifest = (out / "manifest.csv").read_text(encoding="utf-8-sig")
     for password in slip_credentials((out / "print-all.pdf").read_bytes()).values():
