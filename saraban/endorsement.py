@@ -123,6 +123,9 @@ class EventView(BaseModel):
     at: datetime
     lines: list[str] = Field(description="as printed on the note sheet")
     payload: dict[str, Any]
+    amended_by: str | None = Field(
+        default=None, description="a note: the id of the later note that corrects it"
+    )
 
 
 class RouteView(BaseModel):
@@ -131,6 +134,11 @@ class RouteView(BaseModel):
     steps: list[StepView]
     events: list[EventView]
     waiting_for: list[int] = Field(description="staff ids who may act now")
+    may_amend: dict[int, list[str]] = Field(
+        default_factory=dict,
+        description="staff id: the ids of their signed notes they may correct now (on their "
+        "open note step, with a note whose amends names one)",
+    )
     decision: str | None
     decided_by: str | None
     decided_at: datetime | None
@@ -263,6 +271,8 @@ def _event_lines(event: Event, roster: Mapping[int, Staff]) -> list[str]:
 
 def route_view(row: LetterRoute, state: RouteState, stored: list[RouteEvent]) -> RouteView:
     roster = state.roster
+    corrected = routing.amended_by(state)
+    waiting = routing.who_may_act(state)
     steps = [
         StepView(
             order=step.order,
@@ -283,6 +293,7 @@ def route_view(row: LetterRoute, state: RouteState, stored: list[RouteEvent]) ->
             at=stored_event.at,
             lines=_event_lines(event, roster),
             payload=stored_event.payload,
+            amended_by=corrected.get(event.id) if isinstance(event, Note) else None,
         )
         for stored_event, event in zip(stored, state.events, strict=True)
     ]
@@ -291,7 +302,8 @@ def route_view(row: LetterRoute, state: RouteState, stored: list[RouteEvent]) ->
         status=routing.status(state),
         steps=steps,
         events=events,
-        waiting_for=sorted(routing.who_may_act(state)),
+        waiting_for=sorted(waiting),
+        may_amend={i: list(ids) for i in sorted(waiting) if (ids := routing.amendable(state, i))},
         decision=row.decision,
         decided_by=row.decided_by,
         decided_at=row.decided_at,

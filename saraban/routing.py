@@ -472,6 +472,21 @@ def status(state: RouteState) -> Status:
     return "routing"
 
 
+def amended_by(state: RouteState) -> dict[str, str]:
+    """Each amended note's id, and the id of the note that corrects it."""
+    return {n.amends: n.id for n in notes(state) if n.amends is not None}
+
+
+def amendable(state: RouteState, staff_id: StaffId) -> tuple[str, ...]:
+    """The ids of the signed notes ``staff_id`` may correct now: their own, each in its latest
+    version, while a note step of theirs is open (the correction takes that step)."""
+    verdict = can_act(state, staff_id)
+    if not verdict or verdict.step is None or verdict.step.kind != "note":
+        return ()
+    corrected = amended_by(state)
+    return tuple(n.id for n in notes(state) if n.by == staff_id and n.id not in corrected)
+
+
 def who_may_act(state: RouteState) -> set[StaffId]:
     order = current_order(state)
     return {s.assignee for s in _open(state) if s.order == order}

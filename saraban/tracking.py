@@ -4,7 +4,9 @@ Stages, in order: ``pending`` (bundle not yet made), ``delivered``, ``received``
 with its receipt number and time), ``routed``, ``decided`` (what, by whom, when; waiting for
 acknowledgements) and ``completed``. A letter is ``overdue`` when the mailout's due date has
 passed (in Thailand) and the college has not decided yet. The stage and the overdue flag are
-computed by the database, so filters and pages agree with what is shown.
+computed by the database, so filters and pages agree with what is shown. ``decided=False`` is
+the issue's "not decided" (ยังไม่สั่งการ): every letter without a decision yet, whatever its
+stage before one (the same letters ``overdue`` counts once the due date has passed).
 """
 
 from __future__ import annotations
@@ -55,6 +57,9 @@ class TrackingFilter(BaseModel):
     )
     province: CleanStr | None = Field(default=None, max_length=100)
     stage: Stage | None = None
+    decided: bool | None = Field(
+        default=None, description="false: not decided yet (ยังไม่สั่งการ), at any earlier stage"
+    )
     overdue: bool | None = None
 
 
@@ -145,6 +150,9 @@ def _filtered(query: Any, filters: TrackingFilter, today: date) -> Any:
         query = query.where(College.province == filters.province.strip())
     if filters.stage is not None:
         query = query.where(_stage() == filters.stage)
+    if filters.decided is not None:
+        decided_at = col(LetterRoute.decided_at)
+        query = query.where(decided_at.is_not(None) if filters.decided else decided_at.is_(None))
     if filters.overdue is not None:
         query = query.where(_overdue(today) == (1 if filters.overdue else 0))
     return query

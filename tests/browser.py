@@ -21,22 +21,28 @@ import pytest
 import uvicorn
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from playwright.sync_api import Browser, Page, Playwright
+from playwright.sync_api import Browser, Page, Playwright, sync_playwright
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
-from saraban import accounts
 from saraban.app import create_app
-from saraban.db import make_engine, session_scope, upgrade_schema
-from saraban.mailout import load_plan, run_mailout
+from saraban.db import make_engine, upgrade_schema
 from saraban.models import Account, MailoutItem
 from saraban.pages import install_pages
 from saraban.settings import Settings
 from tests.letters_fixtures import ROOT
 from tests.pdftext import page_texts, squash
-from tests.service_fixtures import MailoutRun, copy_template
-from tests.test_issuing import slip_credentials
-from tests.test_mailout import make_folder
+from tests.service_fixtures import (
+    COLLEGE_NAME,
+    LAMPANG,
+    SEED_STAFF,
+    MailoutRun,
+    add_ovec_user,
+    copy_template,
+    mail_small,
+    test_settings,
+)
+from tests.service_fixtures import STAFF_PASSWORD as OVEC_STAFF_PASSWORD
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -48,25 +54,13 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 SCREENSHOTS = ROOT / "tests" / "screenshots"
-LAMPANG = "1352016501"
-LAMPANG_NAME = "วิทยาลัยสารพัดช่างลำปาง"
+LAMPANG_NAME = COLLEGE_NAME
 OVEC_USER = "somchai"
-OVEC_PASSWORD = "Tamarind-Lampang-2569"
+OVEC_PASSWORD = OVEC_STAFF_PASSWORD
 TIMEOUT_MS = 15_000
 
 
-def page_settings(data_dir: Path, **changes: Any) -> Settings:
-    """Settings for tests: a fixed secret and cheap hashing (the colleges' credentials, made
-    at full cost by the mailout, are rehashed at their first login)."""
-    values: dict[str, Any] = {
-        "env": "test",
-        "secret_key": "test-secret-key-of-forty-characters-long!",
-        "data_dir": data_dir,
-        "hash_memory_kib": 1024,
-        "hash_time_cost": 1,
-        **changes,
-    }
-    return Settings(**values)
+page_settings = test_settings  # a fixed secret and cheap hashing
 
 
 def app_with_pages(settings: Settings, engine: Engine) -> FastAPI:
@@ -75,40 +69,8 @@ def app_with_pages(settings: Settings, engine: Engine) -> FastAPI:
     return app
 
 
-@dataclass(frozen=True)
-class Mailed:
-    """A mailout run by OVEC: the bundles' folder and each college's slip password."""
-
-    out: Path
-    codes: tuple[str, ...]  # Lampang first
-    passwords: dict[str, str]
-
-
-def run_small_mailout(tmp_path: Path, engine: Engine, colleges: int = 3) -> Mailed:
-    """OVEC's mailout of a copy of examples/emvs-2569 to ``colleges`` colleges, Lampang
-    first; the passwords are read off the bundles' slips, as a college reads them."""
-    folder = make_folder(tmp_path, colleges)
-    out = tmp_path / "out"
-    plan = load_plan(folder)
-    run_mailout(plan, out, engine, issued_by="ovec-clerk", jobs=1)
-    codes = tuple(row.code for row in plan.roster.rows)
-    passwords: dict[str, str] = {}
-    for code in codes:
-        passwords.update(slip_credentials((out / f"{code}.pdf").read_bytes()))
-    assert set(passwords) == set(codes)
-    return Mailed(out, codes, passwords)
-
-
-def add_ovec_user(engine: Engine, settings: Settings, username: str = OVEC_USER) -> None:
-    with session_scope(engine, immediate=True) as session:
-        accounts.create_ovec_user(
-            session,
-            username=username,
-            name="นายสมชาย ใจดี",
-            password=OVEC_PASSWORD,
-            settings=settings,
-            by="test",
-        )
+Mailed = MailoutRun  # a mailout run by OVEC: the bundles' folder, each college's password
+run_small_mailout = mail_small  # OVEC's mailout to a few colleges, Lampang first
 
 
 def sqlite_engine(tmp_path: Path) -> Engine:
@@ -154,6 +116,17 @@ def launch(playwright: Playwright) -> Browser:
     return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, timeout=30_000)
 
 
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[Browser]:
+    """Debian's chromium, once per test module (``browser = chromium`` in the module)."""
+    with sync_playwright() as playwright:
+        browser = launch(playwright)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
 def new_page(browser: Browser, base_url: str, **options: Any) -> Page:
     """A page in a fresh context (its own cookies: one person at one browser)."""
     context = browser.new_context(
@@ -177,42 +150,6 @@ def screenshot(page: Page, name: str) -> Path:
 # People and steps as a person takes them
 # --------------------------------------------------------------------------- #
 
-# The seed's people at Lampang, and the two its decision names (invented: the seed names only
-# their posts, รองฯ ผ.ผ. and หน.งานวางแผนฯ).
-SEED_STAFF: dict[str, dict[str, str]] = {
-    "clerk": {
-        "handle": "anchalee",
-        "name": "นางสาวอัญชลี ธรรมศรีใจ",
-        "position": "หัวหน้างานบริหารงานทั่วไป",
-        "role": "clerk",
-    },
-    "deputy": {
-        "handle": "sompong",
-        "name": "นายสมพงษ์ นันตะภาพ",
-        "position": f"รองผู้อำนวยการ{LAMPANG_NAME}",
-        "role": "deputy",
-    },
-    "acting": {
-        "handle": "panuwat",
-        "name": "นายภาณุวัฒน์ ลาสูทธิ",
-        "position": "รองผู้อำนวยการ",
-        "role": "deputy",
-        "acting": "รักษาการในตำแหน่ง",
-        "acting_for": f"ผู้อำนวยการ{LAMPANG_NAME}",
-    },
-    "planning_deputy": {
-        "handle": "plan.deputy",
-        "name": "นางทดสอบ แผนงาน",
-        "position": "รองผู้อำนวยการฝ่ายแผนงานและความร่วมมือ",
-        "role": "deputy",
-    },
-    "planning_head": {
-        "handle": "plan.head",
-        "name": "นายตัวอย่าง วางแผน",
-        "position": "หัวหน้างานวางแผนและงบประมาณ",
-        "role": "staff",
-    },
-}
 STAFF_PASSWORD = "Mango-Sticky-Rice-2569"
 ROLE_LABELS = {
     "clerk": "งานสารบรรณ (ธุรการ)",
@@ -264,6 +201,13 @@ def set_own_password(page: Page, first_password: str) -> None:
     page.get_by_label("ยืนยันรหัสผ่านใหม่").fill(STAFF_PASSWORD)
     page.get_by_role("button", name="บันทึกรหัสผ่านใหม่").click()
     page.get_by_role("heading", name="หนังสือเข้า").wait_for()
+
+
+def open_task(page: Page) -> None:
+    """From the inbox, the first letter waiting for this person."""
+    tasks = page.get_by_role("region", name=re.compile("หนังสือที่รอท่านดำเนินการ"))
+    tasks.get_by_role("link").first.click()
+    page.get_by_role("heading", name="เส้นทางการเสนอ").wait_for()
 
 
 UNLABELLED_FIELDS = """
@@ -319,8 +263,21 @@ class Visitor:
         return self._seen(self.client.post(url, data=fields, **kwargs))
 
     def login(self, username: str, password: str, **kwargs: Any) -> Any:
-        data = {"username": username, "password": password}
-        return self._seen(self.client.post("/login", data=data, **kwargs))
+        """The login form as a browser fills it: shown first (its token and cookie)."""
+        self.get("/login")
+        return self.submit("/login", {"username": username, "password": password}, **kwargs)
+
+    def receive(self, item_id: int) -> str:
+        """ลงรับ a delivered letter through its form; returns the letter page's path."""
+        self.get(f"/inbox/{item_id}")
+        response = self.submit(
+            f"/inbox/{item_id}/receive",
+            {"letter_date_day": "10", "letter_date_month": "4", "letter_date_year": "2569"},
+        )
+        assert response.status_code == 200 and response.url.path.startswith("/receipts/")
+        assert re.search(r"ลงรับแล้ว เลขรับ \d+/25\d\d", response.text)  # the flash, once
+        assert "ลงรับแล้ว เลขรับ" not in self.get(response.url.path).text
+        return str(response.url.path)
 
     def first_login(self, username: str, first_password: str) -> None:
         response = self.login(username, first_password)
@@ -334,6 +291,15 @@ class Visitor:
             },
         )
         assert done.url.path == "/inbox", done.text
+
+
+def option_value(html: str, name: str, text: str) -> str:
+    """The value of the option of select ``name`` whose text starts with ``text``."""
+    select_html = re.search(rf'<select id="f-{name}" name="{name}".*?</select>', html, re.S)
+    assert select_html, name
+    found = re.search(rf'<option value="(\d+)"[^>]*>{re.escape(text)}', select_html.group(0))
+    assert found, (name, text)
+    return found.group(1)
 
 
 @dataclass

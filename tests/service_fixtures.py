@@ -13,7 +13,6 @@ A test module takes the fixtures it uses by name: ``world = service_fixtures.wor
 from __future__ import annotations
 
 import io
-import shutil
 from collections.abc import Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -30,6 +29,7 @@ from pypdf.generic import NameObject, StreamObject
 from sqlalchemy import Engine, text, update
 from sqlmodel import SQLModel
 
+from saraban import accounts
 from saraban.app import create_app
 from saraban.db import make_engine, session_scope, upgrade_schema
 from saraban.mailout import load_plan, run_mailout
@@ -39,6 +39,7 @@ from saraban.sessions import CSRF_HEADER
 from saraban.settings import Settings
 from tests.letters_fixtures import ROOT
 from tests.test_issuing import slip_credentials
+from tests.test_mailout import make_folder
 
 EXAMPLE = ROOT / "examples" / "emvs-2569"
 LAMPANG = "1352016501"
@@ -69,29 +70,30 @@ class MailoutRun:
         return self.codes[1]
 
 
-@pytest.fixture(scope="session")
-def mailout_run(tmp_path_factory: pytest.TempPathFactory) -> MailoutRun:
-    root = tmp_path_factory.mktemp("mailout")
-    folder = root / "emvs-2569"
-    shutil.copytree(EXAMPLE, folder)
-    header, *rows = (EXAMPLE / "roster.csv").read_text(encoding="utf-8").splitlines()
-    lampang = [r for r in rows if r.startswith(LAMPANG)]
-    others = [r for r in rows if not r.startswith(LAMPANG)][:2]
-    (folder / "roster.csv").write_text("\n".join([header, *lampang, *others]) + "\n", "utf-8")
-    db_url = f"sqlite:///{root / 'template.db'}"
-    engine = make_engine(db_url)
-    try:
-        upgrade_schema(engine)
-        out = root / "out"
-        run_mailout(load_plan(folder), out, engine, issued_by="ovec-clerk", jobs=1)
-    finally:
-        engine.dispose()
-    codes = tuple(r.split(",", 1)[0] for r in [*lampang, *others])
+def mail_small(root: Path, engine: Engine, colleges: int = 3) -> MailoutRun:
+    """OVEC's mailout of a copy of examples/emvs-2569 to ``colleges`` colleges (Lampang
+    first) into ``engine``'s database and ``root / "out"``; the passwords are read off the
+    bundles' slips, as a college reads them."""
+    plan = load_plan(make_folder(root, colleges))
+    out = root / "out"
+    run_mailout(plan, out, engine, issued_by="ovec-clerk", jobs=1)
+    codes = tuple(row.code for row in plan.roster.rows)
     passwords: dict[str, str] = {}
     for code in codes:
         passwords.update(slip_credentials((out / f"{code}.pdf").read_bytes()))
     assert set(passwords) == set(codes)
-    return MailoutRun(db_url, out, codes, passwords)
+    return MailoutRun(engine.url.render_as_string(hide_password=False), out, codes, passwords)
+
+
+@pytest.fixture(scope="session")
+def mailout_run(tmp_path_factory: pytest.TempPathFactory) -> MailoutRun:
+    root = tmp_path_factory.mktemp("mailout")
+    engine = make_engine(f"sqlite:///{root / 'template.db'}")
+    try:
+        upgrade_schema(engine)
+        return mail_small(root, engine)
+    finally:
+        engine.dispose()
 
 
 def copy_template(run: MailoutRun, target: Engine) -> None:
@@ -229,6 +231,21 @@ SEED_STAFF: dict[str, dict[str, str]] = {
 }
 
 
+def add_ovec_user(
+    engine: Engine, settings: Settings, username: str = "somchai", password: str = STAFF_PASSWORD
+) -> None:
+    """An OVEC account (``saraban user add``)."""
+    with session_scope(engine, immediate=True) as session:
+        accounts.create_ovec_user(
+            session,
+            username=username,
+            name="นายสมชาย ใจดี",
+            password=password,
+            settings=settings,
+            by="test",
+        )
+
+
 @dataclass
 class College:
     code: str
@@ -270,17 +287,7 @@ class World:
         return college
 
     def ovec(self, username: str = "somchai") -> Actor:
-        from saraban import accounts
-
-        with session_scope(self.engine, immediate=True) as session:
-            accounts.create_ovec_user(
-                session,
-                username=username,
-                name="นายสมชาย ใจดี",
-                password=STAFF_PASSWORD,
-                settings=self.settings,
-                by="test",
-            )
+        add_ovec_user(self.engine, self.settings, username)
         actor = self.actor()
         actor.login(username, STAFF_PASSWORD)
         return actor

@@ -1,6 +1,7 @@
 """Focused browser tests (Debian's chromium): keyboard-only use, messages for a wrong password
 and for throttling, the pages with JavaScript off, the credential slip shown once and printed,
-and the error page. Each test gets its own copy of one mailout's database."""
+and the error page, correcting a signed note. Each test gets its own copy of one mailout's
+database."""
 
 from __future__ import annotations
 
@@ -11,29 +12,38 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from saraban.db import make_engine
+from saraban.routing import SUGGEST_ASSIGN, SUGGEST_INFORM, TO_KNOW
 from tests.browser import (
     LAMPANG,
     LAMPANG_NAME,
     OVEC_PASSWORD,
     OVEC_USER,
+    SCREENSHOTS,
+    SEED_STAFF,
     Mailed,
     add_ovec_user,
+    add_staff,
     app_with_pages,
-    launch,
+    chromium,
+    first_login,
     live_server,
     log_in,
     log_out,
     new_page,
+    open_task,
     page_settings,
     run_small_mailout,
     screenshot,
     sqlite_engine,
     unlabelled_fields,
 )
+from tests.pdftext import page_texts, render_page, squash
 from tests.test_issuing import slip_credentials
+
+browser = chromium
 
 
 @dataclass(frozen=True)
@@ -52,16 +62,6 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> Seeded:
     finally:
         engine.dispose()
     return Seeded(root / "saraban.db", mailed)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        chromium = launch(playwright)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
 
 
 @pytest.fixture
@@ -209,3 +209,90 @@ def test_not_yours_is_not_found(browser: Browser, base_url: str, seeded: Seeded)
     expect(page.get_by_role("heading", name="ไม่พบหน้าที่ต้องการ")).to_be_visible()
     expect(page.get_by_role("link", name="กลับหน้าหลัก")).to_be_visible()
     screenshot(page, "20-not-found")
+
+
+def test_correcting_a_signed_note(browser: Browser, base_url: str, seeded: Seeded) -> None:
+    """A letter returned to the clerk: "แก้ไขบันทึก" opens her signed note in the form, and
+    what she signs is a new note; the old one stays, struck through and marked, with the
+    correction right after it, on the page and in the annotated PDF."""
+    college = new_page(browser, base_url)
+    log_in(college, LAMPANG, seeded.mailed.passwords[LAMPANG])
+    first = {role: add_staff(college, SEED_STAFF[role]) for role in ("clerk", "acting")}
+    college.get_by_role("navigation", name="เมนูหลัก").get_by_role("link", name="หนังสือเข้า").click()
+    college.get_by_role("link", name=re.compile("^การติดตามการดำเนินงาน")).click()
+    college.get_by_role("region", name="ลงรับหนังสือ").get_by_role("button").click()
+    writer, decider = SEED_STAFF["clerk"], SEED_STAFF["acting"]
+    college.get_by_label("ผู้เกษียน ลำดับที่ 1").select_option(
+        label=f"{writer['name']} ({writer['position']})"
+    )
+    college.get_by_label("ผู้สั่งการ").select_option(
+        label=f"{decider['name']} ({decider['acting']} {decider['acting_for']})"
+    )
+    college.get_by_role("button", name="เสนอตามลำดับ").click()
+    expect(college.get_by_role("status")).to_contain_text("เสนอหนังสือตามลำดับแล้ว")
+
+    clerk = new_page(browser, base_url)
+    first_login(clerk, f"{writer['handle']}@{LAMPANG}", first["clerk"])
+    open_task(clerk)
+    clerk.get_by_label("สาระสำคัญ").fill("ด้วย สอศ. แจ้งเรื่อง การติดตามการดำเนินงาน มาเพื่อ")
+    clerk.get_by_role("checkbox", name=TO_KNOW).check()
+    clerk.get_by_role("checkbox", name=SUGGEST_INFORM, exact=True).check()
+    clerk.get_by_label(f"{SUGGEST_INFORM} (ระบุ)").fill("รองฯ ผ.ผ.")
+    clerk.get_by_role("button", name="ลงนามเกษียน").click()
+    expect(clerk.get_by_role("status")).to_contain_text("ลงนามบันทึกเกษียนแล้ว")
+    expect(clerk.get_by_role("link", name=re.compile("^แก้ไขบันทึก"))).to_have_count(0)
+
+    acting = new_page(browser, base_url)
+    first_login(acting, f"{decider['handle']}@{LAMPANG}", first["acting"])
+    open_task(acting)
+    acting.get_by_role("radio", name="ส่งคืน").check()
+    acting.get_by_label("เหตุผลที่ส่งคืน").fill("ผู้รับผิดชอบคืองานวางแผน โปรดแก้ไข")
+    acting.get_by_label("ส่งคืนให้").select_option(label=writer["name"])
+    acting.get_by_role("button", name="ลงนามสั่งการ").click()
+    expect(acting.get_by_role("status")).to_contain_text("ลงนามสั่งการแล้ว")
+
+    clerk.reload()
+    clerk.get_by_role("link", name=re.compile("^แก้ไขบันทึก")).click()
+    form = clerk.get_by_role("region", name="แก้ไขบันทึกเกษียน")
+    expect(form).to_be_visible()
+    expect(form.get_by_label("สาระสำคัญ")).to_have_value(
+        "ด้วย สอศ. แจ้งเรื่อง การติดตามการดำเนินงาน มาเพื่อ"
+    )
+    expect(form.get_by_role("checkbox", name=TO_KNOW)).to_be_checked()
+    expect(form.get_by_role("checkbox", name=SUGGEST_INFORM, exact=True)).to_be_checked()
+    expect(form.get_by_label(f"{SUGGEST_INFORM} (ระบุ)")).to_have_value("รองฯ ผ.ผ.")
+    form.get_by_role("checkbox", name=SUGGEST_INFORM, exact=True).uncheck()
+    form.get_by_label(f"{SUGGEST_INFORM} (ระบุ)").fill("")
+    form.get_by_role("checkbox", name=SUGGEST_ASSIGN, exact=True).check()
+    form.get_by_label(f"{SUGGEST_ASSIGN} (ระบุ)").fill("หน.งานวางแผนฯ")
+    assert unlabelled_fields(clerk) == []
+    screenshot(clerk, "22-note-amend-form")
+    form.get_by_role("button", name="ลงนามบันทึกฉบับแก้ไข").click()
+    expect(clerk.get_by_role("status")).to_contain_text("ลงนามบันทึกฉบับแก้ไขแล้ว")
+
+    notes = clerk.get_by_role("region", name="บันทึกเกษียน").get_by_role("article")
+    expect(notes).to_have_count(3)  # the note, its correction, the return
+    original, correction = notes.nth(0), notes.nth(1)
+    expect(original).to_have_accessible_name(re.compile(r"\(แก้ไขโดยบันทึกถัดไป\)$"))
+    expect(original).to_contain_text("แก้ไขโดยบันทึกถัดไป")
+    expect(original).to_contain_text("/ เห็นควรแจ้ง.....รองฯ ผ.ผ.")  # as signed
+    struck = original.locator(".note-paper").evaluate(
+        "el => getComputedStyle(el).textDecorationLine"
+    )
+    assert struck == "line-through"
+    expect(correction).to_contain_text("บันทึกฉบับแก้ไข")
+    expect(correction).to_contain_text("/ เห็นควรมอบ.....หน.งานวางแผนฯ")
+    expect(notes.nth(2)).to_contain_text("/ ส่งคืน.....ผู้รับผิดชอบคืองานวางแผน โปรดแก้ไข")
+    expect(clerk.get_by_role("link", name=re.compile("^แก้ไขบันทึก"))).to_have_count(0)
+    screenshot(clerk, "23-note-amended")
+
+    # The annotated letter today: every note as signed, the correction after the return.
+    annotated = clerk.request.get(f"{clerk.url.split('#')[0]}/annotated.pdf")
+    assert annotated.ok
+    text = squash("".join(page_texts(annotated.body(), "pypdf")))
+    found = [
+        text.find(squash(line))
+        for line in ("/ เห็นควรแจ้ง.....รองฯ ผ.ผ.", "/ ส่งคืน.....", "/ เห็นควรมอบ.....หน.งานวางแผนฯ")
+    ]
+    assert -1 not in found and found == sorted(found), found
+    render_page(annotated.body(), 1, dpi=90).save(SCREENSHOTS / "24-annotated-amended-page2.png")

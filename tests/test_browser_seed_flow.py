@@ -9,11 +9,9 @@ Screenshots of each key page go to tests/screenshots/.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, expect
 
 from saraban.routing import SUGGEST_ASSIGN, SUGGEST_INFORM, TO_CONSIDER, TO_KNOW
 from tests.browser import (
@@ -27,12 +25,13 @@ from tests.browser import (
     add_staff,
     app_with_pages,
     check_annotated,
+    chromium,
     first_login,
-    launch,
     live_server,
     log_in,
     log_out,
     new_page,
+    open_task,
     page_settings,
     run_small_mailout,
     screenshot,
@@ -52,21 +51,7 @@ SUMMARY = (
 )
 PEOPLE = "รองฯ ผ.ผ., หน.งานวางแผนฯ"
 
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        chromium = launch(playwright)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
-
-
-def _open_task(page: Page) -> None:
-    tasks = page.get_by_role("region", name=re.compile("หนังสือที่รอท่านดำเนินการ"))
-    tasks.get_by_role("link").first.click()
-    page.get_by_role("heading", name="เส้นทางการเสนอ").wait_for()
+browser = chromium
 
 
 def test_seed_flow_in_the_browser(browser: Browser, tmp_path: Path) -> None:
@@ -145,7 +130,7 @@ def test_seed_flow_in_the_browser(browser: Browser, tmp_path: Path) -> None:
         screenshot(clerk, "07-first-login-password")
         set_own_password(clerk, passwords["clerk"])
         screenshot(clerk, "08-inbox-with-task")
-        _open_task(clerk)
+        open_task(clerk)
         clerk.get_by_label("สาระสำคัญ").fill(SUMMARY)
         clerk.get_by_role("checkbox", name=TO_KNOW).check()
         clerk.get_by_role("checkbox", name=TO_CONSIDER).check()
@@ -163,14 +148,14 @@ def test_seed_flow_in_the_browser(browser: Browser, tmp_path: Path) -> None:
         # --- the deputy forwards ----------------------------------------------------------
         deputy = new_page(browser, base)
         first_login(deputy, f"{SEED_STAFF['deputy']['handle']}@{LAMPANG}", passwords["deputy"])
-        _open_task(deputy)
+        open_task(deputy)
         deputy.get_by_role("button", name="ลงนามเกษียน").click()
         expect(deputy.get_by_role("status")).to_contain_text("ลงนามบันทึกเกษียนแล้ว")
 
         # --- the acting director decides --------------------------------------------------
         acting = new_page(browser, base)
         first_login(acting, f"{SEED_STAFF['acting']['handle']}@{LAMPANG}", passwords["acting"])
-        _open_task(acting)
+        open_task(acting)
         acting.get_by_role("radio", name="แจ้ง", exact=True).check()
         expect(acting.get_by_label("แจ้ง/มอบ ผู้ใด")).to_have_value(PEOPLE)
         acting.get_by_role(
@@ -189,7 +174,7 @@ def test_seed_flow_in_the_browser(browser: Browser, tmp_path: Path) -> None:
         head = new_page(browser, base)
         handle = SEED_STAFF["planning_head"]["handle"]
         first_login(head, f"{handle}@{LAMPANG}", passwords["planning_head"])
-        _open_task(head)
+        open_task(head)
         head.get_by_role("button", name="ลงนามรับทราบ").click()
         expect(head.get_by_role("status")).to_contain_text("ลงนามรับทราบแล้ว")
         expect(head.get_by_role("region", name="เส้นทางการเสนอ")).to_contain_text("สั่งการ: แจ้ง")

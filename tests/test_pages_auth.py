@@ -5,9 +5,14 @@ and show no stack trace."""
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from fastapi import FastAPI
+from sqlalchemy import func
+from sqlmodel import Session, select
 
+from saraban.models import AuditEvent, Credential, LoginSession, LoginThrottle
+from saraban.pages.auth import LOGIN_COOKIE
 from tests import browser, service_fixtures
 from tests.browser import LAMPANG, SEED_STAFF, STAFF_PASSWORD, Site
 
@@ -28,29 +33,103 @@ def test_a_page_asks_for_a_login_then_comes_back(site: Site) -> None:
     assert 'name="next" value="/inbox?state=unread"' in form
     assert '<label for="f-username">ชื่อผู้ใช้</label>' in form
     assert '<label for="f-password">รหัสผ่าน</label>' in form
-    done = visitor.client.post(
-        "/login",
-        data={
-            "username": LAMPANG,
-            "password": site.run.passwords[LAMPANG],
-            "next": "/inbox?state=unread",
-        },
-        follow_redirects=False,
+    for next_url, target in (
+        ("/inbox?state=unread", "/inbox?state=unread"),
+        ("//evil.example", "/inbox"),
+    ):
+        visitor = site.visitor()
+        visitor.get("/login")
+        fields = {"username": LAMPANG, "password": site.run.passwords[LAMPANG], "next": next_url}
+        done = visitor.submit("/login", fields, follow_redirects=False)
+        # Only a path on this site is a place to come back to.
+        assert done.status_code == 303 and done.headers["location"] == target
+        cookie = _cookie(done, "saraban_session")
+        assert "httponly" in cookie.lower() and "samesite=lax" in cookie.lower()
+
+
+def _cookie(response: Any, name: str) -> str:
+    """The Set-Cookie header that sets ``name``."""
+    found = [c for c in response.headers.get_list("set-cookie") if c.startswith(f"{name}=")]
+    assert len(found) == 1, response.headers.get_list("set-cookie")
+    return str(found[0])
+
+
+def _counts(site: Site) -> dict[str, Any]:
+    """What a login attempt may leave behind: sessions, throttle rows, audit events, and the
+    credential hashes (a first login rehashes a college's)."""
+    with Session(site.engine) as session:
+        return {
+            "sessions": session.exec(select(func.count()).select_from(LoginSession)).one(),
+            "throttle": session.exec(select(func.count()).select_from(LoginThrottle)).one(),
+            "audit": session.exec(select(func.count()).select_from(AuditEvent)).one(),
+            "hashes": sorted(session.exec(select(Credential.password_hash)).all()),
+        }
+
+
+def test_the_login_form_carries_a_pre_session_csrf_token(site: Site) -> None:
+    visitor = site.visitor()
+    form = visitor.get("/login")
+    cookie = _cookie(form, LOGIN_COOKIE)
+    for flag in ("httponly", "samesite=lax", "path=/login"):
+        assert flag in cookie.lower(), cookie
+    assert visitor.csrf and f'name="csrf_token" value="{visitor.csrf}"' in form.text
+    assert visitor.client.cookies[LOGIN_COOKIE] not in form.text  # the nonce stays a cookie
+    again = visitor.get("/login?next=/inbox")  # a second tab: the same nonce, the same token
+    assert _cookie(again, LOGIN_COOKIE).split(";")[0] == cookie.split(";")[0]
+    assert visitor.csrf == re.search(r'name="csrf_token" value="([^"]+)"', form.text).group(1)
+
+    # Another site's form: no token, a wrong one, or a token without its cookie.
+    before = _counts(site)
+    password = site.run.passwords[LAMPANG]
+    credentials = {"username": LAMPANG, "password": password}
+    no_token = visitor.client.post("/login", data=credentials, follow_redirects=False)
+    wrong = visitor.client.post(
+        "/login", data={**credentials, "csrf_token": "x" * 43}, follow_redirects=False
     )
-    assert done.status_code == 303 and done.headers["location"] == "/inbox?state=unread"
-    cookie = done.headers["set-cookie"]
-    assert "httponly" in cookie.lower() and "samesite=lax" in cookie.lower()
-    # Only a path on this site is a place to come back to.
-    elsewhere = site.visitor().client.post(
-        "/login",
-        data={
-            "username": LAMPANG,
-            "password": site.run.passwords[LAMPANG],
-            "next": "//evil.example",
-        },
-        follow_redirects=False,
+    stranger = site.visitor()  # never saw the form: no cookie
+    lifted = stranger.client.post(
+        "/login", data={**credentials, "csrf_token": visitor.csrf}, follow_redirects=False
     )
-    assert elsewhere.headers["location"] == "/inbox"
+    for refused in (no_token, wrong, lifted):
+        assert refused.status_code == 403, refused.text
+        assert "ส่งแบบฟอร์มเข้าสู่ระบบไม่ได้" in refused.text and "คุกกี้" in refused.text
+        assert 'role="alert"' in refused.text and "<h1" in refused.text
+        assert "saraban_session=" not in " ".join(refused.headers.get_list("set-cookie"))
+        assert f'value="{LAMPANG}"' not in refused.text  # not filled in from another site
+    assert _counts(site) == before  # no session, no throttle row, no audit event, no rehash
+    assert visitor.get("/inbox").url.path == "/login"
+    # The refusal shows a fresh form, which works.
+    stranger.csrf = re.search(r'name="csrf_token" value="([^"]+)"', lifted.text).group(1)
+    done = stranger.submit("/login", credentials, follow_redirects=False)
+    assert done.status_code == 303 and done.headers["location"] == "/inbox"
+    assert "max-age=0" in _cookie(done, LOGIN_COOKIE).lower()  # spent once logged in
+    assert _counts(site)["sessions"] == before["sessions"] + 1
+
+    # The JSON API's login stays as API clients use it: no form, no cookie of the pages.
+    api = site.visitor().client.post("/api/login", json=credentials)
+    assert api.status_code == 200 and api.json()["csrf_token"]
+
+
+def test_logout_and_password_forms_need_the_session_token(site: Site) -> None:
+    college = site.college()
+    _, first = site.add_staff(college, "clerk")
+    clerk = site.visitor()
+    clerk.login(f"{SEED_STAFF['clerk']['handle']}@{LAMPANG}", first)
+    fields = {
+        "current_password": first,
+        "new_password": STAFF_PASSWORD,
+        "confirm_password": STAFF_PASSWORD,
+    }
+    for url, data in (("/password", fields), ("/logout", {})):
+        refused = clerk.client.post(url, data=data)
+        assert refused.status_code == 403 and "แบบฟอร์มนี้หมดอายุแล้ว" in refused.text, url
+        wrong = clerk.client.post(url, data={**data, "csrf_token": "not-the-token"})
+        assert wrong.status_code == 403, url
+    assert clerk.get("/password").url.path == "/password"  # still logged in, unchanged
+    assert (
+        site.visitor().login(f"{SEED_STAFF['clerk']['handle']}@{LAMPANG}", first).url.path
+        == "/password"
+    )
 
 
 def test_wrong_password_then_throttled(site: Site) -> None:

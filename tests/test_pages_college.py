@@ -11,7 +11,14 @@ from sqlmodel import Session, select
 
 from saraban.models import Receipt
 from tests import browser, service_fixtures
-from tests.browser import LAMPANG, LAMPANG_NAME, SEED_STAFF, Site, Visitor, check_annotated
+from tests.browser import (
+    LAMPANG,
+    LAMPANG_NAME,
+    SEED_STAFF,
+    Site,
+    check_annotated,
+    option_value,
+)
 from tests.service_fixtures import tiny_pdf
 
 mailout_run = service_fixtures.mailout_run
@@ -23,28 +30,6 @@ SUMMARY = "ด้วย สอศ. แจ้งเรื่อง การต�
 def _receipts(site: Site) -> int:
     with Session(site.engine) as session:
         return session.exec(select(func.count()).select_from(Receipt)).one()
-
-
-def _receive(college: Visitor, item_id: int) -> str:
-    """ลงรับ through the letter's form; returns the letter page's path."""
-    college.get(f"/inbox/{item_id}")
-    response = college.submit(
-        f"/inbox/{item_id}/receive",
-        {"letter_date_day": "10", "letter_date_month": "4", "letter_date_year": "2569"},
-    )
-    assert response.status_code == 200 and response.url.path.startswith("/receipts/")
-    assert re.search(r"ลงรับแล้ว เลขรับ \d+/25\d\d", response.text)  # the flash, once
-    assert "ลงรับแล้ว เลขรับ" not in college.get(response.url.path).text
-    return response.url.path
-
-
-def _option(html: str, name: str, text: str) -> str:
-    """The value of the option of select ``name`` whose text starts with ``text``."""
-    select_html = re.search(rf'<select id="f-{name}" name="{name}".*?</select>', html, re.S)
-    assert select_html, name
-    found = re.search(rf'<option value="(\d+)"[^>]*>{re.escape(text)}', select_html.group(0))
-    assert found, (name, text)
-    return found.group(1)
 
 
 def test_inbox_states_and_search(site: Site) -> None:
@@ -62,7 +47,7 @@ def test_inbox_states_and_search(site: Site) -> None:
     assert "ไม่พบหนังสือที่ตรงกับการค้นหา" in missing.text
     assert "ศธ 0603/ว 5553" not in college.get("/inbox", params={"state": "decided"}).text
 
-    _receive(college, site.item_id())
+    college.receive(site.item_id())
     received = college.get("/inbox", params={"state": "received"}).text
     assert "ศธ 0603/ว 5553" in received and re.search(r"1/25\d\d", received)
     assert "ศธ 0603/ว 5553" not in college.get("/inbox", params={"state": "unread"}).text
@@ -72,13 +57,13 @@ def test_inbox_states_and_search(site: Site) -> None:
 def test_the_route_through_its_forms_to_the_annotated_letter(site: Site) -> None:
     college = site.college()
     staff = site.staff(college, "clerk", "deputy", "acting", "planning_deputy", "planning_head")
-    path = _receive(college, site.item_id())
+    path = college.receive(site.item_id())
     page = college.get(path).text
     assert "10 เมษายน 2569" in page  # ลงวันที่, in Thai
     plan = {
-        "note_1": _option(page, "note_1", SEED_STAFF["clerk"]["name"]),
-        "note_2": _option(page, "note_2", SEED_STAFF["deputy"]["name"]),
-        "decider": _option(page, "decider", SEED_STAFF["acting"]["name"]),
+        "note_1": option_value(page, "note_1", SEED_STAFF["clerk"]["name"]),
+        "note_2": option_value(page, "note_2", SEED_STAFF["deputy"]["name"]),
+        "decider": option_value(page, "decider", SEED_STAFF["acting"]["name"]),
     }
     assert college.submit(f"{path}/route", plan).url.path == path
 
@@ -137,7 +122,7 @@ def test_the_route_through_its_forms_to_the_annotated_letter(site: Site) -> None
 def test_other_colleges_letters_are_not_found(site: Site) -> None:
     lampang = site.college()
     item_id = site.item_id()
-    path = _receive(lampang, item_id)
+    path = lampang.receive(item_id)
     staff_id, _ = site.add_staff(lampang, "clerk")
     other = site.college(site.run.other)
     for url in (
@@ -250,11 +235,11 @@ def test_only_the_clerk_or_the_college_registers(site: Site) -> None:
 def test_a_returned_letter_comes_back_to_the_clerk(site: Site) -> None:
     college = site.college()
     staff = site.staff(college, "clerk", "acting")
-    path = _receive(college, site.item_id())
+    path = college.receive(site.item_id())
     page = college.get(path).text
     plan = {
-        "note_1": _option(page, "note_1", SEED_STAFF["clerk"]["name"]),
-        "decider": _option(page, "decider", SEED_STAFF["acting"]["name"]),
+        "note_1": option_value(page, "note_1", SEED_STAFF["clerk"]["name"]),
+        "decider": option_value(page, "decider", SEED_STAFF["acting"]["name"]),
     }
     college.submit(f"{path}/route", plan)
     clerk_id, clerk = staff["clerk"]
@@ -279,3 +264,70 @@ def test_a_returned_letter_comes_back_to_the_clerk(site: Site) -> None:
     done = acting.submit(f"{path}/decision", {"kind": "ทราบ", "people": PEOPLE})
     assert done.status_code == 200 and "สั่งการแล้ว" in done.text
     assert "เสร็จสิ้น" in college.get(path).text
+
+
+def _note_ids(html: str) -> list[str]:
+    """The notes on the letter page, in the order shown."""
+    return re.findall(r'<article class="note note-note[^"]*" id="(note-\d+)"', html)
+
+
+def test_a_signed_note_is_corrected_by_a_new_note(site: Site) -> None:
+    """แก้ไขบันทึก: only the signer, only on a note step of theirs (here: the letter returned
+    to them), the form filled in from the signed note; the old note stays as signed, marked
+    and struck through, with its correction right after it."""
+    college = site.college()
+    staff = site.staff(college, "clerk", "deputy", "acting")
+    path = college.receive(site.item_id())
+    (clerk_id, clerk), (deputy_id, deputy) = staff["clerk"], staff["deputy"]
+    acting_id, acting = staff["acting"]
+    plan = {"note_1": str(clerk_id), "note_2": str(deputy_id), "decider": str(acting_id)}
+    college.submit(f"{path}/route", plan)
+    clerk.get(path)
+    wrong = {
+        "summary": "ด้วย สอศ. แจ้งเรื่อง การติดตาม มาเพื่อ",
+        "proposal": ["เพื่อโปรดทราบ", "เห็นควรแจ้ง"],
+        "inform_text": "รองฯ ผ.ผ.",
+    }
+    clerk.submit(f"{path}/notes", wrong)
+    deputy.get(path)
+    deputy.submit(f"{path}/notes", {"summary": "เห็นควรแจ้ง"})
+
+    # Signed and the step taken: no link, and the form is refused.
+    page = clerk.get(path).text
+    assert "แก้ไขบันทึก</a>" not in page
+    early = clerk.get(f"{path}/notes/note-1/amend")
+    assert early.status_code == 409 and "แก้ไขบันทึกนี้ไม่ได้ในขณะนี้" in early.text
+    assert clerk.get(f"{path}/notes/note-9/amend").status_code == 404
+
+    acting.get(path)
+    back = {"kind": "ส่งคืน", "reason": "ระบุผู้รับผิดชอบให้ถูกต้อง", "return_to": str(clerk_id)}
+    assert acting.submit(f"{path}/decision", back).status_code == 200
+    page = clerk.get(path).text
+    assert f'href="{path}/notes/note-1/amend#note-title"' in page and "แก้ไขบันทึก</a>" in page
+    assert "note-2/amend" not in page  # the deputy's note is the deputy's
+    assert deputy.get(f"{path}/notes/note-2/amend").status_code == 409  # no step of theirs
+    assert clerk.get(f"{path}/notes/note-2/amend").status_code == 409
+
+    form = clerk.get(f"{path}/notes/note-1/amend").text
+    assert "แก้ไขบันทึกเกษียน" in form and '<input type="hidden" name="amends" value="note-1">' in form
+    assert ">ด้วย สอศ. แจ้งเรื่อง การติดตาม มาเพื่อ</textarea>" in form
+    assert 'value="เห็นควรแจ้ง" checked' in form and 'value="รองฯ ผ.ผ."' in form
+    assert 'value="เพื่อโปรดพิจารณา" checked' not in form
+    # Someone else's note cannot be amended by posting its id.
+    forged = clerk.submit(f"{path}/notes", {"summary": "x", "amends": "note-2"})
+    assert forged.status_code == 422 and 'name="amends" value="note-2"' in forged.text
+
+    fixed = {**wrong, "proposal": ["เพื่อโปรดทราบ", "เห็นควรมอบ"], "assign_text": "หน.งานวางแผนฯ"}
+    done = clerk.submit(f"{path}/notes", {**fixed, "inform_text": "", "amends": "note-1"})
+    assert done.status_code == 200 and "ลงนามบันทึกฉบับแก้ไขแล้ว" in done.text
+    # The original first, marked and struck through, then its correction; then the rest.
+    assert _note_ids(done.text) == ["note-1", "note-4", "note-2"]
+    assert re.search(r'class="note note-note note-amended" id="note-1"', done.text)
+    assert "แก้ไขโดยบันทึกถัดไป" in done.text
+    assert re.search(r'class="note note-note note-correction" id="note-4"', done.text)
+    assert "/ เห็นควรมอบ.....หน.งานวางแผนฯ" in done.text
+    assert "/ เห็นควรแจ้ง.....รองฯ ผ.ผ." in done.text  # the signed note, unchanged
+    assert "แก้ไขบันทึก</a>" not in done.text  # the step is taken again
+    # The decision form suggests whom the corrected notes name.
+    decision_form = acting.get(path).text
+    assert 'id="f-people" name="people" type="text" value="หน.งานวางแผนฯ"' in decision_form

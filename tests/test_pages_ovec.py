@@ -67,6 +67,52 @@ def test_status_table_filters_and_csv(site: Site) -> None:
     assert _rows(ovec.get("/ovec/tracking?view=overdue").text) == set()
 
 
+def test_not_decided_is_every_letter_without_a_decision(site: Site) -> None:
+    """ยังไม่สั่งการ: delivered, received and routed letters (a ส่งคืน is no decision); a
+    decided letter leaves the view, in the table, the CSV and the tracking API alike."""
+    lampang, other, third = site.run.codes
+    college = site.college()
+    (acting_id, acting), (clerk_id, clerk) = site.staff(college, "acting", "clerk").values()
+    path = college.receive(site.item_id())
+    plan = {"note_1": str(clerk_id), "decider": str(acting_id)}
+    assert college.submit(f"{path}/route", plan).url.path == path
+    clerk.get(path)
+    assert clerk.submit(f"{path}/notes", {"summary": "ด้วย สอศ. แจ้ง"}).status_code == 200
+    site.college(other).receive(site.item_id(other))
+    ovec = site.ovec()
+    views = {
+        view: _rows(ovec.get("/ovec/tracking", params={"view": view}).text)
+        for view in ("not_decided", "decided", "routed", "received", "not_received")
+    }
+    assert views == {
+        "not_decided": {lampang, other, third},
+        "decided": set(),
+        "routed": {lampang},
+        "received": {other},
+        "not_received": {third},
+    }
+
+    acting.get(path)
+    returned = {"kind": "ส่งคืน", "reason": "ขอรายละเอียด", "return_to": str(clerk_id)}
+    assert acting.submit(f"{path}/decision", returned).status_code == 200
+    assert _rows(ovec.get("/ovec/tracking?view=not_decided").text) == {lampang, other, third}
+    clerk.get(path)
+    assert clerk.submit(f"{path}/notes", {"summary": "รายละเอียดตามที่ขอ"}).status_code == 200
+    acting.get(path)
+    assert acting.submit(f"{path}/decision", {"kind": "ทราบ"}).status_code == 200
+
+    not_decided = ovec.get("/ovec/tracking?view=not_decided").text
+    assert _rows(not_decided) == {other, third}
+    assert "ผลลัพธ์ 2 รายการ · ยังไม่สั่งการ" in not_decided
+    assert _rows(ovec.get("/ovec/tracking?view=completed").text) == {lampang}  # ทราบ: done
+    csv = ovec.get("/ovec/tracking.csv", params={"view": "not_decided"}).content
+    rows = csv.decode("utf-8-sig").strip().splitlines()[1:]
+    assert sorted(row.split(",")[2] for row in rows) == sorted([other, third])
+    assert len(rows) == 2
+    api = ovec.get("/api/tracking", params={"decided": "false"}).json()
+    assert {row["college_code"] for row in api["rows"]} == {other, third}
+
+
 def test_reissue_shows_the_new_password_once(site: Site) -> None:
     old_password = site.run.passwords[LAMPANG]
     college = site.college()

@@ -1,7 +1,12 @@
 """The letter page: a preview of the PDF, the receipt register entry and the route so far,
 with the one form that is the visitor's to fill now (saraban.pages.route_forms takes them):
 planning the route (the clerk or the college), a note with its proposal checkboxes, the
-director's decision, or รับทราบ. Also the letter as PDF, plain or annotated."""
+director's decision, or รับทราบ. Also the letter as PDF, plain or annotated.
+
+A signed note is never edited. Its signer, on a note step of theirs (a letter returned to
+them), may correct it: "แก้ไขบันทึก" opens the note form filled in from it, and what they sign
+is a new note that amends it. The page then shows the old note struck through, marked
+"แก้ไขโดยบันทึกถัดไป", with its correction right after it."""
 
 from __future__ import annotations
 
@@ -17,6 +22,7 @@ from saraban.endorsement import (
     EventView,
     RouteView,
 )
+from saraban.errors import NotFound
 from saraban.models import AccountKind
 from saraban.pages import pdfs
 from saraban.pages.deps import CollegeUser
@@ -29,6 +35,7 @@ from saraban.settings import Settings
 router = APIRouter(include_in_schema=False)
 ReceiptId = Annotated[int, Path(ge=1, le=2_147_483_647)]
 PageNo = Annotated[int, Path(ge=1, le=pdfs.MAX_PREVIEW_PAGES)]
+NoteId = Annotated[str, Path(min_length=1, max_length=40)]
 NOTE_SLOTS = 4  # note writers a route plan names, in order, before the decision
 # Proposals with a text box beside them: the box's field name.
 PROPOSAL_TEXT = {
@@ -47,12 +54,14 @@ def my_step(route: RouteView | None, who: Principal) -> str | None:
 
 
 def _suggested_people(route: RouteView | None) -> str:
-    """Whom the notes so far suggest to inform or assign: the decision form's default."""
+    """Whom the notes so far (as corrected) suggest to inform or assign: the decision form's
+    default."""
     if route is None:
         return ""
     found = ""
     for event in route.events:
-        for proposal in event.payload.get("proposals", []) if event.kind == "note" else []:
+        current = event.kind == "note" and event.amended_by is None
+        for proposal in event.payload.get("proposals", []) if current else []:
             if proposal["kind"] in (routing.SUGGEST_INFORM, routing.SUGGEST_ASSIGN):
                 found = proposal["text"] or found
     return found
@@ -60,19 +69,51 @@ def _suggested_people(route: RouteView | None) -> str:
 
 @dataclass(frozen=True)
 class NoteView:
-    """An event as written on the letter: its text, then the signature (set centred)."""
+    """An event as written on the letter: its text, then the signature (set centred); for a
+    correction, the event it corrects."""
 
     event: EventView
     body: list[str]
     signature: list[str]
+    corrects: EventView | None = None
 
 
 def note_views(route: RouteView | None) -> list[NoteView]:
-    views = []
-    for event in route.events if route else []:
+    """The events in order, each correction moved up to stand right after the note it
+    corrects (a chain of corrections in the order signed)."""
+    events = route.events if route else []
+    by_id = {e.payload["id"]: e for e in events if e.kind == "note"}
+
+    def view(event: EventView) -> NoteView:
         split = len(event.lines) - min(pdfs.signature_line_count(event), len(event.lines))
-        views.append(NoteView(event, event.lines[:split], event.lines[split:]))
+        corrects = by_id.get(event.payload.get("amends") or "") if event.kind == "note" else None
+        return NoteView(event, event.lines[:split], event.lines[split:], corrects)
+
+    views: list[NoteView] = []
+    for event in events:
+        if event.kind == "note" and event.payload.get("amends") in by_id:
+            continue  # shown after the note it corrects
+        views.append(view(event))
+        while event.amended_by in by_id:
+            event = by_id[event.amended_by]
+            views.append(view(event))
     return views
+
+
+def amend_values(note: EventView) -> dict[str, Any]:
+    """The note form filled in from a signed note, to correct it."""
+    values: dict[str, Any] = {
+        "amends": note.payload["id"],
+        "to_position": note.payload["to_position"],
+        "summary": note.payload["summary"] or "",
+        "proposal": [],
+    }
+    for proposal in note.payload["proposals"]:
+        values["proposal"].append(proposal["kind"])
+        name = PROPOSAL_TEXT.get(proposal["kind"])
+        if name and proposal["text"]:
+            values[name] = " ".join(filter(None, [values.get(name, ""), proposal["text"]]))
+    return values
 
 
 def letter_context(
@@ -86,6 +127,7 @@ def letter_context(
         a for a in accounts.list_staff(session, who=who) if a.active and a.kind == AccountKind.STAFF
     ]
     route = detail.route
+    amendable = route.may_amend.get(who.account_id, []) if route and who.account_id else []
     return {
         "entry": detail.receipt,
         "route": route,
@@ -93,6 +135,7 @@ def letter_context(
         "by_id": {a.id: a for a in staff},
         "pages": pdfs.page_count(pdf),
         "step": my_step(route, who),
+        "amendable": amendable,
         "may_plan": route is None and may_register(who),
         "staff": staff,
         "deciders": [a for a in staff if accounts.routing_staff(a).may_decide],
@@ -127,6 +170,32 @@ def letter(
     request: Request, receipt_id: ReceiptId, who: CollegeUser, db: SessionDep, settings: SettingsDep
 ) -> Response:
     return letter_page(request, who, db, receipt_id, settings)
+
+
+@router.get("/receipts/{receipt_id}/notes/{note_id}/amend")
+def amend_form(
+    request: Request,
+    receipt_id: ReceiptId,
+    note_id: NoteId,
+    who: CollegeUser,
+    db: SessionDep,
+    settings: SettingsDep,
+) -> Response:
+    """The letter page with the note form filled in from the signed note ``note_id``, to sign
+    a correction of it; refused (409, on the letter page) unless it is the visitor's to
+    correct now."""
+    route = endorsement.detail(db, who=who, receipt_id=receipt_id).route
+    events = route.events if route else []
+    note = next((e for e in events if e.kind == "note" and e.payload["id"] == note_id), None)
+    if route is None or note is None:
+        raise NotFound(f"no note {note_id}")
+    if note_id not in route.may_amend.get(who.account_id or 0, []):
+        error = (
+            "แก้ไขบันทึกนี้ไม่ได้ในขณะนี้ แก้ไขได้เฉพาะบันทึกที่ท่านลงนามเอง ฉบับล่าสุด "
+            "และเมื่อถึงลำดับเกษียนของท่าน (เช่น เมื่อผู้สั่งการส่งคืนหนังสือมาให้ท่าน)"
+        )
+        return letter_page(request, who, db, receipt_id, settings, error=error, status_code=409)
+    return letter_page(request, who, db, receipt_id, settings, form=amend_values(note))
 
 
 @router.get("/receipts/{receipt_id}/letter.pdf")

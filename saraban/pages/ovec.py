@@ -7,15 +7,13 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Path, Query, Request, Response
-from sqlmodel import Session
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
 from saraban import tracking
 from saraban.app import EngineDep, SessionDep
 from saraban.pages.deps import OvecUser
 from saraban.pages.render import page
-from saraban.principal import Principal
-from saraban.tracking import TrackingFilter, TrackingRow
+from saraban.tracking import TrackingFilter
 
 router = APIRouter(prefix="/ovec", include_in_schema=False)
 CollegeCode = Annotated[str, Path(min_length=1, max_length=20)]
@@ -32,7 +30,6 @@ VIEWS: dict[str, str] = {
     "decided": "สั่งการแล้ว",
     "completed": "เสร็จสิ้น",
 }
-UNDECIDED = ("delivered", "received", "routed")
 
 
 @dataclass(frozen=True)
@@ -44,22 +41,21 @@ class StatusQuery:
     college: str = ""
     province: str = ""
 
-    def filters(self) -> list[TrackingFilter]:
-        """One filter, or several whose rows together make the view (not decided)."""
+    def filters(self) -> TrackingFilter:
         base: dict[str, Any] = {
             "mailout_id": self.mailout_id,
             "college": self.college or None,
             "province": self.province or None,
         }
         if self.view == "not_received":
-            return [TrackingFilter(**base, stage="delivered")]
+            return TrackingFilter(**base, stage="delivered")
         if self.view == "not_decided":
-            return [TrackingFilter(**base, stage=stage) for stage in UNDECIDED]
+            return TrackingFilter(**base, decided=False)
         if self.view == "overdue":
-            return [TrackingFilter(**base, overdue=True)]
+            return TrackingFilter(**base, overdue=True)
         if self.view in ("received", "routed", "decided", "completed"):
-            return [TrackingFilter(**base, stage=self.view)]
-        return [TrackingFilter(**base)]
+            return TrackingFilter(**base, stage=self.view)
+        return TrackingFilter(**base)
 
     def link(self, **changes: Any) -> str:
         values = {
@@ -72,7 +68,10 @@ class StatusQuery:
         return urlencode({k: v for k, v in values.items() if v not in ("", None, 0)})
 
 
-def _query(view: str, mailout_id: str, college: str, province: str) -> StatusQuery:
+def status_query(
+    view: Text = "", mailout_id: Text = "", college: Text = "", province: Text = ""
+) -> StatusQuery:
+    """The table's filters from the query string; anything unknown is left out."""
     return StatusQuery(
         view=view if view in VIEWS else "",
         mailout_id=int(mailout_id) if mailout_id.isdigit() and int(mailout_id) > 0 else None,
@@ -81,23 +80,7 @@ def _query(view: str, mailout_id: str, college: str, province: str) -> StatusQue
     )
 
 
-def _order(row: TrackingRow) -> tuple[int, str]:
-    return (-row.mailout_id, row.college_code)
-
-
-def tracking_rows(
-    db: Session, who: Principal, query: StatusQuery, offset: int
-) -> tuple[int, list[TrackingRow]]:
-    filters = query.filters()
-    if len(filters) == 1:
-        found = tracking.tracking(db, who=who, filters=filters[0], limit=PAGE_SIZE, offset=offset)
-        return found.total, found.rows
-    total, rows = 0, []
-    for one in filters:
-        found = tracking.tracking(db, who=who, filters=one, limit=tracking.MAX_PAGE)
-        total += found.total
-        rows += found.rows
-    return total, sorted(rows, key=_order)[offset : offset + PAGE_SIZE]
+QueryDep = Annotated[StatusQuery, Depends(status_query)]
 
 
 @router.get("")
@@ -111,19 +94,15 @@ def status_table(
     request: Request,
     who: OvecUser,
     db: SessionDep,
-    view: Text = "",
-    mailout_id: Text = "",
-    college: Text = "",
-    province: Text = "",
+    query: QueryDep,
     start: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> Response:
-    query = _query(view, mailout_id, college, province)
-    total, rows = tracking_rows(db, who, query, start)
+    found = tracking.tracking(db, who=who, filters=query.filters(), limit=PAGE_SIZE, offset=start)
     context = {
         "query": query,
         "views": VIEWS,
-        "rows": rows,
-        "total": total,
+        "rows": found.rows,
+        "total": found.total,
         "start": start,
         "page_size": PAGE_SIZE,
         "mailouts": tracking.mailouts(db, who=who),
@@ -136,17 +115,10 @@ def status_csv(
     who: OvecUser,
     db: SessionDep,
     engine: EngineDep,
-    view: Text = "",
-    mailout_id: Text = "",
-    college: Text = "",
-    province: Text = "",
+    query: QueryDep,
 ) -> Response:
     """The rows of the view as CSV for Excel (UTF-8 with BOM), as the API gives them."""
-    query = _query(view, mailout_id, college, province)
-    parts = [tracking.export_csv(db, engine, who=who, filters=f) for f in query.filters()]
-    data = parts[0]
-    for more in parts[1:]:  # one header: the other parts' rows only
-        data += more.split(b"\r\n", 1)[1]
+    data = tracking.export_csv(db, engine, who=who, filters=query.filters())
     name = f"tracking-{query.view or 'all'}.csv"
     return Response(
         data,

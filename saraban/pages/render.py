@@ -3,6 +3,7 @@ and one-time messages carried across a redirect (a short cookie)."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote
@@ -10,6 +11,7 @@ from urllib.parse import quote, unquote
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
+from markupsafe import Markup, escape
 from sqlmodel import Session
 
 from saraban import sessions
@@ -31,9 +33,27 @@ SECURITY = {
     "Referrer-Policy": "same-origin",
 }
 
+# An era and its year ("พ.ศ. 2569") are never split across two lines.
+_ERA_YEAR = re.compile(r"((?:พ\.ศ\.|ค\.ศ\.)\s+[0-9๐-๙]{4})")
+
+
+def keep_years(value: object) -> Markup:
+    """Text with each "พ.ศ. 2569" kept on one line (the text itself is unchanged)."""
+    return Markup(_ERA_YEAR.sub(r'<span class="nowrap">\1</span>', str(escape(value or ""))))
+
+
+def keep_words(value: object) -> Markup:
+    """Text that breaks only at its spaces: a person's name, a role (a line breaker cuts
+    names it does not know, "นายสมพงษ์ นัน|ตะภาพ")."""
+    words = str(value or "").split()
+    return Markup(" ").join(Markup('<span class="nowrap">%s</span>') % word for word in words)
+
+
 templates = Jinja2Templates(directory=TEMPLATES_DIR)
 _env = templates.env
 _env.filters.update(
+    keep_years=keep_years,
+    keep_words=keep_words,
     thai_date=thai.thai_date,
     thai_short_date=thai.thai_short_date,
     thai_time=thai.thai_time,

@@ -1,5 +1,7 @@
-"""The forms of the letter page that act on the route: planning it, a note, the decision,
-รับทราบ. A refusal shows the letter page again with the form as it was filled and why."""
+"""The forms of the letter page that act on the route: planning it, a note (or a correction
+of one's signed note: a new note that amends it), the decision, รับทราบ. Each posts to
+``/receipts/{id}/<form>`` with the page's CSRF token; a refusal shows the letter page again
+with the form as it was filled and why."""
 
 from __future__ import annotations
 
@@ -21,7 +23,6 @@ from saraban.pages.forms import text
 from saraban.pages.letter import NOTE_SLOTS, PROPOSAL_TEXT, ReceiptId, letter_page
 from saraban.pages.render import redirect
 from saraban.principal import Principal
-from saraban.settings import Settings
 
 router = APIRouter(include_in_schema=False)
 
@@ -57,6 +58,7 @@ def note_from(form: FormData) -> NoteIn:
         to_position=" ".join(text(form, "to_position").split()) or "ผู้อำนวยการ",
         summary=" ".join(text(form, "summary").split()) or None,
         proposals=proposals,
+        amends=text(form, "amends").strip() or None,
     )
 
 
@@ -113,103 +115,72 @@ def _validation_message(exc: ValidationError) -> str:
     return "ข้อมูลไม่ครบหรือไม่ถูกต้อง โปรดตรวจสอบแบบฟอร์ม"
 
 
-def _act(
-    request: Request,
-    who: Principal,
-    form: FormData,
-    db: Session,
-    settings: Settings,
-    receipt_id: int,
-    act: Callable[[FormData], None],
-    done: str,
-) -> Response:
-    """Run ``act(form)``; on a refusal show the letter page again with the form as filled."""
-    try:
-        act(form)
-    except ValidationError as exc:
+# Each form's act: the service call, and the message for the page that follows.
+Act = Callable[[Session, Principal, int, FormData], str]
+
+
+def _plan(db: Session, who: Principal, receipt_id: int, form: FormData) -> str:
+    endorsement.plan(db, who=who, receipt_id=receipt_id, data=plan_from(form))
+    return "เสนอหนังสือตามลำดับแล้ว"
+
+
+def _note(db: Session, who: Principal, receipt_id: int, form: FormData) -> str:
+    data = note_from(form)
+    endorsement.add_note(db, who=who, receipt_id=receipt_id, data=data)
+    return "ลงนามบันทึกฉบับแก้ไขแล้ว" if data.amends else "ลงนามบันทึกเกษียนแล้ว"
+
+
+def _decide(db: Session, who: Principal, receipt_id: int, form: FormData) -> str:
+    endorsement.decide(db, who=who, receipt_id=receipt_id, data=decision_from(form))
+    return "ลงนามสั่งการแล้ว"
+
+
+def _acknowledge(db: Session, who: Principal, receipt_id: int, form: FormData) -> str:
+    endorsement.acknowledge(db, who=who, receipt_id=receipt_id)
+    return "ลงนามรับทราบแล้ว"
+
+
+def _form_route(act: Act) -> Callable[..., Response]:
+    """The POST handler of one form: ``act``, then back to the letter page with its message;
+    on a refusal, the letter page again with the form as filled and why."""
+
+    def submit(
+        request: Request,
+        receipt_id: ReceiptId,
+        who: CollegeUser,
+        form: CheckedForm,
+        db: SessionDep,
+        settings: SettingsDep,
+    ) -> Response:
+        try:
+            done = act(db, who, receipt_id, form)
+        except ValidationError as exc:
+            error, status = _validation_message(exc), 422
+        except ServiceError as exc:
+            if exc.status in (401, 404):
+                raise
+            error, status = refusal_message(exc), exc.status
+        else:
+            return redirect(f"/receipts/{receipt_id}", done)
         db.rollback()
+        values = _form_values(form)
         return letter_page(
-            request,
-            who,
-            db,
-            receipt_id,
-            settings,
-            error=_validation_message(exc),
-            form=_form_values(form),
-            status_code=422,
+            request, who, db, receipt_id, settings, error=error, form=values, status_code=status
         )
-    except ServiceError as exc:
-        if exc.status in (401, 404):
-            raise
-        db.rollback()
-        return letter_page(
-            request,
-            who,
-            db,
-            receipt_id,
-            settings,
-            error=refusal_message(exc),
-            form=_form_values(form),
-            status_code=exc.status,
-        )
-    return redirect(f"/receipts/{receipt_id}", done)
+
+    return submit
 
 
-@router.post("/receipts/{receipt_id}/route")
-def plan_route(
-    request: Request,
-    receipt_id: ReceiptId,
-    who: CollegeUser,
-    form: CheckedForm,
-    db: SessionDep,
-    settings: SettingsDep,
-) -> Response:
-    def act(data: FormData) -> None:
-        endorsement.plan(db, who=who, receipt_id=receipt_id, data=plan_from(data))
-
-    return _act(request, who, form, db, settings, receipt_id, act, "เสนอหนังสือตามลำดับแล้ว")
-
-
-@router.post("/receipts/{receipt_id}/notes")
-def add_note(
-    request: Request,
-    receipt_id: ReceiptId,
-    who: CollegeUser,
-    form: CheckedForm,
-    db: SessionDep,
-    settings: SettingsDep,
-) -> Response:
-    def act(data: FormData) -> None:
-        endorsement.add_note(db, who=who, receipt_id=receipt_id, data=note_from(data))
-
-    return _act(request, who, form, db, settings, receipt_id, act, "ลงนามบันทึกเกษียนแล้ว")
-
-
-@router.post("/receipts/{receipt_id}/decision")
-def decide(
-    request: Request,
-    receipt_id: ReceiptId,
-    who: CollegeUser,
-    form: CheckedForm,
-    db: SessionDep,
-    settings: SettingsDep,
-) -> Response:
-    def act(data: FormData) -> None:
-        endorsement.decide(db, who=who, receipt_id=receipt_id, data=decision_from(data))
-
-    return _act(request, who, form, db, settings, receipt_id, act, "ลงนามสั่งการแล้ว")
-
-
-@router.post("/receipts/{receipt_id}/acknowledgement")
-def acknowledge(
-    request: Request,
-    receipt_id: ReceiptId,
-    who: CollegeUser,
-    form: CheckedForm,
-    db: SessionDep,
-    settings: SettingsDep,
-) -> Response:
-    def act(data: FormData) -> None:
-        endorsement.acknowledge(db, who=who, receipt_id=receipt_id)
-
-    return _act(request, who, form, db, settings, receipt_id, act, "ลงนามรับทราบแล้ว")
+FORMS: dict[str, Act] = {
+    "route": _plan,
+    "notes": _note,
+    "decision": _decide,
+    "acknowledgement": _acknowledge,
+}
+for _name, _act in FORMS.items():
+    router.add_api_route(
+        f"/receipts/{{receipt_id}}/{_name}",
+        _form_route(_act),
+        methods=["POST"],
+        name=f"letter_{_name}",
+    )
