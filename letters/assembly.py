@@ -287,7 +287,9 @@ class PrintFile:
     """Every bundle in one file for the print room, each bundle starting on an odd page.
 
     The base's objects are written once; each bundle adds its own objects and page objects
-    pointing at shared content. Only object offsets and page numbers stay in memory.
+    pointing at shared content; a stream that an earlier bundle holds byte for byte (the fonts
+    of one chunk of colleges) is written once. Only object offsets, page numbers and the
+    streams' digests stay in memory.
     """
 
     def __init__(self, base: BundleBase, out: BinaryIO) -> None:
@@ -297,6 +299,7 @@ class PrintFile:
         self.pages_id = self.w.reserve()
         self.root_id = self.w.reserve()
         self.kids: list[int] = []
+        self._streams: dict[bytes, int] = {}  # digest of a self-contained stream: its object
         raw = base.raw
         skip = {raw.root_id, raw.pages_id, *base.page_ids}
         for obj_id in raw.ids():
@@ -317,12 +320,28 @@ class PrintFile:
     def add(self, bundle_pdf: bytes) -> int:
         """Append one bundle (as made by :meth:`BundleBase.bundle`); returns its page count."""
         raw = RawPdf(bundle_pdf)
-        own = [i for i in raw.ids() if i >= self.base.size]
-        first = self.w.reserve(len(own))
-        ids = {old: first + n for n, old in enumerate(own)}
+        ids: dict[int, int] = {}
+        fresh: list[int] = []
+        streams: dict[int, bytes] = {}
+        for old in (i for i in raw.ids() if i >= self.base.size):
+            body = raw.body(old)
+            if not raw.refs(old) and _STREAM.search(body):
+                # Font files and other self-contained streams are the bulk of a bundle; the
+                # bundles of one chunk share them, so the print file holds each once.
+                digest = hashlib.blake2b(body, digest_size=16).digest()
+                known = self._streams.get(digest)
+                if known is not None:
+                    ids[old] = known
+                    continue
+                streams[old] = digest
+            fresh.append(old)
+        first = self.w.reserve(len(fresh))
+        ids.update({old: first + n for n, old in enumerate(fresh)})
+        for old, digest in streams.items():
+            self._streams[digest] = ids[old]
         kids = raw.kids()
         own_pages = set(kids) - set(self._shared_pages)
-        for old in own:
+        for old in fresh:
             if old not in own_pages:
                 self.w.write(ids[old], renumber(raw.body(old), ids))
         for kid in kids:

@@ -128,6 +128,12 @@ def test_bundle_as_a_college_opens_it(tmp_path: Path, engine: Engine) -> None:
         assert password not in manifest
     printed = pypdf.PdfReader(out / "print-all.pdf")
     assert len(printed.pages) == 8 * 6  # each 5-page bundle padded to start on an odd page
+    # Bundles made together share their fonts in the print file: it holds them once.
+    bundles = [(out / row["file"]).stat().st_size for row in manifest_rows(out)]
+    base = len(bundle[: bundle.index(b"%%EOF")])
+    own = sum(size - base for size in bundles)
+    print_size = (out / "print-all.pdf").stat().st_size
+    assert print_size < base + own * 0.6, (print_size, base, own)
     first = manifest_rows(out)[0]
     assert first["code"] in printed.pages[4].extract_text()  # the first bundle's slip
     assert printed.pages[5].extract_text() == ""  # the blank that keeps duplex apart
