@@ -115,6 +115,9 @@ def test_keyboard_only(browser: Browser, base_url: str, seeded: Seeded) -> None:
     _tab_to(page, "A", "การติดตามการดำเนินงาน")
     shadow = page.evaluate("getComputedStyle(document.activeElement).boxShadow")
     assert shadow and shadow != "none"  # the focus can be seen
+    outline = page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
+    assert outline == "solid"  # and in forced colours, where shadows are dropped
+    screenshot(page, "00-keyboard-focus")
     page.keyboard.press("Enter")
     expect(page.get_by_role("heading", name="ลงรับหนังสือ")).to_be_visible()
     _tab_to(page, "BUTTON", "ลงรับหนังสือ")
@@ -155,6 +158,10 @@ def test_works_with_javascript_off(browser: Browser, base_url: str, seeded: Seed
     screenshot(page, "16-register-paper-letter")
     menu = page.get_by_role("navigation", name="เมนูหลัก")
     menu.get_by_role("link", name="หนังสือเข้า").click()
+    page.get_by_label("ค้นหา").fill("ไม่มีเรื่องนี้")
+    page.get_by_role("button", name="ค้นหา").click()
+    expect(page.get_by_text("ไม่พบหนังสือที่ตรงกับการค้นหา")).to_be_visible()
+    screenshot(page, "25-inbox-nothing-found")
     page.get_by_label("ค้นหา").fill("5553")
     page.get_by_label("สถานะ", exact=True).select_option(label="ยังไม่ลงรับ")
     page.get_by_role("button", name="ค้นหา").click()
@@ -171,6 +178,11 @@ def test_reissued_password_is_shown_once_on_a_printable_slip(
     ovec = new_page(browser, base_url)
     log_in(ovec, OVEC_USER, OVEC_PASSWORD)
     ovec.get_by_role("link", name="ติดตามสถานะ", exact=True).click()
+    ovec.get_by_label("สถานะ", exact=True).select_option(label="สั่งการแล้ว")
+    ovec.get_by_role("button", name="กรอง").click()
+    expect(ovec.get_by_text("ไม่มีสถานศึกษาตามตัวกรองนี้")).to_be_visible()
+    screenshot(ovec, "26-ovec-tracking-empty")
+    ovec.get_by_role("link", name="ทุกสถานะ").click()
     ovec.get_by_role("link", name=LAMPANG_NAME).click()
     expect(ovec.get_by_role("heading", name=LAMPANG_NAME)).to_be_visible()
     assert unlabelled_fields(ovec) == []
