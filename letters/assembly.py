@@ -56,7 +56,8 @@ class RawPdf:
     def __init__(self, pdf: bytes) -> None:
         self.pdf = pdf
         self.offsets: dict[int, int] = {}
-        self._refs: dict[int, list[int]] = {}  # each object's references, once looked up
+        self._objects: dict[int, tuple[bytes, int]] = {}
+        self._refs: dict[int, list[int]] = {}
         start = int(pdf[pdf.rindex(b"startxref") + 9 :].split()[0])
         self.startxref = start
         trailer = b""
@@ -91,8 +92,12 @@ class RawPdf:
                     self.offsets.setdefault(first + n, int(obj_offset))
         return pdf[end : pdf.index(b"startxref", end)]
 
-    def body(self, obj_id: int) -> bytes:
-        """The object's bytes between ``N 0 obj`` and ``endobj``."""
+    def _parsed(self, obj_id: int) -> tuple[bytes, int]:
+        """The object's bytes between ``N 0 obj`` and ``endobj``, and the length of its
+        dictionary part (all of it unless a stream follows). Each object is parsed once."""
+        parsed = self._objects.get(obj_id)
+        if parsed is not None:
+            return parsed
         offset = self.offsets[obj_id]
         match = _OBJ.match(self.pdf, offset)
         if not match or int(match.group(1)) != obj_id:
@@ -103,19 +108,36 @@ class RawPdf:
         if stream:
             end = self.pdf.index(b"endstream", stream.end())
             end = self.pdf.index(b"endobj", end)
-        return self.pdf[match.end() : end].rstrip()
+        body = self.pdf[match.end() : end].rstrip()
+        head = stream.start() - match.end() if stream else len(body)
+        parsed = self._objects[obj_id] = (body, head)
+        return parsed
+
+    def body(self, obj_id: int) -> bytes:
+        """The object's bytes between ``N 0 obj`` and ``endobj``."""
+        return self._parsed(obj_id)[0]
+
+    def is_stream(self, obj_id: int) -> bool:
+        body, head = self._parsed(obj_id)
+        return head < len(body)
 
     def refs(self, obj_id: int) -> list[int]:
         """The objects ``obj_id`` refers to outside its stream data, without /Parent."""
         refs = self._refs.get(obj_id)
         if refs is None:
-            body = self.body(obj_id)
-            stream = _STREAM.search(body)
-            head = body[: stream.start()] if stream else body
+            body, n = self._parsed(obj_id)
+            head = body[:n]
             # Width arrays run to thousands of numbers and hold no reference: skip the scan.
             found = _REF.finditer(_PARENT.sub(b"", head)) if b" R" in head else ()
             refs = self._refs[obj_id] = [int(m.group(1)) for m in found]
         return refs
+
+    def renumbered(self, obj_id: int, ids: dict[int, int]) -> bytes:
+        """The object's bytes with its references moved to new numbers (stream data kept)."""
+        body, n = self._parsed(obj_id)
+        if not self.refs(obj_id) and b"/Parent" not in body[:n]:
+            return body
+        return _renumber_refs(body[:n], ids) + body[n:]
 
     def kids(self, pages_id: int | None = None) -> list[int]:
         kids = _KIDS.search(self.body(pages_id or self.pages_id))
@@ -125,11 +147,8 @@ class RawPdf:
         return sorted(self.offsets)
 
 
-def renumber(body: bytes, ids: dict[int, int]) -> bytes:
-    """``body`` with its references moved to new numbers (stream data left untouched)."""
-    stream = _STREAM.search(body)
-    head, tail = (body[: stream.start()], body[stream.start() :]) if stream else (body, b"")
-    return _REF.sub(lambda m: b"%d 0 R" % ids.get(int(m.group(1)), int(m.group(1))), head) + tail
+def _renumber_refs(head: bytes, ids: dict[int, int]) -> bytes:
+    return _REF.sub(lambda m: b"%d 0 R" % ids.get(int(m.group(1)), int(m.group(1))), head)
 
 
 def _with_parent(body: bytes, parent_id: int) -> bytes:
@@ -218,7 +237,7 @@ def _copy_pages(
     ids.update({old: first + n for n, old in enumerate(numbers)})
     page_set = set(pages)
     for old in numbers:
-        body = renumber(raw.body(old), ids)
+        body = raw.renumbered(old, ids)
         w.write(ids[old], _with_parent(body, parent_id) if old in page_set else body)
     return [ids[old] for old in pages]
 
@@ -324,8 +343,8 @@ class PrintFile:
         fresh: list[int] = []
         streams: dict[int, bytes] = {}
         for old in (i for i in raw.ids() if i >= self.base.size):
-            body = raw.body(old)
-            if not raw.refs(old) and _STREAM.search(body):
+            if raw.is_stream(old) and not raw.refs(old):
+                body = raw.body(old)
                 # Font files and other self-contained streams are the bulk of a bundle; the
                 # bundles of one chunk share them, so the print file holds each once.
                 digest = hashlib.blake2b(body, digest_size=16).digest()
@@ -343,10 +362,10 @@ class PrintFile:
         own_pages = set(kids) - set(self._shared_pages)
         for old in fresh:
             if old not in own_pages:
-                self.w.write(ids[old], renumber(raw.body(old), ids))
+                self.w.write(ids[old], raw.renumbered(old, ids))
         for kid in kids:
             shared = self._shared_pages.get(kid)
-            self._page(shared if shared is not None else renumber(raw.body(kid), ids))
+            self._page(shared if shared is not None else raw.renumbered(kid, ids))
         if len(kids) % 2:
             self._page(b"<< /Type /Page /MediaBox %s /Resources << >> >>" % self._blank_box)
         return len(kids)

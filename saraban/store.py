@@ -420,21 +420,27 @@ def store_credentials(
     if missing:
         raise UnknownCollege(missing)
 
-    stored: list[Credential] = []
+    now = utcnow()
+    stored = [
+        Credential(
+            college_code=code,
+            password_hash=items[code],
+            status=CredentialStatus.LIVE,
+            batch_id=batch_id,
+            issued_at=now,
+            issued_by=issued_by,
+        )
+        for code in sorted(items)
+    ]
     try:
-        with session.begin_nested():
-            for code in sorted(items):
-                stored.append(
-                    _insert_live(
-                        session,
-                        code=code,
-                        password_hash=items[code],
-                        batch_id=batch_id,
-                        issued_by=issued_by,
-                    )
-                )
-    except _IntegrityAt as err:
-        raise _explain(session, err) from err.__cause__
+        with session.begin_nested():  # one multi-row INSERT: a mailout stores hundreds
+            session.add_all(stored)
+            session.flush()
+    except IntegrityError as exc:
+        live = codes_with_live_credential(session=session, codes=list(items))
+        if live:
+            raise CredentialConflict(live[0]) from exc
+        raise StoreError(f"database refused the credentials: {exc.orig}") from exc
     return stored
 
 
