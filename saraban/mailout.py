@@ -67,7 +67,7 @@ SLIP_KEYS = {"system_th", "system_en", "issuer", "hint"}
 COMMIT_EVERY = 16  # results per transaction: few enough to lose little, many enough to be fast
 # Colleges per worker task: a chunk's letters and slips are one document, so its fonts and its
 # first letter's lines are drawn once for all of them.
-CHUNK_MIN, CHUNK_MAX = 4, 32
+CHUNK_MIN, CHUNK_MAX = 4, 64
 MANIFEST_FIELDS = ("code", "college", "letter_number", "pages", "sha256", "file")
 
 
