@@ -272,14 +272,19 @@ def test_the_notes_go_where_the_stored_letter_pages_end_the_letter(world: World)
 
 
 def test_what_the_real_mailout_stored_agrees_with_its_bundles(world: World) -> None:
-    """The seed mailout's own ``letter_date`` and ``letter_pages`` (NULL where the mailout
-    does not write them): the letter file's date, and the pages its ``- ๒ -`` headers mark."""
+    """The seed mailout's own ``letter_date`` and ``letter_pages``: the letter file's date,
+    and the pages its ``- ๒ -`` headers mark; and the inbox and register use them."""
     letter = tomllib.loads((service_fixtures.EXAMPLE / "letter.toml").read_text("utf-8"))
     with session_scope(world.engine) as session:
         (mailout,) = session.exec(select(Mailout)).all()
         items = session.exec(select(MailoutItem)).all()
-    assert mailout.letter_date in (None, letter["date"])
+    assert mailout.letter_date == letter["date"]
+    assert len(items) == len(world.run.codes)
     for item in items:
-        if item.letter_pages is not None:
-            served = correspondence.letter_without_slip(world.run.out / item.file_name)
-            assert item.letter_pages == letter_page_count(served) == 2, item.college_code
+        served = correspondence.letter_without_slip(world.run.out / item.file_name)
+        assert item.letter_pages == letter_page_count(served) == 2, item.college_code
+    clerk = world.college(staff=("clerk",)).staff["clerk"]
+    item_id = world.inbox_item()
+    assert clerk.ok("GET", f"/api/inbox/{item_id}")["letter_date"] == "2026-04-10"
+    entry = clerk.ok("POST", f"/api/inbox/{item_id}/receive", 201, json={})
+    assert entry["letter_date"] == "2026-04-10"
