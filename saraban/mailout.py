@@ -443,11 +443,15 @@ def _init_worker(
     _worker.update(
         plan=plan,
         base=BundleBase(base_pdf),
-        letter_pdf=letter_pdf,
-        letter_pages=len(RawPdf(letter_pdf).kids()) if letter_pdf is not None else 0,
+        # The letter shared by every college, parsed once: (document, its pages).
+        letter=None if letter_pdf is None else _all_pages(RawPdf(letter_pdf)),
         context=hashing.context(),
         out=out,
     )
+
+
+def _all_pages(raw: RawPdf) -> tuple[RawPdf, list[int]]:
+    return raw, raw.kids()
 
 
 def _own_pages(
@@ -464,7 +468,7 @@ def _own_pages(
     def draw(canvas: Canvas) -> None:
         draw_slips(canvas, slips, plan.slip_text)
 
-    if _worker["letter_pdf"] is not None:
+    if _worker["letter"] is not None:
         pdf, letter_pages = render_slips(slips, plan.slip_text), [[] for _ in jobs]
     else:
         letters = [plan.letter_for(job, _number_of(job.reference)) for job in jobs]
@@ -487,12 +491,12 @@ def _make_bundles(jobs: Sequence[_Job]) -> list[_Done]:
     done = []
     for job, letter, slip in zip(jobs, letter_pages, slip_pages, strict=True):
         before: list[PageSource] = (
-            [(own, [kids[p - 1] for p in letter])] if letter else [_worker["letter_pdf"]]
+            [(own, [kids[p - 1] for p in letter])] if letter else [_worker["letter"]]
         )
         pdf_bytes, pages = base.bundle(before, [(own, [kids[slip - 1]])])
         partial = Path(_worker["out"]) / f".{job.file_name}.partial"
         partial.write_bytes(pdf_bytes)
-        letter_count = len(letter) if letter else _worker["letter_pages"]
+        letter_count = len(letter) if letter else len(_worker["letter"][1])
         done.append(
             _Done(
                 job.code, hashes[len(done)], sha256(pdf_bytes), pages, letter_count, str(partial)

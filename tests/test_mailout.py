@@ -182,6 +182,32 @@ def test_external_letter_gets_a_number_per_college(tmp_path: Path, engine: Engin
     assert numbers == ["ศธ 0603/1", "ศธ 0603/2", "ศธ 0603/3"]
 
 
+def test_a_letter_the_same_for_everyone_is_rendered_once_and_shared(
+    tmp_path: Path, engine: Engine
+) -> None:
+    def unnamed(source: str) -> str:
+        return source.replace(
+            "{% if college is defined %} ของ{{ college.name }} ชื่อผู้ใช้ {{ college.code }}"
+            "{% endif %}",
+            "",
+        )
+
+    folder = make_folder(tmp_path, 3, edit=unnamed)
+    plan = load_plan(folder)
+    assert not plan.letter_names_college
+    out = tmp_path / "out"
+    run_mailout(plan, out, engine, issued_by="clerk")
+    letters = set()
+    for row in manifest_rows(out):
+        pages = page_texts((out / row["file"]).read_bytes(), "pypdf")
+        assert len(pages) == 5 and row["code"] in pages[4]  # letter (2), enclosure, QR, slip
+        letters.add("".join(pages[:2]))
+    assert len(letters) == 1 and squash("ที่ ศธ ๐๖๐๓/ว ๕๕๕๓") in squash(letters.pop())
+    with engine.connect() as db:
+        assert db.execute(text("SELECT DISTINCT letter_pages FROM mailout_item")).all() == [(2,)]
+    check_bundles(engine, out, {r.code for r in plan.roster.rows})
+
+
 BAD_INPUTS = {
     "roster with a mangled code": (
         lambda f: (f / "roster.csv").write_text(
