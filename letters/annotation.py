@@ -24,6 +24,10 @@ Layout rules:
 - Within a note: ``เรียน ...`` flush left; the summary and ticked proposals indented (a ticked
   line's continuation hangs under its text); the signature (name, position, date) centred.
   Long lines break at Thai word boundaries.
+- A note may carry a label above it (``บันทึกฉบับแก้ไข``, ``(แก้ไขโดยบันทึกถัดไป)``), set in
+  bold, and may be struck through (a signed note corrected by a later one): a line through the
+  middle of each printed line's consonants, drawn as a path, so the text layer keeps the note's
+  exact text.
 """
 
 from __future__ import annotations
@@ -34,8 +38,11 @@ import unicodedata
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
+from functools import lru_cache
+from pathlib import Path
 
 import pypdfium2
+import uharfbuzz as hb
 from PIL import Image, ImageFilter
 from pypdf import PageObject, PdfReader, PdfWriter, Transformation
 from pypdf.errors import PdfReadError
@@ -54,6 +61,7 @@ from letters.thaitext import numerals
 PEN_BLUE = Color(0.05, 0.15, 0.55)
 STAMP_RED = Color(0.78, 0.1, 0.12)
 RULE_GREY = Color(0.6, 0.6, 0.6)
+STRIKE_WIDTH = 0.45  # points: thin enough to leave the struck Thai legible
 # Thailand keeps UTC+7 all year; the stamp shows the time the letter arrived in Thailand.
 THAI_TIME = timezone(timedelta(hours=7), "ICT")
 SHEET_TITLE = "บันทึกเกษียนหนังสือ"
@@ -116,15 +124,20 @@ class NoteBlock:
     """One routing note as printed lines (``saraban.routing.note_lines`` / ``decision_lines``).
 
     ``signature``: how many trailing lines are the signature block (name, position, date), set
-    centred; ``None`` guesses it from the lines.
+    centred; ``None`` guesses it from the lines. ``label``: a line set above the note, not part
+    of it (``บันทึกฉบับแก้ไข``); ``struck``: the note's lines struck through (a signed note that
+    a later one corrects; the label stays clear).
     """
 
     lines: Sequence[str]
     signature: int | None = None
+    label: str = ""
+    struck: bool = False
 
     def __post_init__(self) -> None:
         if isinstance(self.lines, str):
             raise TypeError("note: lines must be a sequence of lines, not one string")
+        object.__setattr__(self, "label", _clean(self.label))
         lines = tuple(_clean(line) for line in self.lines)
         if not lines or not all(lines):
             raise ValueError("note: needs at least one line, and no empty lines")
@@ -195,7 +208,7 @@ class AnnotationLayout:
 @dataclass(frozen=True)
 class _Run:
     """One printed line: ``x`` from the block's left; ``drop`` (the baseline) and the line's
-    ``top`` and ``bottom`` below the block's top."""
+    ``top`` and ``bottom`` below the block's top; ``struck``: a line drawn through it."""
 
     font: ShapingFont
     size: float
@@ -204,6 +217,11 @@ class _Run:
     glyphs: tuple[Glyph, ...]
     top: float = 0.0
     bottom: float = 0.0
+    struck: bool = False
+
+    @property
+    def width(self) -> float:
+        return sum(g.advance for g in self.glyphs) * self.size / 1000.0
 
     def moved(self, down: float) -> _Run:
         return replace(self, drop=self.drop + down, top=self.top + down, bottom=self.bottom + down)
@@ -256,12 +274,15 @@ def _note_block(
     start = note.signature_start
     runs: list[_Run] = []
     top = 0.0
+    if note.label:
+        runs, top = _paragraph(note.label, base.but(font=family.bold), width, top)
+        top += layout.note_leading * 0.15
     for i, text in enumerate(note.lines):
         if i == start and i > 0:
             top += layout.note_leading * 0.35  # a little air where the signature would be
         style = _note_style(i, text, start, base, layout.note_indent)
         line_runs, height = _paragraph(text, style, width, top)
-        runs += line_runs
+        runs += [replace(r, struck=note.struck) for r in line_runs]
         top += height
     return _Block(tuple(runs), top)
 
@@ -277,9 +298,27 @@ def _split_block(block: _Block, height: float) -> tuple[_Block, _Block]:
     )
 
 
+@lru_cache(maxsize=8)
+def _body_height(font_path: Path) -> float:
+    """How tall the font's consonants stand (``ก``), in ems: a strike goes through their middle
+    whichever family is set."""
+    face = hb.Face(hb.Blob(font_path.read_bytes()))
+    font = hb.Font(face)
+    extents = font.get_glyph_extents(font.get_nominal_glyph(ord("ก")) or 0)
+    return (extents.y_bearing / face.upem) if extents else 0.5
+
+
 def _draw_block(canvas: Canvas, block: _Block, x: float, top: float, page_h: float) -> None:
     for run in block.runs:
-        draw_glyphs(canvas, run.font, run.size, x + run.x, page_h - top - run.drop, run.glyphs)
+        baseline = page_h - top - run.drop
+        draw_glyphs(canvas, run.font, run.size, x + run.x, baseline, run.glyphs)
+        if run.struck:
+            rise = run.size * _body_height(run.font.path) * 0.5
+            canvas.saveState()
+            canvas.setStrokeColor(PEN_BLUE)
+            canvas.setLineWidth(STRIKE_WIDTH)
+            canvas.line(x + run.x - 1, baseline + rise, x + run.x + run.width + 1, baseline + rise)
+            canvas.restoreState()
 
 
 # --- blank space -----------------------------------------------------------------------------

@@ -33,6 +33,7 @@ from sqlmodel import Session, col, select
 from saraban import audit, principal
 from saraban.errors import Conflict, Invalid, NotFound, PayloadTooLarge
 from saraban.models import (
+    Account,
     College,
     LetterRoute,
     Mailout,
@@ -427,6 +428,22 @@ def register(
     return [
         register_entry(r, status) for r, status in session.exec(query.offset(offset).limit(limit))
     ]
+
+
+def registrar_name(session: Session, entry: RegisterEntry) -> str:
+    """Who registered the entry, as the register shows it (``received_by`` stores who logged
+    in): the college's name for its own account, a member of staff's name and position; else
+    the stored name as it is."""
+    actor = entry.received_by
+    if actor == entry.college_code:
+        college = session.get(College, actor)
+        return college.name if college is not None else actor
+    account = session.exec(
+        select(Account).where(Account.username == actor, Account.college_code == entry.college_code)
+    ).first()
+    if account is None:
+        return actor
+    return " ".join(part for part in (account.name, account.position) if part)
 
 
 def get_receipt(session: Session, *, who: Principal, receipt_id: int) -> Receipt:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 
 import pdfplumber
@@ -33,7 +34,7 @@ from saraban.routing import (
     note_lines,
 )
 from tests.letters_fixtures import EXAMPLE_LETTER
-from tests.pdftext import EXTRACTORS, page_texts, render_page, squash
+from tests.pdftext import EXTRACTORS, page_texts, render_page, squash, words_in_order
 
 ICT = timezone(timedelta(hours=7))
 COLLEGE = "วิทยาลัยสารพัดช่างลำปาง"
@@ -527,3 +528,89 @@ def test_bad_input_is_refused_with_a_reason() -> None:
         NoteBlock("เรียน ผู้อำนวยการ")
     with pytest.raises(ValueError, match="readable PDF"):
         annotate(b"not a pdf", STAMP, [])
+
+
+# --- a corrected note ------------------------------------------------------------------------
+
+AMENDED = "(แก้ไขโดยบันทึกถัดไป)"
+CORRECTION = "บันทึกฉบับแก้ไข"
+
+
+def corrected_notes() -> list[NoteBlock]:
+    """The clerk's note struck through and marked, its correction right after it, then the
+    rest: as saraban.pages.pdfs.note_blocks gives them."""
+    clerk, deputy, decision = seed_notes()
+    fixed = Note(
+        id="n4",
+        to_position="ผู้อำนวยการ",
+        summary="ด้วย สอศ. แจ้งเรื่อง การติดตามการดำเนินงานของสถานศึกษา มาเพื่อ",
+        proposals=(Proposal(TO_KNOW), Proposal(SUGGEST_ASSIGN, "หน.งานวางแผนฯ")),
+        amends="n1",
+        signature=_signature(1, "นางสาวอัญชลี ธรรมศรีใจ", "หัวหน้างานบริหารงานทั่วไป", 15),
+    )
+    return [
+        replace(clerk, label=AMENDED, struck=True),
+        NoteBlock(note_lines(fixed), label=CORRECTION),
+        deputy,
+        decision,
+    ]
+
+
+@pytest.fixture(scope="module")
+def corrected(letter_pdf: bytes) -> bytes:
+    return annotate(letter_pdf, STAMP, corrected_notes())
+
+
+@pytest.mark.parametrize("extractor", EXTRACTORS)
+def test_a_corrected_note_reads_back_with_its_marks(corrected: bytes, extractor: str) -> None:
+    """The marks are text like the notes: each label on a line of its own, exact, before its
+    note; the struck note's text untouched by the strike."""
+    text = "".join(page_texts(corrected, extractor)[1:])
+    extracted = _lines(text)
+    notes = corrected_notes()
+    assert AMENDED in extracted and CORRECTION in extracted, (extractor, extracted[-30:])
+    for note in notes:
+        for line in note.lines:
+            assert _pieces_of(line, extracted), (extractor, line)
+    printed = [line for note in notes for line in [note.label, *note.lines] if line]
+    assert words_in_order(printed, text) == []  # marks and notes, in the page's order
+    # Each label directly above its note's first line.
+    for note in notes[:2]:
+        at = extracted.index(note.label)
+        assert extracted[at + 1] == note.lines[0], (extractor, extracted[at : at + 2])
+
+
+def test_the_corrected_note_is_struck_through_line_by_line(
+    letter_pdf: bytes, corrected: bytes
+) -> None:
+    """One thin pen-blue stroke through the middle of each printed line of the corrected note,
+    end to end; none through its mark, the correction or the other notes."""
+    added = _added_chars(letter_pdf, corrected, 1)
+    middle = float(pypdf.PdfReader(io.BytesIO(corrected)).pages[1].mediabox.width) / 2
+    strikes = [s for s in _added_shapes(letter_pdf, corrected, 1) if s["object_type"] == "line"]
+    assert strikes and all(abs(s["top"] - s["bottom"]) < 0.1 for s in strikes)  # horizontal
+    rows: dict[tuple[float, bool], list[dict]] = {}  # printed lines, by baseline and column
+    for char in added:
+        rows.setdefault((round(char["bottom"], 1), char["x0"] < middle), []).append(char)
+    struck = []
+    for chars in rows.values():
+        x0, x1 = min(c["x0"] for c in chars), max(c["x1"] for c in chars)
+        top, bottom = min(c["top"] for c in chars), max(c["bottom"] for c in chars)
+        through = [s for s in strikes if top < s["top"] < bottom and s["x0"] < x1 and x0 < s["x1"]]
+        if through:
+            (strike,) = through
+            assert x0 - 3 <= strike["x0"] <= x0 + 1.5 and x1 - 1.5 <= strike["x1"] <= x1 + 3
+            red, green, blue = strike["stroking_color"]
+            assert blue > 0.4 > red and green < 0.3 and strike["linewidth"] < 0.6
+            struck.append(squash("".join(c["text"] for c in chars)))  # in the order drawn
+    assert len(struck) == len(strikes)  # every strike goes through a printed line
+    note = squash("".join(corrected_notes()[0].lines))
+    assert all(line in note for line in struck), struck
+    assert sum(len(line) for line in struck) == len(note)  # all of the note, nothing more
+
+
+def test_marked_notes_change_nothing_else(letter_pdf: bytes, annotated: bytes) -> None:
+    """Without a label or strike a note prints as before: the seed's page is unchanged."""
+    plain = annotate(letter_pdf, STAMP, [replace(n, label="", struck=False) for n in seed_notes()])
+    assert plain == annotated
+    assert not [s for s in _added_shapes(letter_pdf, annotated, 1) if s["object_type"] == "line"]

@@ -4,27 +4,48 @@ may not see (404, never 403)."""
 
 from __future__ import annotations
 
+import io
 import re
+from datetime import date
+from typing import Any
 
-from sqlalchemy import func
+import pdfplumber
+from sqlalchemy import func, update
 from sqlmodel import Session, select
 
-from saraban.models import Receipt
+from letters.annotation import PEN_BLUE
+from saraban.models import Mailout, Receipt
 from tests import browser, service_fixtures
 from tests.browser import (
     LAMPANG,
     LAMPANG_NAME,
     SEED_STAFF,
     Site,
+    Visitor,
     check_annotated,
     option_value,
 )
+from tests.pdftext import page_texts, words_in_order
 from tests.service_fixtures import tiny_pdf
 
 mailout_run = service_fixtures.mailout_run
 site = browser.site
 PEOPLE = "รองฯ ผ.ผ., หน.งานวางแผนฯ"
 SUMMARY = "ด้วย สอศ. แจ้งเรื่อง การติดตามการดำเนินงานของสถานศึกษา มาเพื่อ"
+
+
+PAPER_LETTER = {
+    "sender": "สำนักงานจังหวัดลำปาง",
+    "addressee": "ผู้อำนวยการ",
+    "subject": "ขอเชิญประชุม",
+    "channel": "paper",
+}
+
+
+def _register_paper(visitor: Visitor, **fields: str) -> Any:
+    """A letter that came on paper registered through the form, with a one-page scan."""
+    files = {"file": ("scan.pdf", tiny_pdf("scan"), "application/pdf")}
+    return visitor.submit("/receipts", {**PAPER_LETTER, **fields}, files=files)
 
 
 def _receipts(site: Site) -> int:
@@ -197,10 +218,7 @@ def test_register_a_letter_that_came_on_paper(site: Site) -> None:
         "letter_date_day": "10",
         "letter_date_month": "4",
         "letter_date_year": "2569",
-        "sender": "สำนักงานจังหวัดลำปาง",
-        "addressee": "ผู้อำนวยการ",
-        "subject": "ขอเชิญประชุม",
-        "channel": "paper",
+        **PAPER_LETTER,
     }
     files = {"file": ("scan.pdf", tiny_pdf("scan"), "application/pdf")}
     done = college.submit("/receipts", fields, files=files)
@@ -328,6 +346,101 @@ def test_a_signed_note_is_corrected_by_a_new_note(site: Site) -> None:
     assert "/ เห็นควรมอบ.....หน.งานวางแผนฯ" in done.text
     assert "/ เห็นควรแจ้ง.....รองฯ ผ.ผ." in done.text  # the signed note, unchanged
     assert "แก้ไขบันทึก</a>" not in done.text  # the step is taken again
+    # The annotated letter as the page shows it: the old note marked and struck through, its
+    # correction labelled right after it, then the deputy's note and the return.
+    annotated = clerk.get(f"{path}/annotated.pdf").content
+    in_order = [
+        "(แก้ไขโดยบันทึกถัดไป)",
+        "/ เห็นควรแจ้ง.....รองฯ ผ.ผ.",
+        "บันทึกฉบับแก้ไข",
+        "/ เห็นควรมอบ.....หน.งานวางแผนฯ",
+        "/ ส่งคืน.....ระบุผู้รับผิดชอบให้ถูกต้อง",
+    ]
+    for extractor in ("pypdf", "pdfium"):
+        text = "".join(page_texts(annotated, extractor))
+        assert words_in_order(in_order, text) == [], extractor
+        assert text.count("บันทึกฉบับแก้ไข") == text.count("แก้ไขโดยบันทึกถัดไป") == 1
+    with pdfplumber.open(io.BytesIO(annotated)) as pdf:
+        strikes = [
+            line
+            for page in pdf.pages
+            for line in page.lines
+            if tuple(round(v, 2) for v in line["stroking_color"]) == PEN_BLUE.rgb()
+        ]
+    # A strike through each printed line of the old note: เรียน, the summary, two proposals,
+    # the name, the position and the date.
+    assert len(strikes) >= 7
     # The decision form suggests whom the corrected notes name.
     decision_form = acting.get(path).text
     assert 'id="f-people" name="people" type="text" value="หน.งานวางแผนฯ"' in decision_form
+
+
+def _set_dates(site: Site, *, mailout: date | None = None, receipt: bool = False) -> None:
+    """The seed mailout's stored letter date; ``receipt``: the receipts' dates blanked (as a
+    letter registered with none)."""
+    with Session(site.engine) as session:
+        if receipt:
+            session.execute(update(Receipt).values(letter_date=None))
+        else:
+            session.execute(update(Mailout).values(letter_date=mailout))
+        session.commit()
+
+
+def _inbox_row(html: str, letter_number: str) -> str:
+    rows = [row for row in re.findall(r"<tr[ >].*?</tr>", html, re.S) if letter_number in row]
+    assert len(rows) == 1, rows
+    return rows[0]
+
+
+def test_the_date_a_letter_bears_is_shown(site: Site) -> None:
+    """ลงวันที่ (the mailout's ``letter_date``) in the inbox list, on the delivered letter's page
+    (its receive form filled in with it) and on the letter page once registered."""
+    college = site.college()
+    item_id = site.item_id()
+    _set_dates(site, mailout=date(2026, 4, 9))  # not the dispatch register's 10 April
+    inbox = college.get("/inbox").text
+    assert '<th scope="col">ลงวันที่</th>' in inbox
+    dated = r'>ศธ 0603/ว 5553</td>\s*<td class="nowrap">9 เม.ย. 2569</td>'
+    assert re.search(dated, _inbox_row(inbox, "ศธ 0603/ว 5553"))
+    item = college.get(f"/inbox/{item_id}").text
+    assert "<dt>ลงวันที่</dt><dd>9 เมษายน 2569</dd>" in item
+    assert '<option value="9" selected>9</option>' in item
+    assert '<option value="4" selected>เมษายน</option>' in item
+    assert 'name="letter_date_year" type="text"' in item and 'value="2569"' in item
+    assert "ตามที่ สอศ. ส่ง" in item
+
+    form = {"letter_date_day": "9", "letter_date_month": "4", "letter_date_year": "2569"}
+    done = college.submit(f"/inbox/{item_id}/receive", form)
+    assert done.status_code == 200 and done.url.path.startswith("/receipts/")
+    assert "<dt>ลงวันที่</dt><dd>9 เมษายน 2569</dd>" in done.text
+    assert re.search(dated, _inbox_row(college.get("/inbox").text, "ศธ 0603/ว 5553"))
+    # Registered with no date (before the mailout stored one): the mailout's date is shown.
+    _set_dates(site, receipt=True)
+    page = college.get(done.url.path).text
+    assert "<dt>ลงวันที่</dt><dd>9 เมษายน 2569</dd>" in page
+
+    # A paper letter's own date in the list; none written: a dash.
+    paper = _register_paper(college, letter_number="ลป 0001/7")
+    assert "<dt>ลงวันที่</dt><dd>—</dd>" in paper.text
+    row = _inbox_row(college.get("/inbox").text, "ลป 0001/7")
+    assert re.search(r'>ลป 0001/7</td>\s*<td class="nowrap">—</td>', row), row
+
+
+def test_the_register_names_who_registered(site: Site) -> None:
+    """ผู้ลงรับ: the college's name when its own account registered the letter, the clerk's
+    name and position when the clerk did; never the account's code."""
+    college = site.college()
+    path = college.receive(site.item_id())
+    page = college.get(path).text
+    assert f"<dt>ผู้ลงรับ</dt><dd>{LAMPANG_NAME}</dd>" in page
+    assert f"<dd>{LAMPANG}</dd>" not in page
+
+    _, clerk = site.staff(college, "clerk")["clerk"]
+    clerk.get("/receipts/new")
+    done = _register_paper(clerk)
+    assert done.status_code == 200 and done.url.path.startswith("/receipts/")
+    member = SEED_STAFF["clerk"]
+    shown = f"<dt>ผู้ลงรับ</dt><dd>{member['name']} {member['position']}</dd>"
+    assert shown in done.text
+    assert shown in college.get(done.url.path).text  # the same to everyone in the college
+    assert f"{member['handle']}@{LAMPANG}" not in done.text

@@ -21,7 +21,7 @@ from saraban.pages.errors import thai_part
 from saraban.pages.forms import date_values, form_date, text
 from saraban.pages.render import page, redirect
 from saraban.pages.responses import pdf_response, png_response
-from saraban.pages.thai import INBOX_STATES, BadDate, inbox_state
+from saraban.pages.thai import INBOX_STATES, BadDate, be_parts, inbox_state
 from saraban.principal import REGISTRAR_ROLES, Principal
 
 router = APIRouter(include_in_schema=False)
@@ -41,6 +41,7 @@ class InboxRow:
     subject: str
     sender: str
     letter_number: str
+    letter_date: date | None  # ลงวันที่: the date the letter bears
     receipt_number: str
     arrived: datetime | None
     due_date: date | None
@@ -56,12 +57,15 @@ class InboxRow:
 
 def _rows(items: list[InboxItem], entries: list[RegisterEntry], ovec: str) -> list[InboxRow]:
     status = {e.id: e.route_status for e in entries}
+    # A registered letter's date as the register has it, else as the mailout gives it.
+    dated = {e.id: e.letter_date for e in entries if e.letter_date is not None}
     rows = [
         InboxRow(
             url=f"/receipts/{i.receipt_id}" if i.receipt_id else f"/inbox/{i.item_id}",
             subject=i.subject,
             sender=ovec,
             letter_number=i.reference or "",
+            letter_date=dated.get(i.receipt_id or 0, i.letter_date),
             receipt_number=i.receipt_number or "",
             arrived=i.delivered_at,
             due_date=i.due_date,
@@ -75,6 +79,7 @@ def _rows(items: list[InboxItem], entries: list[RegisterEntry], ovec: str) -> li
             subject=e.subject,
             sender=e.sender,
             letter_number=e.letter_number or "",
+            letter_date=e.letter_date,
             receipt_number=e.receipt_number,
             arrived=e.received_at,
             due_date=None,
@@ -131,12 +136,14 @@ def _item_page(
 ) -> Response:
     item = correspondence.inbox_item(db, who=who, item_id=item_id)
     _, pdf = correspondence.inbox_letter(db, who=who, item_id=item_id)
+    # The form starts with the letter's date when OVEC gave it (a different one is refused).
+    dated = {f"letter_date_{part}": value for part, value in be_parts(item.letter_date).items()}
     context = {
         "item": item,
         "pages": pdfs.page_count(pdf),
         "may_register": may_register(who),
         "errors": errors or {},
-        "form": form or {},
+        "form": form or dated,
     }
     return page(request, "inbox_item.html", context, who=who, status_code=status_code)
 

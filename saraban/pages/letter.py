@@ -5,12 +5,13 @@ director's decision, or รับทราบ. Also the letter as PDF, plain or 
 
 A signed note is never edited. Its signer, on a note step of theirs (a letter returned to
 them), may correct it: "แก้ไขบันทึก" opens the note form filled in from it, and what they sign
-is a new note that amends it. The page then shows the old note struck through, marked
-"แก้ไขโดยบันทึกถัดไป", with its correction right after it."""
+is a new note that amends it. The page (and the annotated letter) then shows the old note
+struck through, marked "แก้ไขโดยบันทึกถัดไป", with its correction right after it."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request, Response
@@ -18,6 +19,7 @@ from sqlmodel import Session
 
 from saraban import accounts, correspondence, endorsement, routing
 from saraban.app import SessionDep, SettingsDep
+from saraban.correspondence import RegisterEntry
 from saraban.endorsement import (
     EventView,
     RouteView,
@@ -80,23 +82,11 @@ class NoteView:
 
 def note_views(route: RouteView | None) -> list[NoteView]:
     """The events in order, each correction moved up to stand right after the note it
-    corrects (a chain of corrections in the order signed)."""
-    events = route.events if route else []
-    by_id = {e.payload["id"]: e for e in events if e.kind == "note"}
-
-    def view(event: EventView) -> NoteView:
+    corrects (``pdfs.page_order``: the annotated letter's order too)."""
+    views = []
+    for event, corrects in pdfs.page_order(route.events if route else []):
         split = len(event.lines) - min(pdfs.signature_line_count(event), len(event.lines))
-        corrects = by_id.get(event.payload.get("amends") or "") if event.kind == "note" else None
-        return NoteView(event, event.lines[:split], event.lines[split:], corrects)
-
-    views: list[NoteView] = []
-    for event in events:
-        if event.kind == "note" and event.payload.get("amends") in by_id:
-            continue  # shown after the note it corrects
-        views.append(view(event))
-        while event.amended_by in by_id:
-            event = by_id[event.amended_by]
-            views.append(view(event))
+        views.append(NoteView(event, event.lines[:split], event.lines[split:], corrects))
     return views
 
 
@@ -116,6 +106,14 @@ def amend_values(note: EventView) -> dict[str, Any]:
     return values
 
 
+def _letter_date(session: Session, who: Principal, entry: RegisterEntry) -> date | None:
+    """The date the letter bears: the register's, else (a delivered letter registered with
+    none) the one its mailout gives it, as in the inbox."""
+    if entry.letter_date is not None or entry.mailout_item_id is None:
+        return entry.letter_date
+    return correspondence.inbox_item(session, who=who, item_id=entry.mailout_item_id).letter_date
+
+
 def letter_context(
     session: Session, who: Principal, receipt_id: int, settings: Settings
 ) -> dict[str, Any]:
@@ -128,8 +126,11 @@ def letter_context(
     ]
     route = detail.route
     amendable = route.may_amend.get(who.account_id, []) if route and who.account_id else []
+    entry = detail.receipt
     return {
-        "entry": detail.receipt,
+        "entry": entry,
+        "letter_date": _letter_date(session, who, entry),
+        "received_by": correspondence.registrar_name(session, entry),
         "route": route,
         "notes": note_views(route),
         "by_id": {a.id: a for a in staff},

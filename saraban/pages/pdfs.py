@@ -96,11 +96,44 @@ def signature_line_count(event: EventView) -> int:
     return 4 if signature.get("acting") else 3
 
 
+# How a corrected note and its correction are marked, on the letter page and in the PDF.
+AMENDED_MARK = "แก้ไขโดยบันทึกถัดไป"
+CORRECTION_LABEL = "บันทึกฉบับแก้ไข"
+
+
+def page_order(events: list[EventView]) -> list[tuple[EventView, EventView | None]]:
+    """The events as the letter page and the annotated letter show them: in order, each
+    correction moved up to stand right after the note it corrects (a chain of corrections in
+    the order signed); with each correction, the note it corrects."""
+    by_id = {e.payload["id"]: e for e in events if e.kind == "note"}
+
+    def corrects(event: EventView) -> EventView | None:
+        return by_id.get(event.payload.get("amends") or "") if event.kind == "note" else None
+
+    ordered: list[tuple[EventView, EventView | None]] = []
+    for event in events:
+        if corrects(event) is not None:
+            continue  # shown after the note it corrects
+        ordered.append((event, None))
+        while event.amended_by in by_id:
+            event = by_id[event.amended_by]
+            ordered.append((event, corrects(event)))
+    return ordered
+
+
 def note_blocks(events: list[EventView]) -> list[NoteBlock]:
-    return [
-        NoteBlock(event.lines, signature=min(signature_line_count(event), len(event.lines)))
-        for event in events
-    ]
+    """The notes as written on the letter, in the page's order: a corrected note struck
+    through and marked, its correction labelled."""
+    blocks = []
+    for event, corrected in page_order(events):
+        label = CORRECTION_LABEL if corrected is not None else ""
+        if event.amended_by:
+            label = " ".join(filter(None, [label, f"({AMENDED_MARK})"]))
+        signature = min(signature_line_count(event), len(event.lines))
+        blocks.append(
+            NoteBlock(event.lines, signature, label=label, struck=event.amended_by is not None)
+        )
+    return blocks
 
 
 # From page two, a letter's pages start with their number: "- ๒ -" (saraban's letter layout,
@@ -150,7 +183,8 @@ def annotated_letter(
     session: Session, *, who: Principal, receipt_id: int, settings: Settings
 ) -> tuple[str, bytes]:
     """The registered letter with the college's receipt stamp at the top right of page 1 and
-    every note, decision and acknowledgement so far written on it in order."""
+    every note, decision and acknowledgement so far written on it in the letter page's order (a
+    corrected note struck through and marked, its correction labelled right after it)."""
     detail = endorsement.detail(session, who=who, receipt_id=receipt_id)
     _, pdf = correspondence.receipt_letter(
         session, who=who, receipt_id=receipt_id, settings=settings
