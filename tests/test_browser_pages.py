@@ -298,13 +298,20 @@ def test_correcting_a_signed_note(browser: Browser, base_url: str, seeded: Seede
     expect(clerk.get_by_role("link", name=re.compile("^แก้ไขบันทึก"))).to_have_count(0)
     screenshot(clerk, "23-note-amended")
 
-    # The annotated letter today: every note as signed, the correction after the return.
+    # The annotated letter as the page shows it: the old note marked (and struck through),
+    # its correction labelled right after it, then the return.
     annotated = clerk.request.get(f"{clerk.url.split('#')[0]}/annotated.pdf")
     assert annotated.ok
     text = squash("".join(page_texts(annotated.body(), "pypdf")))
     found = [
         text.find(squash(line))
-        for line in ("/ เห็นควรแจ้ง.....รองฯ ผ.ผ.", "/ ส่งคืน.....", "/ เห็นควรมอบ.....หน.งานวางแผนฯ")
+        for line in (
+            "(แก้ไขโดยบันทึกถัดไป)",
+            "/ เห็นควรแจ้ง.....รองฯ ผ.ผ.",
+            "บันทึกฉบับแก้ไข",
+            "/ เห็นควรมอบ.....หน.งานวางแผนฯ",
+            "/ ส่งคืน.....",
+        )
     ]
     assert -1 not in found and found == sorted(found), found
     render_page(annotated.body(), 1, dpi=90).save(SCREENSHOTS / "24-annotated-amended-page2.png")
