@@ -13,18 +13,21 @@ GET/HEAD/OPTIONS, so that a read-then-write cannot fail halfway on a stale snaps
 
 from __future__ import annotations
 
+import gc
 import ipaddress
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from typing import Annotated
 
+import anyio
 from fastapi import BackgroundTasks, Depends, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from sqlalchemy import Engine
+from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
 from saraban import principal, sessions
 from saraban.accounts import Client
-from saraban.db import make_engine, session_scope
+from saraban.db import SQLITE_IMMEDIATE, database_url, make_engine
 from saraban.errors import Forbidden, Invalid, ServiceError, Throttled, Unauthorized
 from saraban.models import utcnow
 from saraban.principal import Principal
@@ -49,15 +52,46 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 EngineDep = Annotated[Engine, Depends(get_engine)]
 
 
-def get_db(request: Request) -> Iterator[Session]:
-    immediate = request.method not in SAFE_METHODS
-    with session_scope(request.app.state.engine, immediate=immediate) as session:
+async def get_db(request: Request) -> AsyncIterator[Session]:
+    """The request's session: committed when the route succeeds, rolled back when it fails.
+
+    It connects lazily, in the worker thread of the first dependency or route that queries
+    (``current_user``), so opening it costs no trip to the threadpool. Ending a read's
+    transaction (GET, HEAD, OPTIONS) is done in the event loop: it waits for no lock and costs
+    less than another trip; a write's commit, which may wait for the disk, runs in a worker
+    thread of its own (as FastAPI does for a dependency's exit: it must not queue for the
+    threadpool while holding a connection). A rollback never waits, so it is done in place.
+    """
+    safe = request.method in SAFE_METHODS
+    bind = request.app.state.engine if safe else request.app.state.write_bind
+    session = Session(bind, expire_on_commit=False)
+    try:
         yield session
+    except BaseException:
+        session.close()  # rolls back
+        raise
+    if safe or not session.in_transaction():
+        _commit_and_close(session)
+        return
+    with anyio.CancelScope(shield=True):
+        await anyio.to_thread.run_sync(
+            _commit_and_close, session, limiter=anyio.CapacityLimiter(1)
+        )
+
+
+def _commit_and_close(session: Session) -> None:
+    try:
+        session.commit()
+    finally:
+        session.close()
 
 
 # Requests using the database at once: more would only take turns at the GIL, each holding
 # a connection; the rest wait in the event loop, holding neither a thread nor a connection.
 DB_CONCURRENCY = 8
+# Connections kept open: the requests' own, plus the short sessions of current_user (writes),
+# the pages' login check and the background touch, so that none is opened per request.
+POOL_SIZE = 2 * DB_CONCURRENCY
 SessionDep = Annotated[Session, Depends(get_db, scope="function", max_concurrency=DB_CONCURRENCY)]
 
 
@@ -185,11 +219,30 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         redoc_url=None,
     )
     app.state.settings = settings
-    app.state.engine = engine if engine is not None else make_engine()
+    if engine is None:
+        url = make_url(database_url())
+        in_memory = url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:")
+        engine = make_engine(url) if in_memory else make_engine(url, pool_size=POOL_SIZE)
+    app.state.engine = engine
+    # On SQLite, a write's transaction starts with BEGIN IMMEDIATE (see saraban.db).
+    app.state.write_bind = engine.execution_options(**{SQLITE_IMMEDIATE: True})
     app.state.proxies = settings.proxy_networks()
     app.add_exception_handler(ServiceError, _service_error)
     app.include_router(router, prefix="/api")
     from saraban.pages import install_pages  # the server-rendered pages share this layer
 
     install_pages(app)
+    return app
+
+
+def served_app() -> FastAPI:
+    """The app as each worker of ``saraban serve`` builds it (uvicorn's factory).
+
+    Then the garbage collector is told to leave alone the objects that exist now (modules,
+    routes, schemas, SQLAlchemy's mappers: some 170,000), which live as long as the process:
+    otherwise each full collection walks them all and stops every request for some 100 ms,
+    which is the p99."""
+    app = create_app()
+    gc.collect()
+    gc.freeze()
     return app

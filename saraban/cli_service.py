@@ -6,7 +6,7 @@ imports saraban.cli only inside the commands, since saraban.cli imports it.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -40,25 +40,43 @@ def serve(
         bool, typer.Option(help="Log every request (the reverse proxy usually does).")
     ] = False,
 ) -> None:
-    """Run the web service (JSON API under /api, its schema at /api/openapi.json)."""
+    """Run the web service (JSON API under /api, its schema at /api/openapi.json).
+
+    With ``--workers N``, N processes share the port; logins, sessions and throttles are in
+    the database, so any of them answers any request."""
+    import os
+    import secrets
+
     import uvicorn
 
     from saraban.cli import open_database
 
-    _settings()  # refuse a bad configuration here, before any worker starts
+    settings = _settings()  # refuse a bad configuration here, before any worker starts
+    if settings.secret_key is None:
+        # Outside production a missing key is made up, but once for all the workers: a CSRF
+        # token signed by one must be good at the others. It lasts as long as this server.
+        os.environ["SARABAN_SECRET_KEY"] = secrets.token_urlsafe(48)
     open_database().dispose()  # migrated to head once, not by each worker
-    # Each worker builds its own app (settings and engine from the environment).
-    # Forwarded headers are read by the app itself, from SARABAN_TRUSTED_PROXIES only.
-    uvicorn.run(
-        "saraban.app:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        proxy_headers=False,
-        server_header=False,
-        access_log=access_log,
-    )
+    uvicorn.run(**uvicorn_options(host=host, port=port, workers=workers, access_log=access_log))
+
+
+def uvicorn_options(*, host: str, port: int, workers: int, access_log: bool) -> dict[str, Any]:
+    """How ``serve`` runs uvicorn. Each worker builds its own app from the environment
+    (``saraban.app:served_app``: settings and engine), on uvloop and httptools when installed
+    (``uvicorn[standard]``). Forwarded headers are read by the app itself, from
+    SARABAN_TRUSTED_PROXIES only."""
+    return {
+        "app": "saraban.app:served_app",
+        "factory": True,
+        "host": host,
+        "port": port,
+        "workers": workers,
+        "loop": "auto",
+        "http": "auto",
+        "proxy_headers": False,
+        "server_header": False,
+        "access_log": access_log,
+    }
 
 
 def _read_password() -> str:
