@@ -688,28 +688,46 @@ def run_mailout(
             i.reference,
             i.file_name,
         )
-        for i in items
+        for i in sorted(items, key=lambda i: i.college_code)  # the print file's order
         if i.state == "pending"
     ]
     done_count = total - len(pending)
     if progress:
         progress(done_count, total)
+    printed = False
     if pending:
         base_pdf, letter_pdf = _shared_pdfs(plan, _number_of(reference))
-        _run_jobs(
-            plan,
-            engine,
-            mailout_id,
+        printer = _PrintAsYouGo(
             out,
-            pending,
-            base_pdf,
-            letter_pdf,
-            hashing,
-            jobs,
-            issued_by,
-            lambda n: progress(done_count + n, total) if progress else None,
+            sorted((i.college_code, i.file_name) for i in items),
+            {i.college_code for i in items if i.state != "pending"},
         )
-    changed = _finish(plan, engine, mailout_id, out)
+        count = done_count
+
+        def committed(codes: list[str]) -> None:
+            nonlocal count
+            printer.committed(codes)
+            count += len(codes)
+            if progress:
+                progress(count, total)
+
+        try:
+            _run_jobs(
+                plan,
+                engine,
+                mailout_id,
+                out,
+                pending,
+                base_pdf,
+                letter_pdf,
+                hashing,
+                jobs,
+                issued_by,
+                committed,
+            )
+        finally:
+            printed = printer.finish()
+    changed = _finish(plan, engine, mailout_id, out, printed=printed)
     return MailoutResult(
         plan.name,
         out,
@@ -733,12 +751,11 @@ def _run_jobs(
     hashing: HashSettings,
     jobs: int | None,
     issued_by: str,
-    advanced: Callable[[int], None],
+    committed: Callable[[list[str]], None],
 ) -> None:
     workers = max(1, min(jobs or os.cpu_count() or 1, len(pending)))
     context = _pool_context()
     ready: list[_Done] = []
-    finished = 0
     with ProcessPoolExecutor(
         max_workers=workers,
         mp_context=context,
@@ -767,15 +784,53 @@ def _run_jobs(
                         running.add(pool.submit(_make_bundles, next_chunk))
                 if len(ready) >= COMMIT_EVERY or not running:
                     _commit(engine, mailout_id, ready, issued_by, out)
-                    finished += len(ready)
-                    ready = []
-                    advanced(finished)
+                    codes, ready = [d.code for d in ready], []
+                    committed(codes)
         except BaseException:
             for future in running:
                 future.cancel()
             for d in ready:
                 Path(d.partial).unlink(missing_ok=True)
             raise
+
+
+class _PrintAsYouGo:
+    """``print-all.pdf``, written while the bundles are made: in code order, each bundle as
+    soon as it and every bundle before it are committed, so that the file is ready when the
+    last bundle is. It is moved into place only when it holds every bundle."""
+
+    def __init__(self, out: Path, files: list[tuple[str, str]], committed: set[str]) -> None:
+        self.out, self.files, self.ready = out, files, set(committed)
+        self.next = 0
+        self.tmp = out / ".print-all.pdf.tmp"
+        self.fh = open(self.tmp, "wb")  # noqa: SIM115 - closed in finish()
+        self.printer: PrintFile | None = None
+        self.committed([])
+
+    def committed(self, codes: list[str]) -> None:
+        self.ready.update(codes)
+        while self.next < len(self.files) and self.files[self.next][0] in self.ready:
+            bundle = (self.out / self.files[self.next][1]).read_bytes()
+            if self.printer is None:
+                self.printer = PrintFile(BundleBase(_base_of(bundle)), self.fh)
+            self.printer.add(bundle)
+            self.next += 1
+
+    def finish(self) -> bool:
+        """Move the file into place if it holds every bundle; else drop it. Whether it did."""
+        complete = self.next == len(self.files)
+        try:
+            if complete and self.printer is not None:
+                self.printer.close()
+                self.fh.flush()
+                os.fsync(self.fh.fileno())
+        finally:
+            self.fh.close()
+        if complete:
+            os.replace(self.tmp, self.out / "print-all.pdf")
+        else:
+            self.tmp.unlink(missing_ok=True)
+        return complete
 
 
 def _total_pages(engine: Engine, mailout_id: int) -> int:
@@ -800,8 +855,11 @@ def _write_if_changed(path: Path, data: bytes) -> bool:
     return True
 
 
-def _finish(plan: MailoutPlan, engine: Engine, mailout_id: int, out: Path) -> bool:
-    """The manifest and the print file, written atomically; the mailout marked finished."""
+def _finish(
+    plan: MailoutPlan, engine: Engine, mailout_id: int, out: Path, *, printed: bool
+) -> bool:
+    """The manifest and (unless ``printed`` while the bundles were made) the print file,
+    written atomically; the mailout marked finished."""
     with session_scope(engine) as session:
         rows = session.exec(
             select(MailoutItem, College)
@@ -825,22 +883,9 @@ def _finish(plan: MailoutPlan, engine: Engine, mailout_id: int, out: Path) -> bo
         )
     manifest = buf.getvalue().encode("utf-8-sig")
     changed = _write_if_changed(out / "manifest.csv", manifest)
-    print_file = out / "print-all.pdf"
-    if changed or not print_file.exists():
-        tmp = out / ".print-all.pdf.tmp"
-        base = None
-        with open(tmp, "wb") as fh:
-            for item, _college in rows:
-                bundle = (out / item.file_name).read_bytes()
-                if base is None:
-                    base = BundleBase(_base_of(bundle))
-                    printer = PrintFile(base, fh)
-                printer.add(bundle)
-            if base is not None:
-                printer.close()
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, print_file)
+    if not printed and (changed or not (out / "print-all.pdf").exists()):
+        files = [(item.college_code, item.file_name) for item, _college in rows]
+        _PrintAsYouGo(out, files, {code for code, _name in files}).finish()
     with session_scope(engine, immediate=True) as session:
         mailout = session.get(Mailout, mailout_id)
         if mailout is not None and mailout.state != MailoutState.FINISHED:
