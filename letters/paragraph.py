@@ -105,7 +105,7 @@ def break_lines(text: str, style: TextStyle, width: float) -> list[Line]:
 # The least recently used paragraphs go first: a mailout's shared paragraphs stay, each
 # college's own paragraph passes through, and memory does not grow with the roster.
 _LINES: OrderedDict[tuple[object, ...], list[Line]] = OrderedDict()
-_LINES_KEPT = 512
+_LINES_KEPT = 256
 
 
 def _break_lines(text: str, style: TextStyle, width: float) -> list[Line]:

@@ -41,7 +41,7 @@ def _may_break_between(left: str, right: str) -> bool:
     return is_thai(a) or is_thai(b)
 
 
-@lru_cache(maxsize=2048)  # bounded: a mailout adds one paragraph per college
+@lru_cache(maxsize=256)  # bounded: a mailout adds one paragraph per college
 def break_units(text: str) -> tuple[str, ...]:
     """Split ``text`` into units between which a line may break; each space is its own unit.
 

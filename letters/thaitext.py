@@ -48,7 +48,7 @@ def unmark(text: str) -> str:
     return text.replace(KEEP_OPEN, "").replace(KEEP_CLOSE, "")
 
 
-@lru_cache(maxsize=4096)  # a mailout's letters repeat the same paragraphs
+@lru_cache(maxsize=1024)  # a mailout's letters repeat the same paragraphs
 def numerals(text: str, thai: bool) -> str:
     """The letter's numeral choice applied to ``text``; kept-value marks removed."""
     return unmark(thai_digits(text) if thai else text)
