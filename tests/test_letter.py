@@ -12,7 +12,7 @@ import pytest
 from PIL import Image, ImageChops, ImageDraw, ImageStat
 from reportlab.lib.units import mm
 
-from letters.letter import render_letter
+from letters.letter import render_letter, render_letters
 from letters.model import Sender
 from tests.letters_fixtures import DATA, example_letter
 from tests.pdftext import EXTRACTORS, page_texts, render_page, squash, words_in_order
@@ -198,3 +198,23 @@ def test_first_page_matches_the_reviewed_reference_image(seed_pdf: bytes) -> Non
 
 def test_sender_type_holds_the_agency_code() -> None:
     assert Sender(code="ศธ 0603", agency="x", address="y").code == "ศธ 0603"
+
+
+def test_letters_rendered_together_print_as_each_alone() -> None:
+    """A mailout renders a chunk of colleges' letters as one document and reuses the operators
+    of lines it has drawn before; every letter must still print and read exactly as it does
+    rendered alone (its own name and code, every other line the same)."""
+    from saraban.mailout import load_plan
+
+    plan = load_plan(Path(__file__).resolve().parent.parent / "examples" / "emvs-2569")
+    letters = [plan.letter_for(college, "5553") for college in plan.roster.rows[:6]]
+    together, pages = render_letters(letters)
+    assert [len(p) for p in pages] == [2] * 6
+    texts = {extractor: page_texts(together, extractor) for extractor in ("pypdf", "pdfium")}
+    for letter, own in zip(letters, pages, strict=True):
+        alone = render_letter(letter)
+        for extractor, text in texts.items():
+            assert [text[page - 1] for page in own] == page_texts(alone, extractor)
+        for n, page in enumerate(own):
+            a, b = render_page(together, page - 1, dpi=100), render_page(alone, n, dpi=100)
+            assert ImageChops.difference(a.convert("L"), b.convert("L")).getbbox() is None
