@@ -50,7 +50,7 @@ def _hash_one(n: int) -> None:
     hash_password(_context(), f"cd{n:03d}efg")
 
 
-def _hash_on_every_core(cores: int, per_core: int = 40) -> float:
+def _hash_on_every_core(cores: int, per_core: int = 100) -> float:
     """Seconds per hash when every core hashes at once (memory bandwidth is shared): what
     hashing alone costs a college in a run, measured on a sample."""
     from concurrent.futures import ProcessPoolExecutor
@@ -159,7 +159,7 @@ def main() -> None:
     console.print(
         "limit = colleges × median one-hash time (argon2id m=19456 KiB, t=2, p=1) ÷ cores, "
         "measured in the same process; hashes on all cores = colleges × the time per hash "
-        "when every core hashes at once (a sample of 40 a core); mailout = run_mailout() on a "
+        "when every core hashes at once (a sample of 100 a core); mailout = run_mailout() on a "
         "fresh SQLite file, from reading the folder to the manifest and print file."
     )
 
