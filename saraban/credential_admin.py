@@ -15,6 +15,7 @@ The CLI's batch path (saraban.issuing, with its slips file) records the same eve
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sqlalchemy import Engine
@@ -41,6 +42,7 @@ class Reissued:
     college_name: str
     password: str = field(repr=False)
     credential: CredentialPublic
+    slip: bytes | None = field(default=None, repr=False)  # when the caller asked for one
 
 
 def reason_text(reason: str) -> str:
@@ -86,8 +88,13 @@ def reissue(
     code: str,
     reason: str,
     policy: PasswordPolicy = DEFAULT_POLICY,
+    slip: Callable[[str, str, str], bytes] | None = None,
 ) -> Reissued:
-    """Void the college's live credential and issue a new one; returns the new password."""
+    """Void the college's live credential and issue a new one; returns the new password.
+
+    ``slip(college name, code, password)`` renders the printable slip before anything is
+    stored: if it fails, the old credential stays live (a new hash nobody can read would lock
+    the college out)."""
     code = authorise(who, code)
     reason = reason_text(reason)
     with session_scope(engine) as session:  # a cheap refusal before the costly hash
@@ -98,6 +105,10 @@ def reissue(
         if store.live_credential(session=session, code=code) is None:
             raise Conflict(NO_LIVE)
     password = generate(policy)
+    try:
+        printed = slip(name, code, password) if slip is not None else None
+    except ValueError as exc:  # the slip's layout refused it (a name too long to fit)
+        raise Invalid("slip", f"พิมพ์ใบแจ้งรหัสผ่านไม่ได้ / the slip cannot be printed: {exc}") from None
     password_hash = accounts.make_hash(settings.hashing, password)
     try:
         with session_scope(engine, immediate=True) as session:
@@ -115,7 +126,7 @@ def reissue(
     except store.NoLiveCredential:  # voided meanwhile
         raise Conflict(NO_LIVE) from None
     log.info("reissued the credential of %s by %s: %s", code, who.actor, reason)
-    return Reissued(code, name, password, credential)
+    return Reissued(code, name, password, credential, printed)
 
 
 def void(engine: Engine, *, who: Principal, code: str, reason: str) -> CredentialPublic:

@@ -163,6 +163,28 @@ def test_the_hash_change_and_its_audit_event_commit_together(
     assert audit_events(world, action) == []
 
 
+def test_a_slip_that_cannot_be_printed_leaves_the_old_credential_live(world: World) -> None:
+    """The page's reissue makes the slip before anything is stored: a college whose name does
+    not fit on a slip keeps its password, rather than getting a new one nobody can read."""
+    from saraban.errors import Invalid
+    from saraban.pages import credentials as page_credentials
+
+    long_name = "วิทยาลัยเทคนิค" + "เฉลิมพระเกียรติสมเด็จพระศรีนครินทร์" * 6
+    with session_scope(world.engine, immediate=True) as session:
+        session.exec(
+            text("UPDATE college SET name = :name WHERE code = :code"),
+            params={"name": long_name, "code": LAMPANG},
+        )
+    before = live_hash(world, LAMPANG)
+    with pytest.raises(Invalid, match="slip"):
+        page_credentials.reissue(
+            world.engine, world.settings, who=_ovec_principal(), code=LAMPANG, reason="ซองหาย"
+        )
+    assert live_hash(world, LAMPANG) == before
+    assert audit_events(world, "reissue") == []
+    world.actor().login(LAMPANG, world.run.passwords[LAMPANG])
+
+
 def _database_text(world: World) -> str:
     """Every row of every table, and on SQLite the database files' bytes."""
     dump = []

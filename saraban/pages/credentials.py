@@ -32,14 +32,18 @@ class IssuedSlip:
 def reissue(
     engine: Engine, settings: Settings, *, who: Principal, code: str, reason: str
 ) -> IssuedSlip:
-    """Void the college's credential and issue a new one (its sessions end); its slip."""
-    new = credential_admin.reissue(
-        engine, settings, who=who, code=code, reason=reason, policy=DEFAULT_POLICY
-    )
+    """Void the college's credential and issue a new one (its sessions end); its slip, made
+    before anything is stored."""
     text = SlipText(hint=DEFAULT_POLICY.hint_th)
-    slip = Slip(college_name=new.college_name, code=new.code, password=new.password)
-    pdf = render_slips([slip], text, per_page=1)
-    return IssuedSlip(new.college_name, new.code, new.password, pdf, text.hint)
+
+    def slip(name: str, code: str, password: str) -> bytes:
+        return render_slips([Slip(college_name=name, code=code, password=password)], text)
+
+    new = credential_admin.reissue(
+        engine, settings, who=who, code=code, reason=reason, policy=DEFAULT_POLICY, slip=slip
+    )
+    assert new.slip is not None
+    return IssuedSlip(new.college_name, new.code, new.password, new.slip, text.hint)
 
 
 def void(engine: Engine, *, who: Principal, code: str, reason: str) -> None:
