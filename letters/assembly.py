@@ -282,14 +282,16 @@ class BundleBase:
         w = _ObjectWriter(out, len(self.pdf), self.size)
         pages_id = self.raw.pages_id
         order: list[int] = []
-        copied: dict[int, dict[int, int]] = {}  # per source document: its objects written
-        for source in before:
+        # Per source document, the objects already written (the document kept alive with its
+        # map, so that its id() is never another's).
+        copied: dict[int, tuple[RawPdf, dict[int, int]]] = {}
+        for source in [*before, None, *after]:
+            if source is None:
+                order += self.page_ids
+                continue
             raw, pages = _pages_of(source)
-            order += _copy_pages(raw, w, pages_id, pages, copied.setdefault(id(raw), {}))
-        order += self.page_ids
-        for source in after:
-            raw, pages = _pages_of(source)
-            order += _copy_pages(raw, w, pages_id, pages, copied.setdefault(id(raw), {}))
+            _raw, ids = copied.setdefault(id(raw), (raw, {}))
+            order += _copy_pages(raw, w, pages_id, pages, ids)
         w.write(pages_id, _pages_dict(order))
         w.finish(
             b"/Root %d 0 R /Prev %d" % (self.raw.root_id, self.raw.startxref), full_table=False

@@ -25,6 +25,7 @@ gets two live credentials, and every stored hash has its slip in a bundle.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import hashlib
 import io
@@ -725,8 +726,10 @@ def run_mailout(
                 issued_by,
                 committed,
             )
-        finally:
-            printed = printer.finish()
+        except BaseException:
+            printer.discard()
+            raise
+        printed = printer.finish()
     changed = _finish(plan, engine, mailout_id, out, printed=printed)
     return MailoutResult(
         plan.name,
@@ -805,7 +808,11 @@ class _PrintAsYouGo:
         self.tmp = out / ".print-all.pdf.tmp"
         self.fh = open(self.tmp, "wb")  # noqa: SIM115 - closed in finish()
         self.printer: PrintFile | None = None
-        self.committed([])
+        try:
+            self.committed([])
+        except BaseException:
+            self.discard()
+            raise
 
     def committed(self, codes: list[str]) -> None:
         self.ready.update(codes)
@@ -818,19 +825,26 @@ class _PrintAsYouGo:
 
     def finish(self) -> bool:
         """Move the file into place if it holds every bundle; else drop it. Whether it did."""
-        complete = self.next == len(self.files)
+        if self.next != len(self.files):
+            self.discard()
+            return False
         try:
-            if complete and self.printer is not None:
+            if self.printer is not None:
                 self.printer.close()
-                self.fh.flush()
-                os.fsync(self.fh.fileno())
-        finally:
+            self.fh.flush()
+            os.fsync(self.fh.fileno())
+        except BaseException:
+            self.discard()
+            raise
+        self.fh.close()
+        os.replace(self.tmp, self.out / "print-all.pdf")
+        return True
+
+    def discard(self) -> None:
+        """Drop the unfinished file (after a failure: never raises)."""
+        with contextlib.suppress(OSError):
             self.fh.close()
-        if complete:
-            os.replace(self.tmp, self.out / "print-all.pdf")
-        else:
             self.tmp.unlink(missing_ok=True)
-        return complete
 
 
 def _total_pages(engine: Engine, mailout_id: int) -> int:

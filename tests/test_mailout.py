@@ -297,6 +297,10 @@ def test_killed_at_any_moment_a_rerun_finishes_the_job(tmp_path: Path) -> None:
         engine = make_engine(f"sqlite:///{work / 's.db'}")
         upgrade_schema(engine)
         check_bundles(engine, work / "out", codes)
+        # The print file holds every bundle once, in the manifest's order, each slip its own.
+        printed = slip_credentials((work / "out" / "print-all.pdf").read_bytes())
+        assert list(printed) == [row["code"] for row in manifest_rows(work / "out")]
+        assert len(pypdf.PdfReader(work / "out" / "print-all.pdf").pages) == 12 * 6
         before = {p.name: p.read_bytes() for p in (work / "out").iterdir()}
         rerun = subprocess.run(command, env=env, cwd=work, capture_output=True, timeout=300)
         assert rerun.returncode == 0
