@@ -361,27 +361,50 @@ def _define_forms(canvas: Canvas, design: _Design) -> None:
         canvas.endForm()
 
 
-def _draw_name(canvas: Canvas, design: _Design, family: FontFamily, name: str) -> None:
-    """The college's name, bold, as large as fits one line; else two lines at the smallest."""
+def _name_runs(design: _Design, family: FontFamily, name: str) -> list[_Run]:
+    """The college's name, bold, as large as fits one line; else two lines at the smallest.
+    Raises ValueError if it does not fit in two."""
     lay = design.layout
     x, width = design.name_box
     mid = design.name_top - lay.name_band / 2
     font = family.bold
+    shaped = font.shape(name)
     for nominal in lay.name_sizes:
         size = family.size(nominal)
-        shaped = font.shape(name)
         w = shaped.points(size)
         if w <= width:
             # Thai sits a little above the middle of its line: centre on the x-height band.
-            draw_glyphs(canvas, font, size, x + (width - w) / 2, mid - size * 0.28, shaped.glyphs)
-            return
+            return [_Run(font, size, x + (width - w) / 2, mid - size * 0.28, tuple(shaped.glyphs))]
     style = TextStyle(
         font=font, size=family.size(lay.name_sizes[-1]), leading=lay.name_leading, align="center"
     )
     runs, h = _paragraph_runs(name, style, x, mid + lay.name_leading, width)
     if h > 2 * lay.name_leading + 1e-6:
-        raise ValueError(f"college name too long for the slip: {name}")
-    _draw_runs(canvas, runs)
+        raise ValueError(f"college name too long for the slip (two lines at most): {name}")
+    return runs
+
+
+def _draw_name(canvas: Canvas, design: _Design, family: FontFamily, name: str) -> None:
+    _draw_runs(canvas, _name_runs(design, family, name))
+
+
+def check_slip_name(
+    name: str,
+    text: SlipText = SlipText(),
+    *,
+    family: FontFamily | None = None,
+    layout: SlipLayout | None = None,
+) -> None:
+    """Raise ValueError if ``name`` cannot be printed on a slip (so a mailout or a reissue can
+    refuse it before anything is issued)."""
+    family = family or load_family()
+    design = _design(text, family, layout or SlipLayout())
+    smallest = family.size(design.layout.name_sizes[-1])
+    # The font's own advances, summed, are a close estimate of the shaped width; a name well
+    # inside one line needs no shaping (a roster of thousands is checked in milliseconds).
+    if family.bold.rl.stringWidth(name, smallest) <= design.name_box[1] * 0.8:
+        return
+    _name_runs(design, family, _nfc(name))
 
 
 def _draw_value(canvas: Canvas, design: _Design, mid: float, value: str) -> None:

@@ -55,7 +55,7 @@ from letters.letter import render_letter, render_letters
 from letters.letterfile import LetterFile, LetterFileError, key_line, load_letter_file
 from letters.model import Letter
 from letters.qrsheet import QRSheet, load_qr_sheet, render_qr_sheet
-from letters.slip import Slip, SlipText, draw_slips, render_slips
+from letters.slip import Slip, SlipText, check_slip_name, draw_slips, render_slips
 from saraban import audit, register, store
 from saraban.db import session_scope
 from saraban.models import BatchKind, College, Mailout, MailoutItem, MailoutState, utcnow
@@ -237,6 +237,10 @@ def load_plan(folder: Path, roster_path: Path | None = None) -> MailoutPlan:
             raise MailoutError(f"{exc} (for college {college.code}, {college.name})") from None
         # A digest, not the texts: the roster may hold thousands of colleges.
         merged.add(hashlib.sha256("\0".join((letter.to, *letter.body)).encode()).digest())
+        try:
+            check_slip_name(college.name, slip_text)
+        except ValueError as exc:
+            raise MailoutError(f"{roster_path}: college {college.code}: {exc}") from None
 
     digest = hashlib.sha256()
     for path in [letter_path, settings_path, folder / "qr-sheet.toml", *files]:

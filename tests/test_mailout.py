@@ -237,6 +237,16 @@ BAD_INPUTS = {
         MailoutError,
         "key 'body'",
     ),
+    "a college name too long for its slip": (
+        lambda f: (f / "roster.csv").write_text(
+            (f / "roster.csv")
+            .read_text(encoding="utf-8")
+            .replace("วิทยาลัยสารพัดช่างลำปาง", "วิทยาลัยเทคนิค" + "เฉลิมพระเกียรติ" * 14, 1),
+            encoding="utf-8",
+        ),
+        MailoutError,
+        "college 1352016501: college name too long for the slip",
+    ),
     "unknown setting": (
         lambda f: (f / "mailout.toml").write_text(
             "colour = 1\n" + (f / "mailout.toml").read_text(encoding="utf-8"), encoding="utf-8"
