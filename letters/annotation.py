@@ -53,7 +53,7 @@ from reportlab.lib.units import mm
 from reportlab.pdfgen.canvas import Canvas
 
 from letters.fonts import FontFamily, load_family
-from letters.paragraph import TextStyle, ThaiParagraph
+from letters.paragraph import TextStyle, placed_lines
 from letters.pdfglyphs import draw_glyphs
 from letters.shaping import Glyph, ShapingFont
 from letters.thaitext import numerals
@@ -234,19 +234,18 @@ class _Block:
 
 
 def _paragraph(text: str, style: TextStyle, width: float, top: float) -> tuple[list[_Run], float]:
-    para = ThaiParagraph(text, style)
-    _, height = para.wrap(width, 1e6)
+    lines, height = placed_lines(text, style, width)
     runs = [
         _Run(
             style.font,
             style.size,
             x,
             top + height - y,
-            tuple(g for unit in line.units for g in unit.glyphs),
+            glyphs,
             top + n * style.leading,
             top + (n + 1) * style.leading,
         )
-        for n, (line, x, y) in enumerate(para.line_positions())
+        for n, (x, y, glyphs) in enumerate(lines)
     ]
     return runs, height
 

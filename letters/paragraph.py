@@ -290,3 +290,18 @@ class ThaiParagraph(Flowable):
             extra = gap + (list(extra) if extra else [0.0] * len(glyphs))
             return [*shaped.glyphs, *glyphs], extra, 0.0
         return glyphs, extra, x
+
+
+def placed_lines(
+    text: str, style: TextStyle, width: float
+) -> tuple[list[tuple[float, float, tuple[Glyph, ...]]], float]:
+    """``text`` laid out to ``width`` for drawing outside a flowing story (slips, notes): each
+    line's left x, its baseline y up from the paragraph's bottom, and its glyphs; and the
+    paragraph's height."""
+    para = ThaiParagraph(text, style)
+    _, height = para.wrap(width, 1e6)
+    lines = [
+        (x, y, tuple(g for unit in line.units for g in unit.glyphs))
+        for line, x, y in para.line_positions()
+    ]
+    return lines, height

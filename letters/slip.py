@@ -33,7 +33,7 @@ from reportlab.lib.units import mm
 from reportlab.pdfgen.canvas import Canvas
 
 from letters.fonts import FONTS_DIR, FontFamily, load_family
-from letters.paragraph import TextStyle, ThaiParagraph
+from letters.paragraph import TextStyle, placed_lines
 from letters.pdfglyphs import draw_glyphs
 from letters.shaping import Glyph, ShapingFont
 
@@ -172,18 +172,10 @@ def _paragraph_runs(
     text: str, style: TextStyle, x: float, top: float, width: float
 ) -> tuple[list[_Run], float]:
     """Lines of ``text`` broken at Thai word boundaries to ``width``, hanging from ``top``."""
-    para = ThaiParagraph(text, style)
-    _, height = para.wrap(width, 1e6)
+    lines, height = placed_lines(text, style, width)
     runs = [
-        _Run(
-            style.font,
-            style.size,
-            x + lx,
-            top - height + ly,
-            tuple(g for unit in line.units for g in unit.glyphs),
-            style.color,
-        )
-        for line, lx, ly in para.line_positions()
+        _Run(style.font, style.size, x + lx, top - height + ly, glyphs, style.color)
+        for lx, ly, glyphs in lines
     ]
     return runs, height
 

@@ -191,24 +191,18 @@ def _check(settings: Settings, password: str, target: _Target | None) -> tuple[b
 
 def _store_rehash(session: Session, target: _Target, new_hash: str) -> None:
     """Replace a hash made with other settings, unless it changed meanwhile."""
+    model: type[Credential] | type[Account]
     if target.credential_id is not None:
-        session.exec(
-            update(Credential)
-            .where(
-                col(Credential.id) == target.credential_id,
-                col(Credential.password_hash) == target.stored_hash,
-            )
-            .values(password_hash=new_hash)
-        )
+        model, row_id = Credential, target.credential_id
     elif target.account_id is not None:
-        session.exec(
-            update(Account)
-            .where(
-                col(Account.id) == target.account_id,
-                col(Account.password_hash) == target.stored_hash,
-            )
-            .values(password_hash=new_hash)
-        )
+        model, row_id = Account, target.account_id
+    else:
+        return
+    session.exec(
+        update(model)
+        .where(col(model.id) == row_id, col(model.password_hash) == target.stored_hash)
+        .values(password_hash=new_hash)
+    )
 
 
 def _failed(engine: Engine, username: str, client: Client, via: str) -> None:

@@ -297,8 +297,6 @@ def receive(
         if letter_date is not None and letter_date != mailout.letter_date:
             raise Invalid("letter_date", _dated_otherwise(mailout.letter_date))
         letter_date = mailout.letter_date
-    now = utcnow()
-    year, number = _take_number(session, code, now)
     fields = ReceiptCreate.model_validate(
         {
             "letter_number": item.reference,
@@ -310,6 +308,20 @@ def receive(
             "note": note,
         }
     )
+    return _numbered(session, who, code, fields, ReceiptChannel.MAILOUT, mailout_item_id=item_id)
+
+
+def _numbered(
+    session: Session,
+    who: Principal,
+    code: str,
+    fields: ReceiptCreate,
+    channel: ReceiptChannel,
+    **links: object,
+) -> RegisterEntry:
+    """The receipt with the college's next number for the year, received now by ``who``."""
+    now = utcnow()
+    year, number = _take_number(session, code, now)
     receipt = Receipt.model_validate(
         fields.model_dump(exclude={"channel"}),
         update={
@@ -318,8 +330,8 @@ def receive(
             "number": number,
             "received_at": now,
             "received_by": who.actor,
-            "channel": ReceiptChannel.MAILOUT,
-            "mailout_item_id": item_id,
+            "channel": channel,
+            **links,
         },
     )
     return _registered(session, who, receipt)
@@ -389,22 +401,15 @@ def register_letter(
     code = principal.registrar(who)
     _check_pdf(pdf, settings)
     path, digest = _keep(pdf, settings, code)
-    now = utcnow()
-    year, number = _take_number(session, code, now)
-    receipt = Receipt.model_validate(
-        data.model_dump(exclude={"channel"}),
-        update={
-            "college_code": code,
-            "year_be": year,
-            "number": number,
-            "received_at": now,
-            "received_by": who.actor,
-            "channel": ReceiptChannel(data.channel),
-            "file_path": path,
-            "file_sha256": digest,
-        },
+    return _numbered(
+        session,
+        who,
+        code,
+        data,
+        ReceiptChannel(data.channel),
+        file_path=path,
+        file_sha256=digest,
     )
-    return _registered(session, who, receipt)
 
 
 def register(
