@@ -118,11 +118,14 @@ def saraban_render(letter) -> Render:
 
 
 def clear_saraban_caches() -> None:
-    """Forget segmented and shaped text; fonts and the word dictionary stay loaded."""
+    """Forget segmented, shaped and laid-out text; fonts and the word dictionary stay loaded."""
+    from letters import paragraph, segment, thaitext
     from letters.fonts import load_family
-    from letters.segment import break_units
 
-    break_units.cache_clear()
+    segment.break_units.cache_clear()
+    segment._words.cache_clear()
+    thaitext.numerals.cache_clear()
+    paragraph._LINES.clear()
     family = load_family()
     for font in {family.regular, family.bold, family.italic, family.bolditalic}:
         font.shape.cache_clear()  # type: ignore[attr-defined]
