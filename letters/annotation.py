@@ -54,7 +54,7 @@ from reportlab.pdfgen.canvas import Canvas
 
 from letters.fonts import FontFamily, load_family
 from letters.paragraph import TextStyle, placed_lines
-from letters.pdfglyphs import draw_glyphs
+from letters.pdfglyphs import draw_glyphs, pdf_canvas
 from letters.shaping import Glyph, ShapingFont
 from letters.thaitext import numerals
 
@@ -638,7 +638,7 @@ def _sheet_pages(
     lay: AnnotationLayout,
 ) -> bytes:
     out = io.BytesIO()
-    canvas = Canvas(out, pagesize=A4, invariant=True, lang="th")
+    canvas = pdf_canvas(out, family.regular, pagesize=A4, invariant=True, lang="th")
     canvas.setTitle(SHEET_TITLE)
     canvas.setCreator("saraban")
     remaining: list[_Block] = []
@@ -667,7 +667,9 @@ def _merge_overlay(page: PageObject, draws: Sequence[Callable[[Canvas], None]]) 
     the page's own content (and text layer) stays as it is, under it."""
     box = page.cropbox
     out = io.BytesIO()
-    canvas = Canvas(out, pagesize=(float(box.width), float(box.height)), invariant=True, lang="th")
+    canvas = pdf_canvas(
+        out, pagesize=(float(box.width), float(box.height)), invariant=True, lang="th"
+    )
     for draw in draws:
         draw(canvas)
     canvas.showPage()

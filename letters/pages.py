@@ -115,6 +115,8 @@ def canvas_maker(
     furniture: Furniture, appendix: Callable[[Canvas], None] | None = None
 ) -> Callable[..., FurnishedCanvas]:
     def make(*args: Any, **kwargs: Any) -> FurnishedCanvas:
+        # A TrueType initial font: no page names reportlab's default Helvetica (pdf_canvas).
+        kwargs["initialFontName"] = furniture.font.rl.fontName
         return FurnishedCanvas(*args, furniture=furniture, appendix=appendix, **kwargs)
 
     return make

@@ -8,10 +8,12 @@ glyph, so the text position never drifts.
 from __future__ import annotations
 
 from collections.abc import Hashable, Sequence
+from typing import Any
 
 from reportlab.lib.rl_accel import fp_str
 from reportlab.pdfgen.canvas import Canvas
 
+from letters.markfont import mark_font
 from letters.shaping import Glyph, ShapingFont
 
 
@@ -26,7 +28,9 @@ def glyph_operators(
 ) -> str:
     """PDF operators (``BT … ET``) that draw ``glyphs`` with the baseline starting at (x, y).
 
-    ``extra[i]`` is space in points added after glyph ``i`` (justification).
+    ``extra[i]`` is space in points added after glyph ``i`` (justification). A cluster's first
+    glyph is a TrueType glyph; its other characters are glyphs of the document's mark font
+    (``letters.markfont``), which also draw the cluster's other glyphs.
     """
     if not glyphs:
         return ""
@@ -39,11 +43,13 @@ def glyph_operators(
         byte_codes.extend((subset, b) for b in chunk)
     codes = iter(byte_codes)
     subsets = rl._assignState(doc).subsets
+    marks = mark_font(doc, font) if any(g.marks for g in glyphs) else None
     outlines: list[str] = []
     pen_x = x
 
     ops = [f"BT 1 0 0 1 {fp_str(x)} {fp_str(y)} Tm"]
-    current_subset = -1
+    current_font = ""
+    current_subset = -1  # of the TrueType font
     current_rise = 0.0
     array: list[str] = []
     pending_move = 0.0  # points to move the text position before the next glyph
@@ -60,46 +66,82 @@ def glyph_operators(
             ops.append(f"[{' '.join(array)}] TJ")
             array.clear()
 
+    def use_font(name: str) -> None:
+        nonlocal current_font
+        if name != current_font:
+            flush_array()
+            ops.append(f"{name} {fp_str(size)} Tf")
+            current_font = name
+
+    def use_rise(rise: float) -> None:
+        nonlocal current_rise
+        if rise != current_rise:
+            flush_array()
+            ops.append(f"{fp_str(rise)} Ts")
+            current_rise = rise
+
+    def show(byte: int, move: float) -> None:
+        if abs(move) > 1e-6:
+            flush_run()
+            array.append(fp_str(-move * 1000.0 / size))
+        run.append(byte)
+
     for i, glyph in enumerate(glyphs):
+        gap = extra[i] if extra else 0.0
+        if glyph.covered:
+            pending_move += glyph.advance * scale + gap
+            pen_x += glyph.advance * scale + gap
+            continue
         if glyph.code is None:
             outlines.append(
                 f"q {fp_str(scale)} 0 0 {fp_str(scale)} {fp_str(pen_x + glyph.dx * scale)} "
                 f"{fp_str(y + glyph.dy * scale)} cm {_outline_form(canvas, font, glyph.gid)} Do Q"
             )
-            pending_move += glyph.advance * scale + (extra[i] if extra else 0.0)
-            pen_x += glyph.advance * scale + (extra[i] if extra else 0.0)
+            pending_move += glyph.advance * scale + gap
+            pen_x += glyph.advance * scale + gap
             continue
         subset, byte = next(codes)
         if glyph.code == 32 and current_subset > 0 and len(subsets[current_subset]) > 32:
             # Every reportlab subset holds the space at code 32: staying in the current font
             # spares a font switch, after which pdfium drops a following space.
             subset, byte = current_subset, 32
-        if subset != current_subset:
-            flush_array()
-            name = rl.getSubsetInternalName(subset, doc)
-            ops.append(f"{name} {fp_str(size)} Tf")
-            current_subset = subset
-        rise = glyph.dy * scale
-        if rise != current_rise:
-            flush_array()
-            ops.append(f"{fp_str(rise)} Ts")
-            current_rise = rise
-        move = pending_move + glyph.dx * scale
-        if abs(move) > 1e-6:
-            flush_run()
-            array.append(fp_str(-move * 1000.0 / size))
-        run.append(byte)
+        use_font(rl.getSubsetInternalName(subset, doc))
+        current_subset = subset
+        use_rise(glyph.dy * scale)
+        show(byte, pending_move + glyph.dx * scale)
         pdf_width = rl.face.getCharWidth(glyph.code) * scale
+        # From the text position after this glyph to the pen after it.
         pending_move = (glyph.advance - glyph.dx) * scale - pdf_width
         pen_x += glyph.advance * scale
-        if extra:
-            pending_move += extra[i]
-            pen_x += extra[i]
+        if glyph.marks and marks is not None:
+            use_rise(0.0)
+            for mark in glyph.marks:
+                mark_subset, mark_byte = marks.code_for(mark)
+                use_font(marks.internal_name(mark_subset))
+                show(mark_byte, pending_move + mark.x * scale)
+                pending_move = -(mark.x + mark.width) * scale
+        pending_move += gap
+        pen_x += gap
     flush_array()
     if current_rise:
         ops.append("0 Ts")
     ops.append("ET")
     return "\n".join(ops + outlines)
+
+
+def pdf_canvas(out: Any, font: ShapingFont | None = None, **kwargs: Any) -> Canvas:
+    """A reportlab canvas whose pages name no font they do not draw with.
+
+    reportlab starts every page (and form) by selecting its initial font, Helvetica unless
+    told otherwise, so each page's resources named a standard font that no page used and no
+    file embedded: preflight tools flag it, pdf.js warns. A TrueType font as the initial font
+    is selected only when drawn with, so nothing is named in vain.
+    """
+    if font is None:
+        from letters.fonts import load_family
+
+        font = load_family().regular
+    return Canvas(out, initialFontName=font.rl.fontName, **kwargs)
 
 
 def _outline_form(canvas: Canvas, font: ShapingFont, gid: int) -> str:

@@ -37,7 +37,7 @@ from reportlab.pdfgen.canvas import Canvas
 from letters.fonts import FontFamily, load_family
 from letters.letterfile import LetterFileError, key_line, read_toml
 from letters.paragraph import TextStyle, ThaiParagraph
-from letters.pdfglyphs import draw_text
+from letters.pdfglyphs import draw_text, pdf_canvas
 
 QUIET_ZONE = 4  # modules of white around the code, as ISO/IEC 18004 requires
 MIN_MODULE = 0.8 * mm  # smaller modules are unreliable for phone cameras on paper
@@ -258,7 +258,7 @@ def render_qr_sheet(
     layout = layout or QRSheetLayout()
     page_w, page_h = layout.page
     out = io.BytesIO()
-    canvas = Canvas(out, pagesize=layout.page, invariant=True, lang="th")
+    canvas = pdf_canvas(out, family.regular, pagesize=layout.page, invariant=True, lang="th")
     canvas.setTitle(sheet.title)
     canvas.setCreator("saraban")
 

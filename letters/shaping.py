@@ -7,8 +7,8 @@ points. Shaping is per word (Thai marks never attach across a word boundary) and
 from __future__ import annotations
 
 import itertools
-import re
 import threading
+import unicodedata
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -18,39 +18,49 @@ from reportlab.pdfbase import pdfmetrics
 
 from letters.textlayer import TextLayerTTFont
 
-# The Windows/Mac Thai private-use convention for positional forms of marks (U+F700–U+F71A).
-_PUA_NOMINAL = {
-    0xF700: "\u0e10",
-    0xF70F: "\u0e0d",
-    0xF701: "\u0e34",
-    0xF702: "\u0e35",
-    0xF703: "\u0e36",
-    0xF704: "\u0e37",
-    0xF710: "\u0e31",
-    0xF711: "\u0e4d",
-    0xF712: "\u0e47",
-    0xF718: "\u0e38",
-    0xF719: "\u0e39",
-    0xF71A: "\u0e3a",
+# Where a mark's text sits for PDF readers, before the pen after its base (thousandths of an
+# em), and how wide it is there: one mark, or the first and second of two stacked marks.
+# poppler starts a new word at every change of font and then writes a space where the words
+# are more than 0.03 em apart, so a cluster's last mark reaches ``_MARK_OVERHANG`` past the
+# cluster's end, past any justification gap (at most 0.094 em); it also starts a word where a
+# character starts within 0.1 em of the one before. pdfminer writes a space where a character
+# starts more than 0.1 em right of the last one's end, and breaks the line between two
+# characters of no width. pdf.js restarts its run, harmlessly, past 0.2 em back.
+_MARK_SLOTS: dict[int, tuple[tuple[float, float], ...]] = {
+    1: ((150.0, 150.0),),
+    2: ((190.0, 105.0), (85.0, 85.0)),
 }
-for _start in (0xF705, 0xF70A, 0xF713):
-    for _i, _mark in enumerate("\u0e48\u0e49\u0e4a\u0e4b\u0e4c"):
-        _PUA_NOMINAL[_start + _i] = _mark
+_MARK_OVERHANG = 100.0
 
-_UNI_NAME = re.compile(r"^uni([0-9A-F]{4})(?:\..*)?$")
+
+@dataclass(frozen=True, slots=True)
+class MarkChar:
+    """One character of a cluster after its first, spoken in the PDF by a glyph of the
+    document's mark font (letters.markfont): its text, where its text origin sits relative to
+    the pen after the cluster's first glyph, its width there, and the outlines it draws (the
+    cluster's other glyphs: gid and offset from the text origin, thousandths of an em; the
+    first mark of a cluster draws them all, the others draw nothing)."""
+
+    text: str
+    x: float
+    width: float
+    outlines: tuple[tuple[int, float, float], ...]
 
 
 @dataclass(frozen=True, slots=True)
 class Glyph:
     gid: int
     # The PDF code point that draws this glyph and extracts as its text, or None for a glyph
-    # that stands for no text of its own (the NIKHAHIT of a split SARA AM): it is drawn as an
-    # outline so that extractors, which handle an empty ToUnicode entry unevenly, see nothing.
+    # that the text layer does not show: drawn by its cluster's marks (``covered``) or, where
+    # it stands for no text of its own, as an outline form.
     code: int | None
     advance: float
     dx: float
     dy: float
     cluster: int  # start of this glyph's grapheme cluster in the shaped string
+    # On a cluster's first glyph: the cluster's other characters, each a mark-font glyph.
+    marks: tuple[MarkChar, ...] = ()
+    covered: bool = False  # drawn by the marks of its cluster's first glyph
 
 
 class _PdfPen:
@@ -110,7 +120,6 @@ class ShapingFont:
     path: Path
     rl: TextLayerTTFont
     _hb_font: hb.Font
-    _nominal: dict[int, str] = field(default_factory=dict)
     _outlines: dict[int, str] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -125,7 +134,6 @@ class ShapingFont:
         hb_font = hb.Font(face)
         hb_font.scale = (1000, 1000)  # positions come out in thousandths of an em
         font = cls(name=name, path=path, rl=rl, _hb_font=hb_font)
-        font._nominal = font._nominal_chars()
         font.shape = lru_cache(maxsize=16384)(font._shape)  # type: ignore[method-assign]
         return font
 
@@ -139,23 +147,6 @@ class ShapingFont:
 
     def has_char(self, char: str) -> bool:
         return ord(char) in self.rl.face.charToGlyph
-
-    def _nominal_chars(self) -> dict[int, str]:
-        """For each glyph the character it is a form of, from the cmap, the PUA table and names."""
-        nominal: dict[int, str] = {}
-        for gid, chars in self.rl.face.glyphToChar.items():
-            for char in chars:
-                if 0xF700 <= char <= 0xF71A:
-                    nominal.setdefault(gid, _PUA_NOMINAL.get(char, ""))
-                elif char < 0xE000 or char > 0xF8FF:
-                    nominal[gid] = chr(char)
-                    break
-        for gid in range(len(self.rl.face.hmetrics)):
-            if gid not in nominal:
-                match = _UNI_NAME.match(self._hb_font.glyph_to_string(gid))
-                if match:
-                    nominal[gid] = chr(int(match.group(1), 16))
-        return nominal
 
     def shape(self, text: str) -> Shaped:  # replaced by a cached bound copy in load()
         return self._shape(text)
@@ -173,35 +164,15 @@ class ShapingFont:
         for pos in positions:
             x0s.append(pen + self._snap(pos.x_offset))
             pen += pos.x_advance
-        texts = self._glyph_texts(
-            text,
-            [i.codepoint for i in infos],
-            [i.cluster for i in infos],
-            x0s,
-            pen,
-            [pos.y_offset != 0 for pos in positions],
-        )
-        glyphs = []
+        n = len(infos)
+        starts = [k for k in range(n) if k == 0 or infos[k].cluster != infos[k - 1].cluster]
+        glyphs: list[Glyph] = []
         width = 0.0
-        for info, pos, glyph_text in zip(infos, positions, texts, strict=True):
-            gid, advance, dx = info.codepoint, float(pos.x_advance), self._snap(pos.x_offset)
-            code = None
-            if glyph_text is not None:
-                # A shifted mark's PDF width brings the text position back to the pen, so
-                # extractors see no gap after it and need no correcting move.
-                pdf_width = self.rl.glyph_width(gid) if dx == 0 else max(0.0, advance - dx)
-                code = self.rl.code_for(gid, glyph_text, pdf_width)
-            glyphs.append(
-                Glyph(
-                    gid=gid,
-                    code=code,
-                    advance=advance,
-                    dx=dx,
-                    dy=float(pos.y_offset),
-                    cluster=info.cluster,
-                )
-            )
-            width += advance
+        for a, b in itertools.pairwise([*starts, n]):
+            end = infos[b].cluster if b < n else len(text)
+            chars = text[infos[a].cluster : end].replace("\u00a0", " ")
+            glyphs += self._cluster(chars, infos[a:b], positions[a:b])
+            width += sum(float(p.x_advance) for p in positions[a:b])
         return Shaped(text=text, glyphs=tuple(glyphs), width=width)
 
     @staticmethod
@@ -220,53 +191,83 @@ class ShapingFont:
             cached = self._outlines[gid] = " ".join(pen.ops)
         return cached
 
-    def _glyph_texts(
-        self,
-        text: str,
-        gids: list[int],
-        clusters: list[int],
-        x0s: list[float],
-        width: float,
-        raised: list[bool],
-    ) -> list[str | None]:
-        """Split ``text`` over the glyphs so that, read in drawing order, they give it back.
+    def _cluster(
+        self, chars: str, infos: list[hb.GlyphInfo], positions: list[hb.GlyphPosition]
+    ) -> list[Glyph]:
+        """One grapheme cluster's glyphs, each told what it speaks in the PDF's text layer.
 
-        Each speaking glyph of a cluster gets a non-empty, consecutive piece of the cluster's
-        text: its own character where glyphs and characters match one to one, else the pieces in
-        order (so reordered marks still read back in the typed order). A glyph is silent (None)
-        where its cluster has more glyphs than characters (the NIKHAHIT of a split SARA AM), or
-        where it would start to the right of a later glyph (pdfplumber starts a new word
-        whenever a character begins left of the one before it), or where it is raised or
-        lowered off the baseline (a lowered vowel under ฎ can drop far enough for extractors
-        to put it on a line of its own).
+        The first glyph speaks the cluster's first character (a no-break space speaks as an
+        ordinary space: it only glues the layout). Each further character is a glyph of the
+        mark font, in the order typed; the first of them draws the cluster's other glyphs as
+        outlines where HarfBuzz put them, so what prints is what HarfBuzz shaped while readers
+        meet each mark where their heuristics expect it (``_MARK_SLOTS``). A mark's text alone
+        on the first glyph would not do: pdf.js gives no advance to any glyph whose text holds
+        a mark. Where the cluster has one glyph, it speaks all its characters (a ligature);
+        where it has glyphs but no characters left, they are drawn as silent outlines.
         """
-        n = len(gids)
-        silent: set[int] = set()
-        starts = [k for k in range(n) if k == 0 or clusters[k] != clusters[k - 1]]
-        bounds = [*starts, n]
-        for a, b in itertools.pairwise(bounds):
-            chars = text[clusters[a] : clusters[b] if b < n else len(text)]
-            surplus = (b - a) - len(chars)
-            if surplus > 0:
-                group = range(a, b)
-                strangers = [k for k in group if self._nominal.get(gids[k], "") not in chars]
-                silent.update((strangers + list(reversed(group)))[:surplus])
-        first_of_cluster = set(starts)
-        silent.update(k for k in range(n) if raised[k] and k not in first_of_cluster)
-        running_min = width
-        for k in reversed(range(n)):
-            if k in silent:
+        first, rest = chars[:1], chars[1:]
+        first_info, first_pos = infos[0], positions[0]
+        cluster = first_info.cluster
+        dx0 = self._snap(first_pos.x_offset)
+        if len(infos) == 1 or not rest:
+            text = chars if len(infos) == 1 else first
+            own = self.rl.glyph_width(first_info.codepoint) if dx0 == 0 else first_pos.x_advance
+            code = self.rl.code_for(first_info.codepoint, text, max(0.0, own - dx0))
+            glyphs = [
+                Glyph(first_info.codepoint, code, float(first_pos.x_advance), dx0,
+                      float(first_pos.y_offset), cluster)
+            ]
+            glyphs += [
+                Glyph(i.codepoint, None, float(p.x_advance), self._snap(p.x_offset),
+                      float(p.y_offset), cluster)
+                for i, p in zip(infos[1:], positions[1:], strict=True)
+            ]
+            return glyphs
+        # Outlines of the other glyphs relative to the pen after the first glyph.
+        outlines: list[tuple[int, float, float]] = []
+        pen = 0.0
+        for info, pos in zip(infos[1:], positions[1:], strict=True):
+            outlines.append((info.codepoint, pen + self._snap(pos.x_offset), float(pos.y_offset)))
+            pen += pos.x_advance
+        marks: list[MarkChar] = []
+        cursor = 0.0  # text position relative to the pen after the first glyph
+        run: list[str] = []
+
+        def flush_marks() -> None:
+            slots = _MARK_SLOTS.get(len(run), _MARK_SLOTS[2])
+            for n, char in enumerate(run):
+                back, wide = slots[min(n, len(slots) - 1)]
+                marks.append(MarkChar(char, cursor - back, wide, ()))
+            run.clear()
+
+        spacing_left = pen
+        for char in rest:
+            if unicodedata.category(char) == "Mn":
+                run.append(char)
                 continue
-            if x0s[k] > running_min + 1e-6 and k not in first_of_cluster:
-                silent.add(k)
-            else:
-                running_min = min(running_min, x0s[k])
-        out: list[str | None] = [None] * n
-        for a, b in itertools.pairwise(bounds):
-            chars = text[clusters[a] : clusters[b] if b < n else len(text)]
-            speaking = [k for k in range(a, b) if k not in silent] or [a]
-            first_piece = len(chars) - (len(speaking) - 1)
-            out[speaking[0]] = chars[:first_piece]
-            for offset, k in enumerate(speaking[1:], start=first_piece):
-                out[k] = chars[offset]
-        return out
+            flush_marks()
+            marks.append(MarkChar(char, cursor, spacing_left, ()))
+            cursor += spacing_left
+            spacing_left = 0.0
+        flush_marks()
+        tail = marks[-1]
+        marks[-1] = MarkChar(tail.text, tail.x, tail.width + _MARK_OVERHANG, tail.outlines)
+        head = marks[0]
+        marks[0] = MarkChar(
+            head.text,
+            head.x,
+            head.width,
+            tuple((gid, ox - head.x, oy) for gid, ox, oy in outlines),
+        )
+        own = self.rl.glyph_width(first_info.codepoint) if dx0 == 0 else first_pos.x_advance
+        code = self.rl.code_for(first_info.codepoint, first, max(0.0, own - dx0))
+        glyphs = [
+            Glyph(first_info.codepoint, code, float(first_pos.x_advance), dx0,
+                  float(first_pos.y_offset), cluster, marks=tuple(marks))
+        ]
+        glyphs += [
+            Glyph(i.codepoint, None, float(p.x_advance), self._snap(p.x_offset),
+                  float(p.y_offset), cluster, covered=True)
+            for i, p in zip(infos[1:], positions[1:], strict=True)
+        ]
+        return glyphs

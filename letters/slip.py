@@ -34,7 +34,7 @@ from reportlab.pdfgen.canvas import Canvas
 
 from letters.fonts import FONTS_DIR, FontFamily, load_family
 from letters.paragraph import TextStyle, placed_lines
-from letters.pdfglyphs import draw_glyphs
+from letters.pdfglyphs import draw_glyphs, pdf_canvas
 from letters.shaping import Glyph, ShapingFont
 
 DEFAULT_SYSTEM_TH = ("ระบบติดตามและประเมินผลการขับเคลื่อน", "การจัดการอาชีวศึกษา : e-MVS")
@@ -510,7 +510,7 @@ def render_slips(
     if per_page not in PER_PAGE:
         raise ValueError(f"per_page must be one of {PER_PAGE}, got {per_page!r}")
     out = io.BytesIO()
-    canvas = Canvas(out, invariant=True, lang="th")
+    canvas = pdf_canvas(out, (family or load_family()).regular, invariant=True, lang="th")
     canvas.setTitle("Username และ Password : " + " ".join(text.system_th))
     canvas.setCreator("saraban")
     draw_slips(canvas, slips, text, per_page=per_page, family=family, layout=layout)

@@ -10,8 +10,11 @@ text on its first glyph, and nothing (``<>``) on the cluster's other glyphs.
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Sequence
+
 from reportlab.pdfbase import pdfdoc
-from reportlab.pdfbase.ttfonts import SUBSETN, TTFont
+from reportlab.pdfbase.ttfonts import TTFont
 
 # Supplementary Private Use Area-A: never in real text, so never confused with a character.
 _FIRST_VIRTUAL = 0xF0000
@@ -21,12 +24,24 @@ def _utf16_hex(text: str) -> str:
     return text.encode("utf-16-be").hex().upper()
 
 
-def to_unicode_cmap(fontname: str, subset: list[int], code_text: dict[int, str]) -> str:
-    """A ToUnicode CMap for one subset; codes in ``code_text`` map to their (maybe empty) text."""
-    entries = []
-    for i, code in enumerate(subset):
-        text = code_text.get(code, chr(code))
-        entries.append(f"<{i:02X}> <{_utf16_hex(text)}>")
+def subset_tag(fontname: str, contents: Sequence[object]) -> str:
+    """Six capital letters naming one subset of a font by what it holds (ISO 32000-1, 9.6.4).
+
+    Equal subsets get equal tags and different ones, all but surely, different tags: across a
+    mailout's print file a RIP or print server that keys fonts by name never takes one subset
+    for another.
+    """
+    digest = hashlib.sha256(repr((fontname, list(contents))).encode("utf-8")).digest()
+    value = int.from_bytes(digest[:8], "big")
+    letters = []
+    for _ in range(6):
+        value, k = divmod(value, 26)
+        letters.append(chr(ord("A") + k))
+    return "".join(letters)
+
+
+def to_unicode_cmap(fontname: str, entries: Sequence[tuple[int, str]]) -> str:
+    """A ToUnicode CMap for one-byte codes; each code maps to its (maybe empty) text."""
     lines = [
         "/CIDInit /ProcSet findresource begin",
         "12 dict begin",
@@ -39,15 +54,26 @@ def to_unicode_cmap(fontname: str, subset: list[int], code_text: dict[int, str])
         f"/CMapName /{fontname} def",
         "/CMapType 2 def",
         "1 begincodespacerange",
-        f"<00> <{len(subset) - 1:02X}>",
+        "<00> <FF>",
         "endcodespacerange",
     ]
+    mapped = [f"<{code:02X}> <{_utf16_hex(text)}>" for code, text in entries]
     # A bfchar block holds at most 100 entries.
-    for start in range(0, len(entries), 100):
-        chunk = entries[start : start + 100]
+    for start in range(0, len(mapped), 100):
+        chunk = mapped[start : start + 100]
         lines += [f"{len(chunk)} beginbfchar", *chunk, "endbfchar"]
     lines += ["endcmap", "CMapName currentdict /CMap defineresource pop", "end", "end"]
     return "\n".join(lines)
+
+
+def cmap_stream(
+    doc: pdfdoc.PDFDocument, fontname: str, entries: Sequence[tuple[int, str]]
+) -> pdfdoc.PDFStream:
+    stream = pdfdoc.PDFStream()
+    stream.content = to_unicode_cmap(fontname, entries)
+    if doc.compression:
+        stream.filters = [pdfdoc.PDFZCompress]
+    return stream
 
 
 class TextLayerTTFont(TTFont):
@@ -100,10 +126,17 @@ class TextLayerTTFont(TTFont):
         """As ``TTFont.addObjects``, with the exact ToUnicode CMap."""
         state = self._assignState(doc)
         state.frozen = 1
+        face = self.face
         for n, subset in enumerate(state.subsets):
             internal_name = self.getSubsetInternalName(n, doc)[1:]
+            contents = [
+                (face.charToGlyph.get(c, 0), face.getCharWidth(c), self.code_text.get(c, chr(c)))
+                for c in subset
+            ]
+            tag = subset_tag(face.name.decode("latin-1") + face.subfontNameX.decode("latin-1"),
+                             contents)
             base_font_name = b"".join(
-                (SUBSETN(n), b"+", self.face.name, self.face.subfontNameX)
+                (tag.encode("ascii"), b"+", face.name, face.subfontNameX)
             ).decode("pdfdoc")
 
             pdf_font = pdfdoc.PDFTrueTypeFont()
@@ -112,13 +145,11 @@ class TextLayerTTFont(TTFont):
             pdf_font.BaseFont = base_font_name
             pdf_font.FirstChar = 0
             pdf_font.LastChar = len(subset) - 1
-            pdf_font.Widths = pdfdoc.PDFArray([self.face.getCharWidth(c) for c in subset])
-
-            cmap_stream = pdfdoc.PDFStream()
-            cmap_stream.content = to_unicode_cmap(base_font_name, subset, self.code_text)
-            if doc.compression:
-                cmap_stream.filters = [pdfdoc.PDFZCompress]
-            pdf_font.ToUnicode = doc.Reference(cmap_stream, "toUnicodeCMap:" + base_font_name)
+            pdf_font.Widths = pdfdoc.PDFArray([face.getCharWidth(c) for c in subset])
+            entries = [(i, self.code_text.get(code, chr(code))) for i, code in enumerate(subset)]
+            pdf_font.ToUnicode = doc.Reference(
+                cmap_stream(doc, base_font_name, entries), "toUnicodeCMap:" + base_font_name
+            )
             pdf_font.FontDescriptor = self.face.addSubsetObjects(doc, base_font_name, subset)
 
             doc.Reference(pdf_font, internal_name)
