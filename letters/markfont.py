@@ -19,16 +19,14 @@ from reportlab.pdfbase import pdfdoc
 from letters.shaping import MarkChar, ShapingFont
 from letters.textlayer import cmap_stream, subset_tag
 
-# Code 33 is a blank glyph named ``m``, 0.6 em wide, never shown: poppler guesses a Type 3
-# font's size from the width of its ``m`` (taken as 0.6 em), and must find the marks' size
-# equal to their base's to keep them in its word and line. Codes below 33 are not used: code
+# Code 33 is a blank glyph named ``a``, 0.5 em wide, never shown: poppler guesses a Type 3
+# font's size from the width of its first glyph named with one letter (taken as 0.5 em; an
+# ``m`` as 0.6 em in some versions, so there is none), and must find the marks' size equal to
+# their base's to keep them in its word and line. Codes below 33 are not used: code
 # 32 reads as a word space to some readers.
-_M_CODE = 33
+_SIZE_CODE = 33
 _FIRST_CODE = 34
 _CODES_PER_SUBSET = 256 - _FIRST_CODE
-# A generous glyph box (thousandths of an em) for ``d1``: the marks of a cluster never reach
-# further than a glyph's width from their origin.
-_BOX = (-1000, -1000, 2000, 2000)
 
 
 @dataclass
@@ -54,8 +52,22 @@ class MarkFont:
     def internal_name(self, subset: int) -> str:
         return f"/{self.prefix}+{subset}"
 
+    def box(self) -> tuple[int, int, int, int]:
+        """The font's box, thousandths of an em: the TrueType font's box, widened by the
+        furthest a mark's text origin sits from its outlines. Every glyph's ``d1`` box is this
+        box: renderers (poppler's) refuse a glyph box outside the font's."""
+        x0, y0, x1, y1 = self.font.rl.face.bbox
+        reach = 400
+        return (
+            int(x0) - reach,
+            min(int(y0), round(self.font.descent)),
+            int(x1) + reach,
+            max(int(y1), round(self.font.ascent)),
+        )
+
     def _charproc(self, mark: MarkChar) -> bytes:
-        ops = [f"{mark.width:g} 0 {_BOX[0]} {_BOX[1]} {_BOX[2]} {_BOX[3]} d1"]
+        x0, y0, x1, y1 = self.box()
+        ops = [f"{mark.width:g} 0 {x0} {y0} {x1} {y1} d1"]
         for gid, ox, oy in mark.outlines:
             path = self.font.outline_ops(gid)
             if path:
@@ -71,9 +83,10 @@ class MarkFont:
             tag = subset_tag(face_name, [(m.text, m.x, m.width, m.outlines) for m in marks])
             font_name = f"{tag}+{face_name}"
             procs = pdfdoc.PDFDictionary()
-            blank = pdfdoc.PDFStream(content="600 0 0 0 0 0 d1".encode("latin-1"))
-            procs["m"] = doc.Reference(blank, f"{name}:m")
-            names = [pdfdoc.PDFName("m")]
+            x0, y0, x1, y1 = self.box()
+            blank = pdfdoc.PDFStream(content=f"500 0 {x0} {y0} {x1} {y1} d1".encode("ascii"))
+            procs["a"] = doc.Reference(blank, f"{name}:a")
+            names = [pdfdoc.PDFName("a")]
             for k, mark in enumerate(marks):
                 stream = pdfdoc.PDFStream(content=self._charproc(mark))
                 if doc.compression:
@@ -87,22 +100,18 @@ class MarkFont:
                     "Type": pdfdoc.PDFName("Font"),
                     "Subtype": pdfdoc.PDFName("Type3"),
                     "Name": pdfdoc.PDFName(font_name),
-                    # The TrueType font's ascent and descent: readers take a character's
-                    # height from the font's box and must find the marks on their line.
-                    "FontBBox": pdfdoc.PDFArray(
-                        [0, round(self.font.descent), 1000, round(self.font.ascent)]
-                    ),
+                    "FontBBox": pdfdoc.PDFArray([x0, y0, x1, y1]),
                     "FontMatrix": pdfdoc.PDFArray([0.001, 0, 0, 0.001, 0, 0]),
                     "CharProcs": procs,
                     "Encoding": pdfdoc.PDFDictionary(
                         {
                             "Type": pdfdoc.PDFName("Encoding"),
-                            "Differences": pdfdoc.PDFArray([_M_CODE, *names]),
+                            "Differences": pdfdoc.PDFArray([_SIZE_CODE, *names]),
                         }
                     ),
-                    "FirstChar": _M_CODE,
+                    "FirstChar": _SIZE_CODE,
                     "LastChar": last,
-                    "Widths": pdfdoc.PDFArray([600, *(round(m.width, 1) for m in marks)]),
+                    "Widths": pdfdoc.PDFArray([500, *(round(m.width, 1) for m in marks)]),
                     "Resources": pdfdoc.PDFDictionary({}),
                 }
             )
@@ -113,7 +122,9 @@ class MarkFont:
                         "Type": pdfdoc.PDFName("FontDescriptor"),
                         "FontName": pdfdoc.PDFName(font_name),
                         "Flags": 4,  # symbolic
-                        "FontBBox": pdfdoc.PDFArray([0, descent, 1000, ascent]),
+                        # pdfminer takes a Type 3 character's height from here: the
+                        # TrueType font's ascent and descent keep marks on their line.
+                        "FontBBox": pdfdoc.PDFArray([x0, descent, x1, ascent]),
                         "ItalicAngle": 0,
                         "Ascent": ascent,
                         "Descent": descent,

@@ -2,8 +2,9 @@
 
 Continuation words (คำต่อ) are the first words of the next page, printed with ``...`` at the
 bottom right of every page that continues. The next page is not laid out when a page ends, so
-each page ends with a reference to a form XObject that the canvas defines just before it saves,
-when every page's first line is known: one pass, no second build.
+the canvas adds them to each finished page's content just before it saves, when every page's
+first line is known: one pass, no second build. (Drawn in the page's own content, not in a form
+XObject: pdf.js runs a form's text into the line before it.)
 """
 
 from __future__ import annotations
@@ -12,9 +13,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from reportlab.pdfbase import pdfdoc
 from reportlab.pdfgen.canvas import Canvas
 
-from letters.pdfglyphs import draw_glyphs, draw_text
+from letters.pdfglyphs import draw_text, glyph_operators
 from letters.segment import break_units
 from letters.shaping import ShapingFont
 from letters.thaitext import numerals
@@ -85,9 +87,7 @@ class FurnishedCanvas(Canvas):
         draw_text(self, f.font, f.size, x, f.number_baseline, label)
 
     def refer_to_continuation(self) -> None:
-        page = self.getPageNumber()
-        self._continued_pages.append(page)
-        self.doForm(f"continuation{page}")
+        self._continued_pages.append(self.getPageNumber())
 
     def save(self) -> None:
         if self._code:
@@ -95,19 +95,28 @@ class FurnishedCanvas(Canvas):
         if self.appendix is not None:
             self.appendix(self)
         f = self.furniture
+        pages = self._doc.Pages.pages
         for page in self._continued_pages:
-            self.beginForm(f"continuation{page}")
             last_of_its_document = page + 1 in self.document_starts
             words = (
                 ""
                 if last_of_its_document
                 else continuation_words(self.first_lines.get(page + 1, ""))
             )
-            if words:
-                shaped = f.font.shape(words)
-                x = f.right_x - shaped.points(f.size)
-                draw_glyphs(self, f.font, f.size, x, f.continuation_baseline, shaped.glyphs)
-            self.endForm()
+            if not words:
+                continue
+            shaped = f.font.shape(words)
+            x = f.right_x - shaped.points(f.size)
+            forms_before = len(self._formsinuse)
+            ops = glyph_operators(self, f.font, f.size, x, f.continuation_baseline, shaped.glyphs)
+            target = pages[page - 1]
+            target.stream += f"q 0 g\n{ops}\nQ\n"
+            forms = self._formsinuse[forms_before:]
+            if forms:  # outlines of glyphs that speak no text: the page must name them
+                del self._formsinuse[forms_before:]
+                named = target.XObjects or pdfdoc.PDFDictionary({})
+                named.dict.update(self._doc.xobjDict(forms).dict)
+                target.XObjects = named
         super().save()
 
 

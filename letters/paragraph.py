@@ -19,10 +19,18 @@ from letters.shaping import Glyph, Shaped, ShapingFont
 
 Align = Literal["left", "center", "right", "justify"]
 
-# Justification spreads space between grapheme clusters up to this much (points) per gap; past
-# it the rest goes to the spaces. Wider gaps inside a word would read as word breaks to text
-# extractors (pypdf splits at half a space, pdfplumber at 3 pt).
-MAX_CLUSTER_GAP = 1.0
+# Justification spreads space between Thai grapheme clusters up to this much per gap (in ems:
+# 1 pt at the letters' 16 pt, 10.67 pt of Laksaman); past it the rest goes to the spaces. Wider
+# gaps inside a word read as word breaks to PDF readers: poppler and pdf.js break at 0.1 em,
+# pdfminer a little past it, and a mark's text reaches 0.1 em past its cluster
+# (letters.shaping._MARK_OVERHANG) to cover the gap.
+MAX_CLUSTER_GAP_EM = 3 / 32
+
+
+def _spreads(char: str) -> bool:
+    """Whether justification may widen the gap next to a cluster starting with ``char``: Thai
+    letters and signs, not Thai digits (a number stays together, as Latin words do)."""
+    return "\u0e01" <= char <= "\u0e4f"
 
 
 @dataclass(frozen=True)
@@ -158,28 +166,40 @@ def _break_lines(text: str, style: TextStyle, width: float) -> list[Line]:
 
 
 def _justify_extra(line: Line, glyphs: Sequence[Glyph], size: float) -> list[float] | None:
-    """Extra space after each glyph so the line fills its measure (Thai distributed)."""
+    """Extra space after each glyph so the line fills its measure (Thai distributed): between
+    Thai clusters up to ``MAX_CLUSTER_GAP_EM``, the rest at the spaces; never inside a Latin
+    word or a number."""
     slack = line.available - line.width
     if slack <= 0.01:
         return None
     boundaries: list[int] = []
     spaces: list[int] = []
     index = 0
-    for u, unit in enumerate(line.units):
+    units = line.units
+    for u, unit in enumerate(units):
         n = len(unit.glyphs)
         if unit.text.isspace():
             spaces.append(index + n - 1)
         else:
+            text, unit_glyphs = unit.text, unit.glyphs
             for k in range(n - 1):
-                if unit.glyphs[k + 1].cluster != unit.glyphs[k].cluster:
+                left, right = unit_glyphs[k].cluster, unit_glyphs[k + 1].cluster
+                if right != left and _spreads(text[left]) and _spreads(text[right]):
                     boundaries.append(index + k)
-            if u + 1 < len(line.units) and not line.units[u + 1].text.isspace():
+            following = units[u + 1].text if u + 1 < len(units) else ""
+            if (
+                following
+                and not following.isspace()
+                and _spreads(text[unit_glyphs[-1].cluster])
+                and _spreads(following[0])
+            ):
                 boundaries.append(index + n - 1)
         index += n
     extra = [0.0] * len(glyphs)
     if not boundaries and not spaces:
         return None
-    per_gap = min(MAX_CLUSTER_GAP, slack / len(boundaries)) if boundaries else 0.0
+    max_gap = MAX_CLUSTER_GAP_EM * size
+    per_gap = min(max_gap, slack / len(boundaries)) if boundaries else 0.0
     for k in boundaries:
         extra[k] = per_gap
     rest = slack - per_gap * len(boundaries)
@@ -283,8 +303,9 @@ class ThaiParagraph(Flowable):
         extra = _justify_extra(line, glyphs, size) if justify and not line.last else None
         if label:
             # One run from the label to the text, so extractors read "เรื่อง การ..." as one
-            # line with a word gap, not as two pieces.
-            shaped = self.style.font.shape(label)
+            # line, not as two pieces; a real space after the label, so that every reader
+            # finds one space there, however wide the gap.
+            shaped = self.style.font.shape(label + " ")
             gap = [0.0] * len(shaped.glyphs)
             gap[-1] = x - shaped.points(size)
             extra = gap + (list(extra) if extra else [0.0] * len(glyphs))

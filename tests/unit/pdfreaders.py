@@ -14,7 +14,6 @@ import re
 import shutil
 import subprocess
 import tempfile
-import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
