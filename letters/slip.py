@@ -8,9 +8,9 @@ shaped on its own, so no ligature can merge two of them.
 
 Speed: a mailout prints one slip per college (hundreds to thousands). Everything that is the same
 on every slip (frame, grid, system name, labels, issuer) is laid out once per :class:`SlipText`
-and font family, and written once per PDF as four form XObjects that each slip references in
-reading order (static text, college, label, username, label, password, issuer), so a slip adds
-only its three values to the PDF.
+and font family; the frame and grid are one form XObject, and the fixed text's operators are
+built once per PDF and repeated in each slip's own content, in reading order (text inside a form
+XObject runs into its neighbours in pdf.js, which starts no new line at a form's edge).
 
 Secrecy: a :class:`Slip`'s password is left out of its ``repr``, never logged, never put in an
 exception message, and never shaped through the font's shaping cache (which would keep it in
@@ -318,24 +318,31 @@ def _design(text: SlipText, family: FontFamily, layout: SlipLayout) -> _Design:
     )
 
 
-def _draw_runs(canvas: Canvas, runs: Sequence[_Run]) -> None:
+def _draw_runs(canvas: Canvas, runs: Sequence[_Run], *, repeated: bool = False) -> None:
+    """Draw text runs; ``repeated`` runs (the fixed text of every slip) keep their operators
+    for the rest of the document."""
     color = None
     for run in runs:
         if run.color != color:
             canvas.setFillColor(run.color)
             color = run.color
-        draw_glyphs(canvas, run.font, run.size, run.x, run.y, run.glyphs)
+        key = (
+            ("slip-run", run.font.name, run.size, run.x, run.y, tuple(g.gid for g in run.glyphs))
+            if repeated
+            else None
+        )
+        draw_glyphs(canvas, run.font, run.size, run.x, run.y, run.glyphs, cache_key=key)
     if color is not None and color != black:
         canvas.setFillColor(black)
 
 
-_FORMS = ("slip-head", "slip-username", "slip-password", "slip-issuer")
+_FRAME_FORM = "slip-frame"
 
 
 def _define_forms(canvas: Canvas, design: _Design) -> None:
-    """The static parts of a slip as form XObjects, in its reading order."""
+    """The slip's frame and grid as a form XObject."""
     w, h = design.layout.width, design.height
-    canvas.beginForm(_FORMS[0], 0, 0, w, h)
+    canvas.beginForm(_FRAME_FORM, 0, 0, w, h)
     canvas.setStrokeColor(black)
     for x, y, rw, rh, lw in design.frame:
         canvas.setLineWidth(lw)
@@ -343,14 +350,7 @@ def _define_forms(canvas: Canvas, design: _Design) -> None:
     for x1, y1, x2, y2, lw in design.rules:
         canvas.setLineWidth(lw)
         canvas.line(x1, y1, x2, y2)
-    _draw_runs(canvas, design.header)
     canvas.endForm()
-    for name, runs in zip(
-        _FORMS[1:], (design.username_label, design.password_label, design.issuer), strict=True
-    ):
-        canvas.beginForm(name, 0, 0, w, h)
-        _draw_runs(canvas, runs)
-        canvas.endForm()
 
 
 def _name_runs(design: _Design, family: FontFamily, name: str) -> list[_Run]:
@@ -413,13 +413,14 @@ def _draw_value(canvas: Canvas, design: _Design, mid: float, value: str) -> None
 
 
 def _draw_slip(canvas: Canvas, design: _Design, family: FontFamily, slip: Slip) -> None:
-    canvas.doForm(_FORMS[0])
+    canvas.doForm(_FRAME_FORM)
+    _draw_runs(canvas, design.header, repeated=True)
     _draw_name(canvas, design, family, slip.college_name)
-    canvas.doForm(_FORMS[1])
+    _draw_runs(canvas, design.username_label, repeated=True)
     _draw_value(canvas, design, design.username_mid, slip.code)
-    canvas.doForm(_FORMS[2])
+    _draw_runs(canvas, design.password_label, repeated=True)
     _draw_value(canvas, design, design.password_mid, slip.password)
-    canvas.doForm(_FORMS[3])
+    _draw_runs(canvas, design.issuer, repeated=True)
 
 
 def _cells(

@@ -91,6 +91,16 @@ class TextLayerTTFont(TTFont):
         self._codes: dict[tuple[int, str, float], int] = {}
         self._next_virtual = _FIRST_VIRTUAL
         self._glyph_widths = [round(w, 1) for w in glyph_widths]
+        # The same reportlab bug reaches the embedded subset: its hmtx table is written from
+        # ``hmetrics``, so past ``numberOfHMetrics`` glyphs advanced a fraction of their width
+        # (a monospaced font's 1233 units written as 602) and MuPDF, which reads advances from
+        # the font program, found a space after every character. Font units, from HarfBuzz.
+        face = self.face
+        per_unit = face.unitsPerEm / 1000.0
+        face.hmetrics = [
+            (round(glyph_widths[gid] * per_unit) if gid < len(glyph_widths) else aw, lsb)
+            for gid, (aw, lsb) in enumerate(face.hmetrics)
+        ]
 
     def glyph_width(self, gid: int) -> float:
         """Advance of a glyph in thousandths of an em, as the PDF's Widths array holds it."""

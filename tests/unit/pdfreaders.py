@@ -9,12 +9,15 @@ never a skip.
 from __future__ import annotations
 
 import io
+import itertools
 import json
 import re
 import shutil
 import subprocess
+import sys
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -165,9 +168,19 @@ def _cmap(stream: bytes) -> dict[int, str]:
     return out
 
 
-def typeset_runs(pdf: bytes) -> list[list[str]]:
-    """Per page, the text of each ``BT … ET`` block (one drawn line or label) as drawn, in the
-    order drawn, forms followed; each code read through its font's ToUnicode map.
+@dataclass(frozen=True)
+class Run:
+    """One ``BT … ET`` block: a line (or a label, a value) as drawn, where it starts."""
+
+    text: str
+    x: float
+    y: float
+
+
+def typeset_runs(pdf: bytes) -> list[list[Run]]:
+    """Per page, each ``BT … ET`` block's text (one drawn line or label) as drawn, in the order
+    drawn, forms followed, blocks that show nothing left out; each code read through its font's
+    ToUnicode map; x and y from the block's first ``Tm`` (page space for page content).
 
     This is the text the typesetter put on the page, read without any reader's heuristics: what
     every reader must give back.
@@ -186,18 +199,22 @@ def typeset_runs(pdf: bytes) -> list[list[str]]:
             maps[key] = _cmap(tu.get_object().get_data()) if tu is not None else {}
         return maps[key]
 
-    def walk(content: object, resources: object, runs: list[str]) -> None:
+    def walk(content: object, resources: object, runs: list[Run]) -> None:
         fonts = resources.get("/Font", {}) if resources else {}  # type: ignore[attr-defined]
         xobjects = resources.get("/XObject", {}) if resources else {}  # type: ignore[attr-defined]
         stream = ContentStream(content, reader)
         current: dict[int, str] = {}
         text: list[str] | None = None
+        where: tuple[float, float] | None = None
         for operands, op in stream.operations:
             if op == b"BT":
-                text = []
+                text, where = [], None
+            elif op == b"Tm" and where is None:
+                where = (float(operands[4]), float(operands[5]))
             elif op == b"ET":
-                if text is not None:
-                    runs.append("".join(text))
+                if text and "".join(text).strip():
+                    x, y = where or (0.0, 0.0)
+                    runs.append(Run("".join(text), x, y))
                 text = None
             elif op == b"Tf":
                 current = font_map(fonts[operands[0]])
@@ -215,7 +232,7 @@ def typeset_runs(pdf: bytes) -> list[list[str]]:
 
     pages = []
     for page in reader.pages:
-        runs: list[str] = []
+        runs: list[Run] = []
         contents = page.get_contents()
         if contents is not None:
             walk(contents, page.get("/Resources"), runs)
@@ -236,6 +253,73 @@ def tokens(text: str) -> list[str]:
 def _iter_tokens(runs: list[str]) -> Iterator[str]:
     for run in runs:
         yield from tokens(run)
+
+
+def read_back(runs: Sequence[Run], text: str) -> tuple[list[int] | None, list[str]]:
+    """Match a reader's page text against the runs drawn on the page.
+
+    The text must be the runs' text and nothing else, each run whole and in one piece, its
+    characters exact and its spaces where the run has them: whitespace counts only between
+    tokens, so a reader may end lines and join runs where it likes. Readers order runs that
+    share a baseline, or sit in columns, each its own way, so the runs may come in any order.
+    Returns the order the runs came in (indices into ``runs``), or None and what went wrong.
+    """
+    want = [tokens(run.text) for run in runs]
+    got = tokens(text)
+    by_first: dict[str, list[int]] = {}
+    for k, run_tokens in enumerate(want):
+        by_first.setdefault(run_tokens[0], []).append(k)
+    used = [False] * len(want)
+    order: list[int] = []
+    best = [0]  # furthest token reached, for the report
+
+    def search(pos: int, hint: int) -> bool:
+        best[0] = max(best[0], pos)
+        if pos == len(got):
+            return all(used)
+        candidates = [k for k in by_first.get(got[pos], []) if not used[k]]
+        # The next run in drawing order first: most readers keep it.
+        candidates.sort(key=lambda k: (k != hint, -len(want[k]), k))
+        for k in candidates:
+            n = len(want[k])
+            if got[pos : pos + n] == want[k]:
+                used[k] = True
+                order.append(k)
+                if search(pos + n, k + 1):
+                    return True
+                used[k] = False
+                order.pop()
+        return False
+
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(limit, 10 * len(got) + 100))
+    try:
+        found = search(0, 0)
+    finally:
+        sys.setrecursionlimit(limit)
+    if found:
+        return order, []
+    at = best[0]
+    problems = [f"unmatched from token {at}: {' '.join(got[at : at + 12])!r}"]
+    missing = [runs[k].text for k in range(len(want)) if not used[k]]
+    if missing:
+        problems.append(f"runs not found whole: {missing[:3]!r}")
+    return None, problems
+
+
+def out_of_order(runs: Sequence[Run], order: Sequence[int]) -> list[str]:
+    """Runs of one column that a reader gives out of top-to-bottom order: of the runs alone on
+    their baseline (a body line, not the head's ที่ beside the agency's address), each must
+    come after every such run above it."""
+    baselines: dict[float, int] = {}
+    for run in runs:
+        baselines[round(run.y, 1)] = baselines.get(round(run.y, 1), 0) + 1
+    alone = [k for k in order if baselines[round(runs[k].y, 1)] == 1]
+    wrong = []
+    for a, b in itertools.pairwise(alone):
+        if runs[b].y > runs[a].y + 0.5:
+            wrong.append(f"{runs[b].text[:30]!r} after {runs[a].text[:30]!r}")
+    return wrong
 
 
 _PRIVATE = re.compile("[\ue000-\uf8ff\U000f0000-\U0010ffff]")
