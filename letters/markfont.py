@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from reportlab.pdfbase import pdfdoc
 
 from letters.shaping import MarkChar, ShapingFont
-from letters.textlayer import cmap_stream, subset_tag
+from letters.textlayer import KEPT_FLATE, cmap_stream, subset_tag
 
 # Code 33 is a blank glyph named ``a``, 0.5 em wide, never shown: poppler guesses a Type 3
 # font's size from the width of its first glyph named with one letter (taken as 0.5 em; an
@@ -90,7 +90,7 @@ class MarkFont:
             for k, mark in enumerate(marks):
                 stream = pdfdoc.PDFStream(content=self._charproc(mark))
                 if doc.compression:
-                    stream.filters = [pdfdoc.PDFZCompress]
+                    stream.filters = [KEPT_FLATE]
                 glyph = f"g{k}"
                 procs[glyph] = doc.Reference(stream, f"{name}:{glyph}")
                 names.append(pdfdoc.PDFName(glyph))

@@ -7,14 +7,17 @@ glyph, so the text position never drifts.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Hashable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from reportlab.lib.rl_accel import fp_str
+from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfgen.canvas import Canvas
 
 from letters.markfont import mark_font
-from letters.shaping import Glyph, ShapingFont
+from letters.shaping import Glyph, MarkChar, ShapingFont
 
 
 def glyph_operators(
@@ -80,10 +83,17 @@ def glyph_operators(
             ops.append(f"{fp_str(rise)} Ts")
             current_rise = rise
 
+    per_point = -1000.0 / size
+    names: dict[int, str] = {}
+    widths = rl.face.charWidths
+    default_width = rl.face.defaultWidth
+
     def show(byte: int, move: float) -> None:
-        if abs(move) > 1e-6:
-            flush_run()
-            array.append(fp_str(-move * 1000.0 / size))
+        if move > 1e-6 or move < -1e-6:
+            if run:
+                array.append(f"({canvas._escape(bytes(run))})")
+                run.clear()
+            array.append(fp_str(move * per_point))
         run.append(byte)
 
     for i, glyph in enumerate(glyphs):
@@ -105,11 +115,18 @@ def glyph_operators(
             # Every reportlab subset holds the space at code 32: staying in the current font
             # spares a font switch, after which pdfium drops a following space.
             subset, byte = current_subset, 32
-        use_font(rl.getSubsetInternalName(subset, doc))
-        current_subset = subset
-        use_rise(glyph.dy * scale)
+        if subset != current_subset:
+            name = names.get(subset)
+            if name is None:
+                name = names[subset] = rl.getSubsetInternalName(subset, doc)
+            use_font(name)
+            current_subset = subset
+        elif current_font != names[subset]:
+            use_font(names[subset])
+        if glyph.dy or current_rise:
+            use_rise(glyph.dy * scale)
         show(byte, pending_move + glyph.dx * scale)
-        pdf_width = rl.face.getCharWidth(glyph.code) * scale
+        pdf_width = widths.get(glyph.code, default_width) * scale
         # From the text position after this glyph to the pen after it.
         pending_move = (glyph.advance - glyph.dx) * scale - pdf_width
         pen_x += glyph.advance * scale
@@ -160,14 +177,61 @@ def _ops_cache(canvas: Canvas) -> dict[Hashable, tuple[str, list[str]]]:
     return cache
 
 
+@dataclass(frozen=True)
+class _Shared:
+    """A line's operators kept across documents, with what they assume of the document: the
+    subset codes its glyphs and marks were given (each document gives codes in order of first
+    use, so the same lines drawn in the same order get the same codes)."""
+
+    font: ShapingFont
+    text: str  # the line's TrueType codes
+    marks: tuple[MarkChar, ...]
+    signature: tuple[object, ...]
+    ops: str
+
+
+# The least recently used lines go first: warm renders of a letter and a mailout's chunks
+# draw the same lines again and again.
+_SHARED: OrderedDict[Hashable, _Shared] = OrderedDict()
+_SHARED_KEPT = 4096
+
+
+def _signature(
+    canvas: Canvas, font: ShapingFont, text: str, marks: Sequence[MarkChar]
+) -> tuple[object, ...]:
+    """What the line's operators assume of this document: the codes and font names it gives
+    the line's glyphs and marks. Asked in the order :func:`glyph_operators` first asks, so
+    that a document gives out codes and names (and lists its fonts) exactly as it would
+    drawing the line afresh."""
+    doc = canvas._doc
+    rl = font.rl
+    codes = tuple(rl.splitString(text, doc))
+    fonts = mark_font(doc, font) if marks else None
+    names = tuple(
+        rl.getSubsetInternalName(subset, doc)
+        for subset in dict.fromkeys(subset for subset, _chunk in codes)
+    )
+    if fonts is None:
+        return (codes, names)
+    return (codes, names, fonts.prefix, tuple(fonts.code_for(mark) for mark in marks))
+
+
 def draw_cached(canvas: Canvas, cache_key: Hashable) -> bool:
-    """Draw what an earlier :func:`draw_glyphs` call kept under ``cache_key``; False if none.
+    """Draw what an earlier :func:`draw_glyphs` call kept under ``cache_key`` in this document
+    or, where the document gives its glyphs the same codes, in an earlier one; False if none.
 
     Lets a caller skip building the glyphs (and their justification) for a repeated line.
     """
-    hit = _ops_cache(canvas).get(cache_key)
+    cache = _ops_cache(canvas)
+    hit = cache.get(cache_key)
     if hit is None:
-        return False
+        shared = _SHARED.get(cache_key)
+        if shared is None or pdfmetrics.getFont(shared.font.rl.fontName) is not shared.font.rl:
+            return False  # never drawn, or its font's name now names another font
+        if _signature(canvas, shared.font, shared.text, shared.marks) != shared.signature:
+            return False
+        _SHARED.move_to_end(cache_key)
+        hit = cache[cache_key] = (shared.ops, [])
     ops, forms = hit
     canvas._formsinuse.extend(forms)
     if ops:
@@ -188,16 +252,26 @@ def draw_glyphs(
 ) -> None:
     """Draw shaped glyphs on the canvas in the current fill colour.
 
-    With a ``cache_key``, the operators are kept for the rest of the document: a mailout's
-    chunk repeats the same lines letter after letter, and within one document the same glyphs
-    always get the same subset codes.
+    With a ``cache_key`` (which must name everything the drawing depends on), the operators
+    are kept for the rest of the document, and for later documents that give the glyphs the
+    same codes: a mailout's chunks repeat the same lines letter after letter.
     """
     if cache_key is not None and draw_cached(canvas, cache_key):
         return
     before = len(canvas._formsinuse)
     ops = glyph_operators(canvas, font, size, x, y, glyphs, extra)
     if cache_key is not None:
-        _ops_cache(canvas)[cache_key] = (ops, canvas._formsinuse[before:])
+        forms = canvas._formsinuse[before:]
+        _ops_cache(canvas)[cache_key] = (ops, forms)
+        if not forms:  # outline forms are the document's own: not shared
+            text = "".join(chr(g.code) for g in glyphs if g.code is not None)
+            marks = tuple(m for g in glyphs for m in g.marks)
+            _SHARED[cache_key] = _Shared(
+                font, text, marks, _signature(canvas, font, text, marks), ops
+            )
+            _SHARED.move_to_end(cache_key)
+            if len(_SHARED) > _SHARED_KEPT:
+                _SHARED.popitem(last=False)
     if ops:
         canvas._code.append(ops)
 

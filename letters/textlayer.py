@@ -11,6 +11,7 @@ text on its first glyph, and nothing (``<>``) on the cluster's other glyphs.
 from __future__ import annotations
 
 import hashlib
+from collections import OrderedDict
 from collections.abc import Sequence
 
 from reportlab.pdfbase import pdfdoc
@@ -72,8 +73,31 @@ def cmap_stream(
     stream = pdfdoc.PDFStream()
     stream.content = to_unicode_cmap(fontname, entries)
     if doc.compression:
-        stream.filters = [pdfdoc.PDFZCompress]
+        stream.filters = [KEPT_FLATE]
     return stream
+
+
+class _KeptFlate(pdfdoc.PDFStreamFilterZCompress):
+    """reportlab's Flate filter, remembering what it compressed last: a font subset that every
+    letter of a mailout (or every warm render of a letter) embeds is compressed once."""
+
+    def __init__(self, kept: int = 64) -> None:
+        self._done: OrderedDict[bytes, bytes] = OrderedDict()
+        self._kept = kept
+
+    def encode(self, text: str | bytes) -> bytes:
+        data = text.encode("utf8") if isinstance(text, str) else text
+        done = self._done.get(data)
+        if done is None:
+            done = self._done[data] = super().encode(data)
+            if len(self._done) > self._kept:
+                self._done.popitem(last=False)
+        else:
+            self._done.move_to_end(data)
+        return done
+
+
+KEPT_FLATE = _KeptFlate()
 
 
 class TextLayerTTFont(TTFont):
@@ -96,6 +120,21 @@ class TextLayerTTFont(TTFont):
         # (a monospaced font's 1233 units written as 602) and MuPDF, which reads advances from
         # the font program, found a space after every character. Font units, from HarfBuzz.
         face = self.face
+        # A subset's font program depends only on its codes (a code never changes its glyph):
+        # made once, not once per document.
+        made: OrderedDict[tuple[int, ...], bytes] = OrderedDict()
+        make_subset = face.makeSubset
+
+        def kept_subset(subset: Sequence[int]) -> bytes:
+            key = tuple(subset)
+            program = made.get(key)
+            if program is None:
+                program = made[key] = make_subset(subset)
+                if len(made) > 64:
+                    made.popitem(last=False)
+            return program
+
+        face.makeSubset = kept_subset  # type: ignore[method-assign]
         per_unit = face.unitsPerEm / 1000.0
         face.hmetrics = [
             (round(glyph_widths[gid] * per_unit) if gid < len(glyph_widths) else aw, lsb)
@@ -161,6 +200,9 @@ class TextLayerTTFont(TTFont):
                 cmap_stream(doc, base_font_name, entries), "toUnicodeCMap:" + base_font_name
             )
             pdf_font.FontDescriptor = self.face.addSubsetObjects(doc, base_font_name, subset)
+            font_file = doc.idToObject.get(f"fontFile:{face.filename}({base_font_name})")
+            if font_file is not None and doc.compression:
+                font_file.filters = [KEPT_FLATE]
 
             doc.Reference(pdf_font, internal_name)
             doc.idToObject["BasicFonts"].dict[internal_name] = pdf_font
