@@ -184,8 +184,8 @@ class _Shared:
     use, so the same lines drawn in the same order get the same codes)."""
 
     font: ShapingFont
-    text: str  # the line's TrueType codes
-    marks: tuple[MarkChar, ...]
+    text: str  # the line's TrueType codes, each once, in order of first use
+    marks: tuple[MarkChar, ...]  # its marks, each once, in order of first use
     signature: tuple[object, ...]
     ops: str
 
@@ -205,12 +205,15 @@ def _signature(
     drawing the line afresh."""
     doc = canvas._doc
     rl = font.rl
-    codes = tuple(rl.splitString(text, doc))
+    state = rl.state.get(doc)
+    try:
+        codes = tuple([state.assignments[c] for c in map(ord, text)])  # type: ignore[union-attr]
+    except (AttributeError, KeyError):  # codes not all given yet: give them as drawing would
+        rl.splitString(text, doc)
+        assignments = rl.state[doc].assignments
+        codes = tuple([assignments.get(c, 0) for c in map(ord, text)])
     fonts = mark_font(doc, font) if marks else None
-    names = tuple(
-        rl.getSubsetInternalName(subset, doc)
-        for subset in dict.fromkeys(subset for subset, _chunk in codes)
-    )
+    names = tuple(rl.getSubsetInternalName(n, doc) for n in dict.fromkeys(c >> 8 for c in codes))
     if fonts is None:
         return (codes, names)
     return (codes, names, fonts.prefix, tuple(fonts.code_for(mark) for mark in marks))
@@ -264,8 +267,10 @@ def draw_glyphs(
         forms = canvas._formsinuse[before:]
         _ops_cache(canvas)[cache_key] = (ops, forms)
         if not forms:  # outline forms are the document's own: not shared
-            text = "".join(chr(g.code) for g in glyphs if g.code is not None)
-            marks = tuple(m for g in glyphs for m in g.marks)
+            # Codes and marks are given at their first use: the first of each is enough to
+            # give them again, in order, and to check them.
+            text = "".join(dict.fromkeys(chr(g.code) for g in glyphs if g.code is not None))
+            marks = tuple(dict.fromkeys(m for g in glyphs for m in g.marks))
             _SHARED[cache_key] = _Shared(
                 font, text, marks, _signature(canvas, font, text, marks), ops
             )
