@@ -87,12 +87,19 @@ class MarkFont:
             blank = pdfdoc.PDFStream(content=f"500 0 {x0} {y0} {x1} {y1} d1".encode("ascii"))
             procs["a"] = doc.Reference(blank, f"{name}:a")
             names = [pdfdoc.PDFName("a")]
+            # Glyphs that draw the same (the later marks of a cluster draw nothing) share one
+            # stream: fewer objects for every bundle and the print file to carry.
+            made: dict[bytes, pdfdoc.PDFObjectReference] = {}
             for k, mark in enumerate(marks):
-                stream = pdfdoc.PDFStream(content=self._charproc(mark))
-                if doc.compression:
-                    stream.filters = [KEPT_FLATE]
+                content = self._charproc(mark)
                 glyph = f"g{k}"
-                procs[glyph] = doc.Reference(stream, f"{name}:{glyph}")
+                ref = made.get(content)
+                if ref is None:
+                    stream = pdfdoc.PDFStream(content=content)
+                    if doc.compression:
+                        stream.filters = [KEPT_FLATE]
+                    ref = made[content] = doc.Reference(stream, f"{name}:{glyph}")
+                procs[glyph] = ref
                 names.append(pdfdoc.PDFName(glyph))
             last = _FIRST_CODE + len(marks) - 1
             font = pdfdoc.PDFDictionary(
