@@ -499,7 +499,7 @@ def _stamp_design(stamp: ReceiptStamp, family: FontFamily, lay: AnnotationLayout
     font, size = family.regular, family.size(lay.stamp_size)
     label_width = max(font.shape(label).points(size) for label, _ in stamp.fields())
     value_x = lay.stamp_pad + label_width + font.shape("  ").points(size)
-    fields = []
+    fields: list[tuple[_Run, _Run]] = []
     baseline = rule_drop + lay.stamp_leading * 0.78
     for label, value in stamp.fields():
         baseline += lay.stamp_leading if fields else 0.0

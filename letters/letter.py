@@ -12,6 +12,7 @@ import io
 import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import cast
 
 from reportlab.lib.colors import Color
 from reportlab.lib.pagesizes import A4
@@ -235,7 +236,7 @@ class _NextLetter(Flowable):
         return 0, 0
 
     def draw(self) -> None:
-        self.canv._saraban_letter = self.index
+        self.canv._saraban_letter = self.index  # type: ignore[attr-defined]
 
 
 def render_letters(
@@ -285,17 +286,19 @@ def render_letters(
     )
     starts: list[int] = []
 
-    def first_page(canvas: FurnishedCanvas, _doc: BaseDocTemplate) -> None:
+    # reportlab calls these with the canvas that canvas_maker made: a FurnishedCanvas.
+    def first_page(canvas: Canvas, _doc: BaseDocTemplate) -> None:
+        furnished = cast(FurnishedCanvas, canvas)
         index = getattr(canvas, "_saraban_letter", 0)
-        canvas.start_document()
+        furnished.start_document()
         starts.append(canvas.getPageNumber())
         heads[index].draw(canvas)
 
-    def later_page(canvas: FurnishedCanvas, _doc: BaseDocTemplate) -> None:
-        canvas.draw_page_number()
+    def later_page(canvas: Canvas, _doc: BaseDocTemplate) -> None:
+        cast(FurnishedCanvas, canvas).draw_page_number()
 
-    def page_end(canvas: FurnishedCanvas, _doc: BaseDocTemplate) -> None:
-        canvas.refer_to_continuation()
+    def page_end(canvas: Canvas, _doc: BaseDocTemplate) -> None:
+        cast(FurnishedCanvas, canvas).refer_to_continuation()
 
     out = io.BytesIO()
     doc = BaseDocTemplate(
@@ -311,6 +314,7 @@ def render_letters(
         invariant=True,
     )
     templates = []
+    first_templates: dict[float, str] = {}
     for n, (top, frame) in enumerate(first_frames.items()):
         templates.append(
             PageTemplate(
@@ -321,7 +325,7 @@ def render_letters(
                 autoNextPageTemplate="later",
             )
         )
-        first_frames[top] = templates[-1].id  # type: ignore[assignment]
+        first_templates[top] = f"first{n}"
     templates.append(PageTemplate("later", [later_frame], onPage=later_page, onPageEnd=page_end))
     doc.addPageTemplates(templates)
     furniture = Furniture(
@@ -338,7 +342,7 @@ def render_letters(
         if n:
             story += [
                 _NextLetter(n, heads),
-                NextPageTemplate(first_frames[round(head.body_top, 3)]),
+                NextPageTemplate(first_templates[round(head.body_top, 3)]),
                 PageBreak(),
             ]
         story += letter_story(letter, family, layout)

@@ -166,7 +166,9 @@ def _table_line(lf: LetterFile, table: str | None) -> int | None:
     return None
 
 
-def _check_unknown(lf: LetterFile, table: Mapping[str, Any], allowed: set[str], where: str | None):
+def _check_unknown(
+    lf: LetterFile, table: Mapping[str, Any], allowed: set[str], where: str | None
+) -> None:
     for key in table:
         if key not in allowed:
             known = ", ".join(sorted(allowed))

@@ -13,6 +13,7 @@ glyphs would print.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from reportlab.pdfbase import pdfdoc
 
@@ -74,9 +75,10 @@ class MarkFont:
                 ops.append(f"q 1 0 0 1 {ox:g} {oy:g} cm {path} f Q")
         return "\n".join(ops).encode("latin-1")
 
-    def addObjects(self, doc: pdfdoc.PDFDocument) -> None:
+    def addObjects(self, document: pdfdoc.PDFDocument) -> None:
         """Write each subset as a Type 3 font (reportlab calls this when the document is
         saved, as for its own delayed fonts)."""
+        doc: Any = document  # reportlab's internals, which its type stubs do not describe
         for n, marks in enumerate(self.subsets):
             name = self.internal_name(n)[1:]
             face_name = self.font.rl.face.name.decode("latin-1") + "Marks"

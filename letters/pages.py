@@ -16,7 +16,13 @@ from typing import Any
 from reportlab.pdfbase import pdfdoc
 from reportlab.pdfgen.canvas import Canvas
 
-from letters.pdfglyphs import draw_glyphs, glyph_operators
+from letters.pdfglyphs import (
+    canvas_code,
+    canvas_doc,
+    canvas_forms,
+    draw_glyphs,
+    glyph_operators,
+)
 from letters.segment import break_units
 from letters.shaping import ShapingFont
 from letters.thaitext import numerals
@@ -104,12 +110,13 @@ class FurnishedCanvas(Canvas):
         self._continued_pages.append(self.getPageNumber())
 
     def save(self) -> None:
-        if self._code:
+        if canvas_code(self):
             self.showPage()
         if self.appendix is not None:
             self.appendix(self)
         f = self.furniture
-        pages = self._doc.Pages.pages
+        doc = canvas_doc(self)
+        pages = doc.Pages.pages
         for page in self._continued_pages:
             last_of_its_document = page + 1 in self.document_starts
             words = (
@@ -121,15 +128,16 @@ class FurnishedCanvas(Canvas):
                 continue
             shaped = f.font.shape(words)
             x = f.right_x - shaped.points(f.size)
-            forms_before = len(self._formsinuse)
+            forms_in_use = canvas_forms(self)
+            forms_before = len(forms_in_use)
             ops = glyph_operators(self, f.font, f.size, x, f.continuation_baseline, shaped.glyphs)
             target = pages[page - 1]
             target.stream += f"q 0 g\n{ops}\nQ\n"
-            forms = self._formsinuse[forms_before:]
+            forms = forms_in_use[forms_before:]
             if forms:  # outlines of glyphs that speak no text: the page must name them
-                del self._formsinuse[forms_before:]
+                del forms_in_use[forms_before:]
                 named = target.XObjects or pdfdoc.PDFDictionary({})
-                named.dict.update(self._doc.xobjDict(forms).dict)
+                named.dict.update(doc.xobjDict(forms).dict)
                 target.XObjects = named
         super().save()
 

@@ -12,12 +12,28 @@ from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from reportlab.lib.rl_accel import fp_str
+from reportlab.lib.rl_accel import escapePDF, fp_str
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfgen.canvas import Canvas
 
 from letters.markfont import mark_font
 from letters.shaping import Glyph, MarkChar, ShapingFont
+
+
+# reportlab's canvas internals, which its type stubs do not describe: the document, the page's
+# operators, and the forms the page uses.
+def canvas_doc(canvas: Canvas) -> Any:
+    return canvas._doc  # type: ignore[attr-defined]
+
+
+def canvas_code(canvas: Canvas) -> list[str]:
+    code: list[str] = canvas._code  # type: ignore[attr-defined]
+    return code
+
+
+def canvas_forms(canvas: Canvas) -> list[str]:
+    forms: list[str] = canvas._formsinuse  # type: ignore[attr-defined]
+    return forms
 
 
 def glyph_operators(
@@ -38,14 +54,14 @@ def glyph_operators(
     if not glyphs:
         return ""
     rl = font.rl
-    doc = canvas._doc
+    doc = canvas_doc(canvas)
     scale = size / 1000.0
     text = "".join(chr(g.code) for g in glyphs if g.code is not None)
     byte_codes: list[tuple[int, int]] = []
     for subset, chunk in rl.splitString(text, doc):
         byte_codes.extend((subset, b) for b in chunk)
     codes = iter(byte_codes)
-    subsets = rl._assignState(doc).subsets
+    subsets = rl._assignState(doc).subsets  # type: ignore[attr-defined]
     marks = mark_font(doc, font) if any(g.marks for g in glyphs) else None
     outlines: list[str] = []
     pen_x = x
@@ -60,7 +76,7 @@ def glyph_operators(
 
     def flush_run() -> None:
         if run:
-            array.append(f"({canvas._escape(bytes(run))})")
+            array.append(f"({escapePDF(bytes(run))})")
             run.clear()
 
     def flush_array() -> None:
@@ -91,7 +107,7 @@ def glyph_operators(
     def show(byte: int, move: float) -> None:
         if move > 1e-6 or move < -1e-6:
             if run:
-                array.append(f"({canvas._escape(bytes(run))})")
+                array.append(f"({escapePDF(bytes(run))})")
                 run.clear()
             array.append(fp_str(move * per_point))
         run.append(byte)
@@ -158,7 +174,9 @@ def pdf_canvas(out: Any, font: ShapingFont | None = None, **kwargs: Any) -> Canv
         from letters.fonts import load_family
 
         font = load_family().regular
-    return Canvas(out, initialFontName=font.rl.fontName, **kwargs)
+    make: Any = Canvas  # the stubs take the initial font's name for a size
+    canvas: Canvas = make(out, initialFontName=font.rl.fontName, **kwargs)
+    return canvas
 
 
 def _outline_form(canvas: Canvas, font: ShapingFont, gid: int) -> str:
@@ -166,10 +184,10 @@ def _outline_form(canvas: Canvas, font: ShapingFont, gid: int) -> str:
     name = f"glyph-{font.name}-{gid}"
     if not canvas.hasForm(name):
         canvas.beginForm(name, -2000, -2000, 3000, 3000)
-        canvas._code.append(f"{font.outline_ops(gid)} f")
+        canvas_code(canvas).append(f"{font.outline_ops(gid)} f")
         canvas.endForm()
-    canvas._formsinuse.append(name)
-    return "/" + canvas._doc.getXObjectName(name)
+    canvas_forms(canvas).append(name)
+    return "/" + str(canvas_doc(canvas).getXObjectName(name))
 
 
 def _ops_cache(canvas: Canvas) -> dict[Hashable, tuple[str, list[str]]]:
@@ -203,14 +221,15 @@ def _signature(
     the line's glyphs and marks. Asked in the order :func:`glyph_operators` first asks, so
     that a document gives out codes and names (and lists its fonts) exactly as it would
     drawing the line afresh."""
-    doc = canvas._doc
+    doc = canvas_doc(canvas)
     rl = font.rl
-    state = rl.state.get(doc)
+    states: Any = rl.state  # reportlab's per-document code assignments
+    state = states.get(doc)
     try:
-        codes = tuple([state.assignments[c] for c in map(ord, text)])  # type: ignore[union-attr]
+        codes = tuple([state.assignments[c] for c in map(ord, text)])
     except (AttributeError, KeyError):  # codes not all given yet: give them as drawing would
         rl.splitString(text, doc)
-        assignments = rl.state[doc].assignments
+        assignments = states[doc].assignments
         codes = tuple([assignments.get(c, 0) for c in map(ord, text)])
     fonts = mark_font(doc, font) if marks else None
     names = tuple(rl.getSubsetInternalName(n, doc) for n in dict.fromkeys(c >> 8 for c in codes))
@@ -229,16 +248,17 @@ def draw_cached(canvas: Canvas, cache_key: Hashable) -> bool:
     hit = cache.get(cache_key)
     if hit is None:
         shared = _SHARED.get(cache_key)
-        if shared is None or pdfmetrics.getFont(shared.font.rl.fontName) is not shared.font.rl:
+        registered: object = pdfmetrics.getFont(shared.font.rl.fontName) if shared else None
+        if shared is None or registered is not shared.font.rl:
             return False  # never drawn, or its font's name now names another font
         if _signature(canvas, shared.font, shared.text, shared.marks) != shared.signature:
             return False
         _SHARED.move_to_end(cache_key)
         hit = cache[cache_key] = (shared.ops, [])
     ops, forms = hit
-    canvas._formsinuse.extend(forms)
+    canvas_forms(canvas).extend(forms)
     if ops:
-        canvas._code.append(ops)
+        canvas_code(canvas).append(ops)
     return True
 
 
@@ -261,10 +281,10 @@ def draw_glyphs(
     """
     if cache_key is not None and draw_cached(canvas, cache_key):
         return
-    before = len(canvas._formsinuse)
+    before = len(canvas_forms(canvas))
     ops = glyph_operators(canvas, font, size, x, y, glyphs, extra)
     if cache_key is not None:
-        forms = canvas._formsinuse[before:]
+        forms = canvas_forms(canvas)[before:]
         _ops_cache(canvas)[cache_key] = (ops, forms)
         if not forms:  # outline forms are the document's own: not shared
             # Codes and marks are given at their first use: the first of each is enough to
@@ -278,7 +298,7 @@ def draw_glyphs(
             if len(_SHARED) > _SHARED_KEPT:
                 _SHARED.popitem(last=False)
     if ops:
-        canvas._code.append(ops)
+        canvas_code(canvas).append(ops)
 
 
 def draw_text(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 from functools import lru_cache
+from typing import Any
 
 from pythainlp.corpus.common import thai_words
 from pythainlp.tokenize import word_tokenize
@@ -61,9 +62,9 @@ def break_units(text: str) -> tuple[str, ...]:
 
 @lru_cache(maxsize=8192)
 def _words(piece: str) -> tuple[str, ...]:
-    return tuple(
-        word_tokenize(piece, custom_dict=_dictionary(), engine="newmm", keep_whitespace=True)
-    )
+    # WordSet answers everything newmm asks of a Trie (``prefixes``), not the rest of it.
+    words: Any = _dictionary()
+    return tuple(word_tokenize(piece, custom_dict=words, engine="newmm", keep_whitespace=True))
 
 
 class WordSet:

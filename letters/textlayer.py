@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 from collections import OrderedDict
 from collections.abc import Sequence
+from typing import Any
 
 from reportlab.pdfbase import pdfdoc
 from reportlab.pdfbase.ttfonts import TTFont
@@ -171,11 +172,13 @@ class TextLayerTTFont(TTFont):
         self._codes[key] = code
         return code
 
-    def addObjects(self, doc: pdfdoc.PDFDocument) -> None:
+    def addObjects(self, document: pdfdoc.PDFDocument) -> None:
         """As ``TTFont.addObjects``, with the exact ToUnicode CMap."""
-        state = self._assignState(doc)
+        # reportlab's internals, which its type stubs do not describe.
+        doc: Any = document
+        state: Any = self._assignState(doc)  # type: ignore[attr-defined]
         state.frozen = 1
-        face = self.face
+        face: Any = self.face
         for n, subset in enumerate(state.subsets):
             internal_name = self.getSubsetInternalName(n, doc)[1:]
             contents = [
@@ -188,7 +191,7 @@ class TextLayerTTFont(TTFont):
                 (tag.encode("ascii"), b"+", face.name, face.subfontNameX)
             ).decode("pdfdoc")
 
-            pdf_font = pdfdoc.PDFTrueTypeFont()
+            pdf_font: Any = pdfdoc.PDFTrueTypeFont()
             pdf_font.__Comment__ = f"Font {self.fontName} subset {n}"
             pdf_font.Name = internal_name
             pdf_font.BaseFont = base_font_name
@@ -199,7 +202,7 @@ class TextLayerTTFont(TTFont):
             pdf_font.ToUnicode = doc.Reference(
                 cmap_stream(doc, base_font_name, entries), "toUnicodeCMap:" + base_font_name
             )
-            pdf_font.FontDescriptor = self.face.addSubsetObjects(doc, base_font_name, subset)
+            pdf_font.FontDescriptor = face.addSubsetObjects(doc, base_font_name, subset)
             font_file = doc.idToObject.get(f"fontFile:{face.filename}({base_font_name})")
             if font_file is not None and doc.compression:
                 font_file.filters = [KEPT_FLATE]
