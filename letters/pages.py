@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
+from reportlab import rl_config
 from reportlab.pdfbase import pdfdoc
 from reportlab.pdfgen.canvas import Canvas
 
@@ -25,6 +26,7 @@ from letters.pdfglyphs import (
 )
 from letters.segment import break_units
 from letters.shaping import ShapingFont
+from letters.textlayer import KEPT_FLATE
 from letters.thaitext import numerals
 
 # The page number is set a hair (0.2 %, a thousandth of a millimetre on a glyph) smaller than
@@ -139,7 +141,21 @@ class FurnishedCanvas(Canvas):
                 named = target.XObjects or pdfdoc.PDFDictionary({})
                 named.dict.update(doc.xobjDict(forms).dict)
                 target.XObjects = named
+        for page in pages:
+            _compress_kept(page)
         super().save()
+
+
+def _compress_kept(page: Any) -> None:
+    """The page's content stream as reportlab makes it, compressed through ``KEPT_FLATE``: a
+    page drawn again (a warm render, a shared page) is not compressed again."""
+    if page.Contents or not page.stream or not page.compression or rl_config.useA85:
+        return
+    stream: Any = pdfdoc.PDFStream()
+    stream.filters = [KEPT_FLATE]
+    stream.content = page.stream
+    stream.__Comment__ = "page stream"
+    page.Contents = stream
 
 
 def canvas_maker(

@@ -79,10 +79,12 @@ def cmap_stream(
 
 
 class _KeptFlate(pdfdoc.PDFStreamFilterZCompress):
-    """reportlab's Flate filter, remembering what it compressed last: a font subset that every
-    letter of a mailout (or every warm render of a letter) embeds is compressed once."""
+    """reportlab's Flate filter, remembering what it compressed last: a font subset, a mark
+    glyph or a page that every letter of a mailout (or every warm render of a letter) embeds is
+    compressed once. (Enough kept for a few documents' streams: an LRU smaller than one
+    document's set of streams would miss every time.)"""
 
-    def __init__(self, kept: int = 64) -> None:
+    def __init__(self, kept: int = 1024) -> None:
         self._done: OrderedDict[bytes, bytes] = OrderedDict()
         self._kept = kept
 
