@@ -1,8 +1,8 @@
 """Settings of the web service, from the environment (prefix ``SARABAN_``).
 
 The database is configured as for the CLI (``DATABASE_URL`` or ``SARABAN_DB``, see
-:mod:`saraban.db`). With ``SARABAN_ENV=production`` the service refuses to start without a
-secret key of its own (``SARABAN_SECRET_KEY``, at least 32 characters, not a known
+:mod:`saraban.storage.engine`). With ``SARABAN_ENV=production`` the service refuses to start
+without a secret key of its own (``SARABAN_SECRET_KEY``, at least 32 characters, not a known
 placeholder); elsewhere a missing key is replaced by a random one per process, so sessions'
 CSRF tokens do not survive a restart.
 """

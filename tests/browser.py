@@ -25,11 +25,11 @@ from playwright.sync_api import Browser, Page, Playwright, sync_playwright
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
-from saraban.app import create_app
-from saraban.db import make_engine, upgrade_schema
-from saraban.models import Account, MailoutItem
-from saraban.pages import install_pages
 from saraban.settings import Settings
+from saraban.storage.engine import make_engine, upgrade_schema
+from saraban.storage.models import Account, MailoutItem
+from saraban.web.app import create_app
+from saraban.web.pages import install_pages
 from tests.letters_fixtures import ROOT
 from tests.pdftext import page_texts, squash
 from tests.service_fixtures import (

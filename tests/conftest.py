@@ -8,7 +8,7 @@
   (default ``postgresql+psycopg://postgres@127.0.0.1:5432/test``), selected via
   ``search_path`` in the URL and dropped afterwards.
 
-Both are migrated to head with :func:`saraban.db.upgrade_schema` (never
+Both are migrated to head with :func:`saraban.storage.engine.upgrade_schema` (never
 ``create_all``).  PostgreSQL being unreachable is a test error, not a skip.
 
 To run a test on one backend only, override the ``backend`` parameter::
@@ -33,7 +33,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.pool import NullPool
 from sqlmodel import Session
 
-from saraban.db import make_engine, normalise_url, upgrade_schema
+from saraban.storage.engine import make_engine, normalise_url, upgrade_schema
 
 PG_URL_ENV = "SARABAN_TEST_PG_URL"
 PG_URL_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/test"

@@ -21,7 +21,7 @@ from reportlab.pdfgen.canvas import Canvas
 from letters.annotation import SHEET_TITLE, NoteBlock, ReceiptStamp, annotate
 from letters.letter import render_letter
 from letters.letterfile import load_letter_file
-from saraban.routing import (
+from saraban.domain.routing import (
     SUGGEST_ASSIGN,
     SUGGEST_INFORM,
     TO_CONSIDER,
@@ -54,7 +54,7 @@ def _signature(staff_id: int, name: str, position: str, hour: int, **acting: str
 
 
 def seed_notes() -> list[NoteBlock]:
-    """The seed's three notes, printed by saraban.routing as the letter shows them."""
+    """The seed's three notes, printed by saraban.domain.routing as the letter shows them."""
     clerk = Note(
         id="n1",
         to_position="ผู้อำนวยการ",
@@ -538,7 +538,7 @@ CORRECTION = "บันทึกฉบับแก้ไข"
 
 def corrected_notes() -> list[NoteBlock]:
     """The clerk's note struck through and marked, its correction right after it, then the
-    rest: as saraban.pages.pdfs.note_blocks gives them."""
+    rest: as saraban.web.pages.pdfs.note_blocks gives them."""
     clerk, deputy, decision = seed_notes()
     fixed = Note(
         id="n4",

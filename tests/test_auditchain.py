@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
 
-from saraban.auditchain import (
+from saraban.domain.auditchain import (
     GENESIS,
     ChainReport,
     Row,

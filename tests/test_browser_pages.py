@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from saraban.db import make_engine
-from saraban.routing import SUGGEST_ASSIGN, SUGGEST_INFORM, TO_KNOW
+from saraban.domain.routing import SUGGEST_ASSIGN, SUGGEST_INFORM, TO_KNOW
+from saraban.storage.engine import make_engine
 from tests.browser import (
     LAMPANG,
     LAMPANG_NAME,

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from playwright.sync_api import Browser, expect
 
-from saraban.routing import SUGGEST_ASSIGN, SUGGEST_INFORM, TO_CONSIDER, TO_KNOW
+from saraban.domain.routing import SUGGEST_ASSIGN, SUGGEST_INFORM, TO_CONSIDER, TO_KNOW
 from tests.browser import (
     LAMPANG,
     LAMPANG_NAME,

@@ -14,11 +14,11 @@ from sqlalchemy.engine import Engine
 
 from credentials import HashSettings, hash_password, make_context
 from letters.slip import render_slips
-from saraban import store
-from saraban.db import session_scope
-from saraban.issuing import IssueError, issue, recover, verify, void
-from saraban.models import BatchKind
-from saraban.roster import read_roster
+from saraban.domain.roster import read_roster
+from saraban.services.credentials import IssueError, issue, recover, verify, void
+from saraban.storage import store
+from saraban.storage.engine import session_scope
+from saraban.storage.models import BatchKind
 from tests.letters_fixtures import ROOT
 from tests.pdftext import lines
 

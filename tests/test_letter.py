@@ -204,7 +204,7 @@ def test_letters_rendered_together_print_as_each_alone() -> None:
     """A mailout renders a chunk of colleges' letters as one document and reuses the operators
     of lines it has drawn before; every letter must still print and read exactly as it does
     rendered alone (its own name and code, every other line the same)."""
-    from saraban.mailout import load_plan
+    from saraban.services.mailouts import load_plan
 
     plan = load_plan(Path(__file__).resolve().parent.parent / "examples" / "emvs-2569")
     letters = [plan.letter_for(college, "5553") for college in plan.roster.rows[:6]]

@@ -20,10 +20,10 @@ import zxingcpp
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
-from saraban.db import make_engine, session_scope, upgrade_schema
-from saraban.issuing import verify
-from saraban.mailout import MailoutError, load_plan, run_mailout
-from saraban.roster import RosterError
+from saraban.domain.roster import RosterError
+from saraban.services.credentials import verify
+from saraban.services.mailouts import MailoutError, load_plan, run_mailout
+from saraban.storage.engine import make_engine, session_scope, upgrade_schema
 from tests.letters_fixtures import ROOT
 from tests.pdftext import page_texts, squash
 from tests.test_issuing import slip_credentials

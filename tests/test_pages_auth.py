@@ -11,8 +11,8 @@ from fastapi import FastAPI
 from sqlalchemy import func
 from sqlmodel import Session, select
 
-from saraban.models import AuditEvent, Credential, LoginSession, LoginThrottle
-from saraban.pages.auth import LOGIN_COOKIE
+from saraban.storage.models import AuditEvent, Credential, LoginSession, LoginThrottle
+from saraban.web.pages.auth import LOGIN_COOKIE
 from tests import browser, service_fixtures
 from tests.browser import LAMPANG, SEED_STAFF, STAFF_PASSWORD, Site
 

@@ -14,7 +14,7 @@ from sqlalchemy import func, update
 from sqlmodel import Session, select
 
 from letters.annotation import PEN_BLUE
-from saraban.models import Mailout, Receipt
+from saraban.storage.models import Mailout, Receipt
 from tests import browser, service_fixtures
 from tests.browser import (
     LAMPANG,

@@ -1,5 +1,5 @@
-"""Register numbering: the generic counter (saraban.numbering) and the dispatch
-register (saraban.register), on SQLite and PostgreSQL.
+"""Register numbering: the generic counter (saraban.storage.numbering) and the dispatch
+register (saraban.services.dispatch), on SQLite and PostgreSQL.
 
 Rolled-back numbers: a number is consumed in the same transaction that writes
 its register entry, so a transaction that rolls back gives its numbers back --
@@ -24,15 +24,8 @@ from sqlalchemy import Engine, text
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from saraban import numbering, register
-from saraban.db import make_engine, session_scope
-from saraban.numbering import (
-    NotImmediateTransaction,
-    current_number,
-    next_number,
-    year_be,
-)
-from saraban.register import (
+from saraban.services import dispatch as register
+from saraban.services.dispatch import (
     AlreadyCancelled,
     DispatchEntry,
     DispatchEntryPublic,
@@ -46,6 +39,14 @@ from saraban.register import (
     explain_gaps,
     register_entries,
     take_number,
+)
+from saraban.storage import numbering
+from saraban.storage.engine import make_engine, session_scope
+from saraban.storage.numbering import (
+    NotImmediateTransaction,
+    current_number,
+    next_number,
+    year_be,
 )
 
 OVEC = "สอศ."
@@ -477,9 +478,9 @@ def test_register_module_exports() -> None:
 
 
 def test_constraint_names_do_not_depend_on_import_order() -> None:
-    """Importing saraban.numbering first must still give convention names."""
+    """Importing saraban.storage.numbering first must still give convention names."""
     code = (
-        "import saraban.numbering as n, saraban.register as r; "
+        "import saraban.storage.numbering as n, saraban.services.dispatch as r; "
         "print(sorted(c.name for t in (n.NumberCounter, r.DispatchEntry)"
         " for c in t.__table__.constraints))"
     )

@@ -1,4 +1,4 @@
-"""Roster parsing and validation (saraban.roster)."""
+"""Roster parsing and validation (saraban.domain.roster)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from saraban.roster import (
+from saraban.domain.roster import (
     College,
     RosterError,
     RosterFile,

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from saraban.routing import (
+from saraban.domain.routing import (
     CHECK,
     OTHER,
     SUGGEST_ASSIGN,

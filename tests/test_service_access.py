@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from saraban.app import create_app
-from saraban.db import make_engine
+from saraban.storage.engine import make_engine
+from saraban.web.app import create_app
 from tests import service_fixtures
 from tests.service_fixtures import (
     LAMPANG,

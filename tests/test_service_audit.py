@@ -11,11 +11,11 @@ from sqlalchemy import Engine, text
 from sqlmodel import Session
 from typer.testing import CliRunner
 
-from saraban import audit
-from saraban.auditchain import append, canonical_json
 from saraban.cli import app as cli
-from saraban.db import session_scope
-from saraban.models import utcnow
+from saraban.domain.auditchain import append, canonical_json
+from saraban.services import audit
+from saraban.storage.engine import session_scope
+from saraban.storage.models import utcnow
 
 
 def record_events(engine: Engine, count: int, actor: str = "anchalee@1352016501") -> None:

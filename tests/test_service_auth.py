@@ -15,15 +15,15 @@ from pydantic import ValidationError
 from sqlalchemy import text
 from typer.testing import CliRunner
 
-from saraban import accounts
-from saraban.accounts import Client, hash_work
-from saraban.app import create_app
 from saraban.cli import app as cli
-from saraban.errors import Throttled, Unauthorized
-from saraban.issuing import void
-from saraban.models import utcnow
-from saraban.sessions import COOKIE_NAME
+from saraban.domain.errors import Throttled, Unauthorized
+from saraban.services import accounts
+from saraban.services.accounts import Client, hash_work
+from saraban.services.credentials import void
+from saraban.services.sessions import COOKIE_NAME
 from saraban.settings import Settings
+from saraban.storage.models import utcnow
+from saraban.web.app import create_app
 from tests import service_fixtures
 from tests.service_fixtures import LAMPANG, STAFF_PASSWORD, World, test_settings
 

@@ -15,10 +15,11 @@ from sqlalchemy import text
 from sqlmodel import SQLModel, select
 
 from credentials import verify_password
-from saraban import audit, credential_admin, store
-from saraban.db import session_scope
-from saraban.models import AuditEvent, CredentialStatus, SessionKind
-from saraban.principal import Principal
+from saraban.domain.principal import Principal
+from saraban.services import audit, credential_admin
+from saraban.storage import store
+from saraban.storage.engine import session_scope
+from saraban.storage.models import AuditEvent, CredentialStatus, SessionKind
 from tests import service_fixtures
 from tests.service_fixtures import LAMPANG, World
 
@@ -166,8 +167,8 @@ def test_the_hash_change_and_its_audit_event_commit_together(
 def test_a_slip_that_cannot_be_printed_leaves_the_old_credential_live(world: World) -> None:
     """The page's reissue makes the slip before anything is stored: a college whose name does
     not fit on a slip keeps its password, rather than getting a new one nobody can read."""
-    from saraban.errors import Invalid
-    from saraban.pages import credentials as page_credentials
+    from saraban.domain.errors import Invalid
+    from saraban.web.pages import credentials as page_credentials
 
     long_name = "วิทยาลัยเทคนิค" + "เฉลิมพระเกียรติสมเด็จพระศรีนครินทร์" * 6
     with session_scope(world.engine, immediate=True) as session:

@@ -13,14 +13,14 @@ from pypdf import PdfReader
 from sqlalchemy import update
 from sqlmodel import select
 
-from saraban import correspondence
-from saraban.app import create_app
-from saraban.db import session_scope
-from saraban.models import Mailout, MailoutItem, ReceiptCreate, SessionKind
-from saraban.numbering import year_be
-from saraban.pages.pdfs import letter_page_count
-from saraban.principal import Principal
-from saraban.register import DispatchEntry
+from saraban.domain.principal import Principal
+from saraban.services import receipts as correspondence
+from saraban.services.dispatch import DispatchEntry
+from saraban.storage.engine import session_scope
+from saraban.storage.models import Mailout, MailoutItem, ReceiptCreate, SessionKind
+from saraban.storage.numbering import year_be
+from saraban.web.app import create_app
+from saraban.web.pages.pdfs import letter_page_count
 from tests import service_fixtures
 from tests.service_fixtures import LAMPANG, STAFF_PASSWORD, World, test_settings, tiny_pdf
 

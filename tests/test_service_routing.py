@@ -8,9 +8,9 @@ import csv
 import io
 from datetime import datetime
 
-from saraban import audit
-from saraban.numbering import year_be
-from saraban.routing import THAI_TIME
+from saraban.domain.routing import THAI_TIME
+from saraban.services import audit
+from saraban.storage.numbering import year_be
 from tests import service_fixtures
 from tests.service_fixtures import LAMPANG, World
 

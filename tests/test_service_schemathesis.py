@@ -10,9 +10,9 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.generation import GenerationMode
 from schemathesis.schemas import APIOperation
 
-from saraban import audit
-from saraban.db import session_scope
-from saraban.sessions import COOKIE_NAME, CSRF_HEADER
+from saraban.services import audit
+from saraban.services.sessions import COOKIE_NAME, CSRF_HEADER
+from saraban.storage.engine import session_scope
 from tests import service_fixtures
 from tests.service_fixtures import LAMPANG, Actor, World
 

@@ -18,8 +18,8 @@ import httpx
 import uvicorn
 from uvicorn.importer import import_from_string
 
-from saraban.app import served_app
-from saraban.cli_service import uvicorn_options
+from saraban.cli.service import uvicorn_options
+from saraban.web.app import served_app
 
 PASSWORD = "Speedy-Ovec-2569"
 

@@ -22,15 +22,15 @@ from sqlalchemy import Engine, inspect, text
 from sqlalchemy.exc import IntegrityError, StatementError
 from sqlmodel import Session, SQLModel, select
 
-from saraban import store
-from saraban.db import (
+from saraban.storage import store
+from saraban.storage.engine import (
     alembic_config,
     database_url,
     make_engine,
     session_scope,
     upgrade_schema,
 )
-from saraban.models import (
+from saraban.storage.models import (
     BatchKind,
     BatchState,
     College,
@@ -337,7 +337,7 @@ def test_import_creates_updates_and_leaves_unchanged(engine: Engine) -> None:
 
 @dataclass(frozen=True)
 class RosterRow:
-    """Shaped like saraban.roster.College: optional fields may be blank."""
+    """Shaped like saraban.domain.roster.College: optional fields may be blank."""
 
     code: str
     name: str
