@@ -97,12 +97,12 @@ def seed(url: str, out_dir: Path) -> tuple[list[str], int]:
 
     from credentials import HashSettings, hash_password
     from saraban.domain.roster import read_roster
+    from saraban.domain.vocabulary import bangkok_today, year_be
     from saraban.services import accounts
     from saraban.settings import Settings
     from saraban.storage import store
     from saraban.storage.engine import make_engine, session_scope, upgrade_schema
     from saraban.storage.models import LetterRoute, Mailout, MailoutItem, Receipt, utcnow
-    from saraban.storage.numbering import bangkok_today, year_be
 
     engine = make_engine(url)
     upgrade_schema(engine)

@@ -14,6 +14,7 @@ from functools import cache
 from pathlib import Path
 
 from letters.shaping import ShapingFont
+from saraban.domain.errors import ConfigError
 
 DEFAULT_FAMILY = "Laksaman"
 FONTS_DIR = Path(__file__).resolve().parent.parent / "fonts"
@@ -27,7 +28,7 @@ _STYLE_WORDS = {
 }
 
 
-class FontConfigError(Exception):
+class FontConfigError(ConfigError):
     """A font family that cannot be found or is incomplete."""
 
 

@@ -29,13 +29,13 @@ from pypdf.generic import NameObject, StreamObject
 from sqlalchemy import Engine, text, update
 from sqlmodel import SQLModel
 
+from saraban.domain.vocabulary import bangkok_today
 from saraban.services import accounts
 from saraban.services.mailouts import load_plan, run_mailout
 from saraban.services.sessions import CSRF_HEADER
 from saraban.settings import Settings
 from saraban.storage.engine import make_engine, session_scope, upgrade_schema
 from saraban.storage.models import Mailout
-from saraban.storage.numbering import bangkok_today
 from saraban.web.app import create_app
 from tests.letters_fixtures import ROOT
 from tests.test_issuing import slip_credentials

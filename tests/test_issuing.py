@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -15,10 +16,11 @@ from sqlalchemy.engine import Engine
 from credentials import HashSettings, hash_password, make_context
 from letters.slip import render_slips
 from saraban.domain.roster import read_roster
-from saraban.services.credentials import IssueError, issue, recover, verify, void
+from saraban.services import credentials
+from saraban.services.credentials import IssueError, issue, recover, reissue, void
+from saraban.settings import Settings
 from saraban.storage import store
 from saraban.storage.engine import session_scope
-from saraban.storage.models import BatchKind
 from tests.letters_fixtures import ROOT
 from tests.pdftext import lines
 
@@ -44,6 +46,11 @@ def slip_credentials(pdf: bytes) -> dict[str, str]:
 
 def render(slips):
     return render_slips(slips)
+
+
+def verify(engine: Engine, *, code: str, password: str) -> credentials.Verdict:
+    """A clerk's check from the command line: the service's, under the login throttle."""
+    return credentials.verify(engine, Settings(), code=code, password=password)
 
 
 @pytest.fixture
@@ -82,11 +89,12 @@ def test_issue_verify_and_rerun_issues_nothing(
     assert verify(engine, code=LAMPANG, password=password[::-1]).reason == "wrong password"
     again = issue(engine, slips_path=tmp_path / "again.pdf", render=render, issued_by="clerk")
     assert again.count == 0 and not (tmp_path / "again.pdf").exists()
-    void(engine, code=LAMPANG, by="clerk", reason="สถานศึกษาแจ้งรหัสผ่านรั่วไหล")
+    void(engine, who="clerk", code=LAMPANG, reason="สถานศึกษาแจ้งรหัสผ่านรั่วไหล")
     assert verify(engine, code=LAMPANG, password=password).reason == "no live credential"
     with engine.connect() as conn:
         events = [r[0] for r in conn.execute(text("select event from audit_event order by seq"))]
-    assert events == ["issue", "void"]  # the audit log holds both, in order
+    # The audit log holds the issue, every check of a password and the void, in order.
+    assert events == ["issue", "credential_verified", "login_failed", "void", "login_failed"]
 
 
 def test_reissue_voids_the_old_and_records_who_when_why(
@@ -96,14 +104,13 @@ def test_reissue_voids_the_old_and_records_who_when_why(
         engine, slips_path=tmp_path / "first.pdf", render=render, issued_by="clerk", codes=[LAMPANG]
     )
     old = slip_credentials((tmp_path / "first.pdf").read_bytes())[LAMPANG]
-    issue(
+    reissue(
         engine,
-        slips_path=tmp_path / "new.pdf",
-        render=render,
-        issued_by="supervisor",
-        codes=[LAMPANG],
-        kind=BatchKind.REISSUE,
+        who="supervisor",
+        code=LAMPANG,
         reason="ซองสูญหาย",
+        slip=credentials.slip_renderer(),
+        slips_path=tmp_path / "new.pdf",
     )
     new = slip_credentials((tmp_path / "new.pdf").read_bytes())[LAMPANG]
     assert not verify(engine, code=LAMPANG, password=old).ok
@@ -116,6 +123,17 @@ def test_reissue_voids_the_old_and_records_who_when_why(
         "ซองสูญหาย",
     )
     assert voided.voided_at is not None and live.status == "live"
+    with engine.connect() as conn:  # the slip is a committed batch of one; one audit event
+        batch_id, state = conn.execute(
+            text("select id, state from issue_batch where kind = 'reissue'")
+        ).one()
+        (record,) = conn.execute(text("select record from audit_event where event = 'reissue'"))
+    assert state == "committed" and live.batch_id == batch_id
+    assert json.loads(record[0])["details"] == {
+        "reason": "ซองสูญหาย",
+        "credential": live.id,
+        "batch": batch_id,
+    }
 
 
 def test_failed_render_stores_no_hash_and_leaves_no_file(
@@ -175,7 +193,8 @@ def test_weaker_hash_is_upgraded_on_the_next_good_login(
         store.store_credentials(
             session=session, batch_id=batch.id, issued_by="t", hashes={LAMPANG: weak}
         )
-    verdict = verify(engine, code=LAMPANG, password="ab23cde", hashing=HashSettings())
+    settings = Settings(hash_memory_kib=HashSettings().memory_kib, hash_time_cost=2)
+    verdict = credentials.verify(engine, settings, code=LAMPANG, password="ab23cde")
     assert verdict.ok and verdict.rehashed
     with session_scope(engine) as session:
         assert (

@@ -23,6 +23,7 @@ from sqlalchemy.engine import Engine
 from saraban.domain.roster import RosterError
 from saraban.services.credentials import verify
 from saraban.services.mailouts import MailoutError, load_plan, run_mailout
+from saraban.settings import Settings
 from saraban.storage.engine import make_engine, session_scope, upgrade_schema
 from tests.letters_fixtures import ROOT
 from tests.pdftext import page_texts, squash
@@ -92,7 +93,7 @@ def check_bundles(engine: Engine, out: Path, codes: set[str]) -> None:
         assert pypdf.PdfReader(io.BytesIO(bundle)).pages  # opens
         assert hashlib.sha256(bundle).hexdigest() == row["sha256"]
         (password,) = slip_credentials(bundle).values()
-        assert verify(engine, code=row["code"], password=password).ok
+        assert verify(engine, Settings(), code=row["code"], password=password).ok
     assert not list(out.glob(".*.partial"))
 
 

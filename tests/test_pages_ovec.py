@@ -9,8 +9,8 @@ from datetime import timedelta
 
 from sqlalchemy import update
 
+from saraban.domain.vocabulary import bangkok_today
 from saraban.storage.models import Mailout
-from saraban.storage.numbering import bangkok_today
 from tests import browser, service_fixtures
 from tests.browser import LAMPANG, LAMPANG_NAME, Site
 

@@ -1,4 +1,4 @@
-"""Register numbering: the generic counter (saraban.storage.numbering) and the dispatch
+"""Register numbering: the generic counter (saraban.storage.counters) and the dispatch
 register (saraban.services.dispatch), on SQLite and PostgreSQL.
 
 Rolled-back numbers: a number is consumed in the same transaction that writes
@@ -22,8 +22,10 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session
+from sqlmodel import Session, SQLModel
 
+from saraban.domain import vocabulary
+from saraban.domain.vocabulary import year_be
 from saraban.services import dispatch as register
 from saraban.services.dispatch import (
     AlreadyCancelled,
@@ -40,14 +42,10 @@ from saraban.services.dispatch import (
     register_entries,
     take_number,
 )
-from saraban.storage import numbering
+from saraban.storage import counters, models
+from saraban.storage.counters import NotImmediateTransaction, current_number, next_number
 from saraban.storage.engine import make_engine, session_scope
-from saraban.storage.numbering import (
-    NotImmediateTransaction,
-    current_number,
-    next_number,
-    year_be,
-)
+from saraban.storage.models import Mailout
 
 OVEC = "สอศ."
 AGENCY = "ศธ 0603"
@@ -86,8 +84,8 @@ def test_year_be_in_bangkok_time() -> None:
     assert year_be(datetime(2025, 12, 31, 17, 0, tzinfo=UTC)) == 2569
     assert year_be(datetime(2026, 1, 1, 0, 30, tzinfo=timezone(timedelta(hours=9)))) == 2568
     assert year_be(date(2026, 4, 10)) == 2569
-    assert year_be() == datetime.now(UTC).astimezone(numbering.BANGKOK).year + 543
-    assert numbering.bangkok_today().year + 543 == year_be()
+    assert year_be() == datetime.now(UTC).astimezone(vocabulary.BANGKOK).year + 543
+    assert vocabulary.bangkok_today().year + 543 == year_be()
     with pytest.raises(ValueError, match="naive"):
         year_be(datetime(2026, 1, 1))
 
@@ -145,7 +143,7 @@ def test_sqlite_requires_begin_immediate(engine: Engine) -> None:
 @pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 def test_sqlite_without_returning(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
     """The UPDATE/INSERT/SELECT path for SQLite < 3.35 numbers the same way."""
-    monkeypatch.setattr(numbering, "_sqlite_has_returning", lambda conn: False)
+    monkeypatch.setattr(counters, "_sqlite_has_returning", lambda conn: False)
     with session_scope(engine, immediate=True) as s:
         assert numbers([take(s) for _ in range(3)]) == [1, 2, 3]
         assert next_number(session=s, scope="receipt:สอศ.", year_be=YEAR) == 1
@@ -162,9 +160,27 @@ def test_sqlite_without_returning(engine: Engine, monkeypatch: pytest.MonkeyPatc
 # --------------------------------------------------------------------------- #
 
 
+def a_mailout(session: Session) -> int:
+    """A mailout row for entries to name (its id)."""
+    mailout = Mailout(
+        name="emvs-2569",
+        folder="/srv/mailouts/emvs-2569",
+        out_dir="/srv/out/emvs-2569",
+        fingerprint="0" * 64,
+        kind="circular",
+        subject="การติดตามการดำเนินงาน",
+        created_by="saraban-officer",
+    )
+    session.add(mailout)
+    session.flush()
+    assert mailout.id is not None
+    return mailout.id
+
+
 def test_sequential_numbers_and_references(engine: Engine) -> None:
     with session_scope(engine, immediate=True) as s:
-        first = take(s, mailout_id="mailout-1")
+        mailout_id = a_mailout(s)
+        first = take(s, mailout_id=mailout_id)
         second = take(s, recipients="ผู้อำนวยการวิทยาลัยเทคนิคเชียงใหม่")
     with session_scope(engine, immediate=True) as s:
         third = take(s)
@@ -181,12 +197,12 @@ def test_sequential_numbers_and_references(engine: Engine) -> None:
         assert numbers(entries) == [1, 2, 3]
         one = entries[0]
         assert one.status == DispatchStatus.ISSUED and one.year_be == YEAR
-        assert one.dated == DATED and one.mailout_id == "mailout-1"
+        assert one.dated == DATED and one.mailout_id == mailout_id
         assert one.recipients == ALL_COLLEGES and one.created_by == "saraban-officer"
         assert one.created_at.tzinfo is not None
         assert one.cancelled_at is None and one.cancelled_reason is None
         public = DispatchEntryPublic.model_validate(one)
-        assert public.register == OVEC and public.reference == "ศธ 0603/1"
+        assert public.register_name == OVEC and public.reference == "ศธ 0603/1"
         assert explain_gaps(session=s, register=OVEC, kind="external", year_be=YEAR) == []
 
 
@@ -295,13 +311,15 @@ def test_invalid_input_takes_no_number(engine: Engine) -> None:
         {"agency_code": "ศธ/0603"},
         {"dated": datetime(2026, 4, 10, 9, 0, tzinfo=UTC)},
         {"created_by": ""},
+        {"mailout_id": "mailout-1"},  # a mailout's id, not its name
+        {"mailout_id": 999},  # no such mailout
     ]
     with session_scope(engine, immediate=True) as s:
         for over in bad:
             with pytest.raises(InvalidEntry):
                 take(s, **over)
         assert current_number(session=s, scope=dispatch_scope(OVEC, "external"), year_be=YEAR) == 0
-        assert take(s, mailout_id="  ").mailout_id is None
+        assert take(s, mailout_id=None).mailout_id is None
         assert take(s).number == 2
 
 
@@ -333,7 +351,7 @@ def test_register_names_are_nfc_normalised(engine: Engine) -> None:
     with session_scope(engine, immediate=True) as s:
         a = take(s, register=composed)
         b = take(s, register=f" {decomposed} ")
-    assert (a.register, b.register, a.number, b.number) == (composed, composed, 1, 2)
+    assert (a.register_name, b.register_name, a.number, b.number) == (composed, composed, 1, 2)
     assert dispatch_scope(decomposed, "circular") == f"dispatch:{composed}:circular"
 
 
@@ -471,16 +489,26 @@ def test_waiting_taker_gets_the_number_given_back(engine: Engine) -> None:
     _assert_register_is(engine, [1])
 
 
-def test_register_module_exports() -> None:
-    assert register.DispatchEntry is DispatchEntry
+def test_every_table_is_declared_in_models() -> None:
+    """One home for tables: every mapped table's class is saraban.storage.models's, the
+    dispatch register and the counters use those (not copies), and what they export exists."""
+    declared = {
+        mapper.local_table.name: mapper.class_.__module__
+        for mapper in SQLModel._sa_registry.mappers  # type: ignore[attr-defined]
+    }
+    assert set(declared) == set(SQLModel.metadata.tables)
+    assert {module for module in declared.values()} == {"saraban.storage.models"}
+    assert register.DispatchEntry is models.DispatchEntry
+    assert counters.NumberCounter is models.NumberCounter
     assert set(register.__all__) <= set(dir(register))
-    assert set(numbering.__all__) <= set(dir(numbering))
+    assert set(counters.__all__) <= set(dir(counters))
 
 
 def test_constraint_names_do_not_depend_on_import_order() -> None:
-    """Importing saraban.storage.numbering first must still give convention names."""
+    """Importing the counters or the dispatch register first still gives convention names,
+    and no warning (``-W error``: no field shadows a pydantic attribute)."""
     code = (
-        "import saraban.storage.numbering as n, saraban.services.dispatch as r; "
+        "import saraban.storage.counters as n, saraban.services.dispatch as r; "
         "print(sorted(c.name for t in (n.NumberCounter, r.DispatchEntry)"
         " for c in t.__table__.constraints))"
     )

@@ -18,8 +18,8 @@ from typer.testing import CliRunner
 from saraban.cli import app as cli
 from saraban.domain.errors import Throttled, Unauthorized
 from saraban.services import accounts
-from saraban.services.accounts import Client, hash_work
 from saraban.services.credentials import void
+from saraban.services.passwords import Client, hash_work
 from saraban.services.sessions import COOKIE_NAME
 from saraban.settings import Settings
 from saraban.storage.models import utcnow
@@ -107,7 +107,7 @@ def test_password_reset_deactivation_and_void_end_sessions(world: World) -> None
     assert deputy.get("/api/inbox").status_code == 401
     world.actor().login(f"sompong@{LAMPANG}", STAFF_PASSWORD, expect=401)
 
-    void(world.engine, code=LAMPANG, by="ovec", reason="slip lost")
+    void(world.engine, who="ovec", code=LAMPANG, reason="slip lost")
     assert lampang.account.get("/api/inbox").status_code == 401
     world.actor().login(LAMPANG, world.run.passwords[LAMPANG], expect=401)
 

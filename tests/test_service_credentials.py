@@ -5,6 +5,7 @@ only OVEC staff, and a college learns nothing of another college."""
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import tempfile
@@ -16,7 +17,7 @@ from sqlmodel import SQLModel, select
 
 from credentials import verify_password
 from saraban.domain.principal import Principal
-from saraban.services import audit, credential_admin
+from saraban.services import audit, credentials
 from saraban.storage import store
 from saraban.storage.engine import session_scope
 from saraban.storage.models import AuditEvent, CredentialStatus, SessionKind
@@ -84,6 +85,9 @@ def test_ovec_reissues_and_the_password_is_in_the_answer_only(world: World) -> N
     (event,) = audit_events(world, "reissue")
     assert (event.actor, event.subject) == ("somchai", f"college:{LAMPANG}")
     assert '"reason":"ซองสูญหาย ระหว่างส่ง"' in event.record
+    # The same payload as a reissue from the command line; no slips file, so no batch.
+    details = json.loads(event.record)["details"]
+    assert details == {"reason": "ซองสูญหาย ระหว่างส่ง", "credential": new.id, "batch": None}
     assert audit.verify(world.engine)
 
 
@@ -150,14 +154,18 @@ def test_the_hash_change_and_its_audit_event_commit_together(
     def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("the audit log is unavailable")
 
-    monkeypatch.setattr(credential_admin.audit, "record", broken)
+    monkeypatch.setattr(credentials.audit, "record", broken)
     with pytest.raises(RuntimeError, match="audit log"):
         if action == "reissue":
-            credential_admin.reissue(
-                world.engine, world.settings, who=_ovec_principal(), code=LAMPANG, reason="x"
+            credentials.reissue(
+                world.engine,
+                who=_ovec_principal(),
+                code=LAMPANG,
+                reason="x",
+                hashing=world.settings.hashing,
             )
         else:
-            credential_admin.void(world.engine, who=_ovec_principal(), code=LAMPANG, reason="x")
+            credentials.void(world.engine, who=_ovec_principal(), code=LAMPANG, reason="x")
     monkeypatch.undo()
     assert live_hash(world, LAMPANG) == before
     world.actor().login(LAMPANG, world.run.passwords[LAMPANG])
@@ -165,10 +173,9 @@ def test_the_hash_change_and_its_audit_event_commit_together(
 
 
 def test_a_slip_that_cannot_be_printed_leaves_the_old_credential_live(world: World) -> None:
-    """The page's reissue makes the slip before anything is stored: a college whose name does
+    """A reissue (the page's) makes the slip before anything is stored: a college whose name does
     not fit on a slip keeps its password, rather than getting a new one nobody can read."""
     from saraban.domain.errors import Invalid
-    from saraban.web.pages import credentials as page_credentials
 
     long_name = "วิทยาลัยเทคนิค" + "เฉลิมพระเกียรติสมเด็จพระศรีนครินทร์" * 6
     with session_scope(world.engine, immediate=True) as session:
@@ -178,8 +185,13 @@ def test_a_slip_that_cannot_be_printed_leaves_the_old_credential_live(world: Wor
         )
     before = live_hash(world, LAMPANG)
     with pytest.raises(Invalid, match="slip"):
-        page_credentials.reissue(
-            world.engine, world.settings, who=_ovec_principal(), code=LAMPANG, reason="ซองหาย"
+        credentials.reissue(
+            world.engine,
+            who=_ovec_principal(),
+            code=LAMPANG,
+            reason="ซองหาย",
+            hashing=world.settings.hashing,
+            slip=credentials.slip_renderer(),
         )
     assert live_hash(world, LAMPANG) == before
     assert audit_events(world, "reissue") == []

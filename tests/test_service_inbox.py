@@ -14,11 +14,10 @@ from sqlalchemy import update
 from sqlmodel import select
 
 from saraban.domain.principal import Principal
+from saraban.domain.vocabulary import year_be
 from saraban.services import receipts as correspondence
-from saraban.services.dispatch import DispatchEntry
 from saraban.storage.engine import session_scope
-from saraban.storage.models import Mailout, MailoutItem, ReceiptCreate, SessionKind
-from saraban.storage.numbering import year_be
+from saraban.storage.models import DispatchEntry, Mailout, MailoutItem, ReceiptCreate, SessionKind
 from saraban.web.app import create_app
 from saraban.web.pages.pdfs import letter_page_count
 from tests import service_fixtures
@@ -116,7 +115,7 @@ def test_receipt_numbers_stay_consecutive_when_registered_at_once(world: World) 
     def register_one() -> None:
         try:
             with session_scope(world.engine, immediate=True) as session:
-                entry = correspondence.register_letter(
+                entry = correspondence.receive_uploaded(
                     session, who=who, data=data, pdf=pdf, settings=world.settings
                 )
             numbers.append(entry.number)
@@ -149,7 +148,7 @@ def test_receipt_numbers_stay_consecutive_when_registered_at_once(world: World) 
         college_code=world.run.other,
     )
     with session_scope(world.engine, immediate=True) as session:
-        entry = correspondence.register_letter(
+        entry = correspondence.receive_uploaded(
             session, who=other, data=data, pdf=pdf, settings=world.settings
         )
     assert entry.number == 1  # each college its own register
@@ -205,7 +204,7 @@ def test_without_a_stored_date_the_clerk_or_the_dispatch_register_dates_it(world
         ).one()
         session.add(
             DispatchEntry(
-                register="ovec",
+                register_name="ovec",
                 kind="circular",
                 year_be=2569,
                 number=5553,
@@ -215,7 +214,7 @@ def test_without_a_stored_date_the_clerk_or_the_dispatch_register_dates_it(world
                 recipients="ผู้อำนวยการวิทยาลัย",
                 owning_unit="u",
                 created_by="t",
-                mailout_id=str(mailout_id),
+                mailout_id=mailout_id,
             )
         )
     assert other.account.ok("GET", f"/api/inbox/{other_item}")["letter_date"] == "2026-04-08"

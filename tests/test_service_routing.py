@@ -8,9 +8,8 @@ import csv
 import io
 from datetime import datetime
 
-from saraban.domain.routing import THAI_TIME
+from saraban.domain.vocabulary import short_thai_date, year_be
 from saraban.services import audit
-from saraban.storage.numbering import year_be
 from tests import service_fixtures
 from tests.service_fixtures import LAMPANG, World
 
@@ -28,9 +27,7 @@ ALL_STAFF = ("clerk", "deputy", "acting", "planning_deputy", "planning_head")
 
 def short_date(at: str) -> str:
     """The short Thai date a note prints for an event at ``at``: ``20 เม.ย. 69``."""
-    from letters.thaitext import short_thai_date
-
-    return short_thai_date(datetime.fromisoformat(at).astimezone(THAI_TIME).date())
+    return short_thai_date(datetime.fromisoformat(at))
 
 
 def tracking_row(ovec, code: str) -> dict:

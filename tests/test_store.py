@@ -177,6 +177,94 @@ def test_0005_keeps_mailouts_and_leaves_the_new_fields_unknown(engine: Engine) -
     upgrade_schema(engine)
 
 
+def _dispatch_row(conn: sa.Connection, entry_id: int, number: int, mailout_id: object) -> None:
+    conn.execute(
+        text(
+            "INSERT INTO dispatch_entry (id, register, kind, year_be, number, reference, dated,"
+            " subject, recipients, owning_unit, mailout_id, status, created_at, created_by)"
+            " VALUES (:id, 'สอศ.', 'external', 2569, :n, :ref, '2026-04-10', 'เรื่อง', 'ผอ.',"
+            " 'สนผ.', :m, 'issued', :t, 'clerk')"
+        ),
+        {
+            "id": entry_id,
+            "n": number,
+            "ref": f"ศธ 0603/{number}",
+            "m": mailout_id,
+            "t": datetime(2026, 4, 10, 2, 0, tzinfo=UTC),
+        },
+    )
+
+
+def _mailout_row(conn: sa.Connection, mailout_id: int) -> None:
+    conn.execute(
+        text(
+            "INSERT INTO mailout (id, name, folder, out_dir, fingerprint, kind, subject,"
+            " token, state, created_at, created_by) VALUES (:id, :name, '/f', '/o', :fp,"
+            " 'external', 'เรื่อง', :token, 'finished', :t, 'clerk')"
+        ),
+        {
+            "id": mailout_id,
+            "name": f"m{mailout_id}",
+            "fp": "0" * 64,
+            "token": f"tok{mailout_id}",
+            "t": datetime(2026, 4, 10, 2, 0, tzinfo=UTC),
+        },
+    )
+
+
+def test_0006_turns_dispatch_mailout_ids_into_a_foreign_key(engine: Engine) -> None:
+    """0006: ``dispatch_entry.mailout_id`` was text holding the mailout's id; it becomes an
+    integer foreign key with every value kept, on SQLite (batch) and PostgreSQL; down again,
+    the values are text once more."""
+    _migrate(engine, "0005")
+    with engine.begin() as conn:
+        _mailout_row(conn, 7)
+        _mailout_row(conn, 12)
+        _dispatch_row(conn, 1, 1, "7")
+        _dispatch_row(conn, 2, 2, "12")
+        _dispatch_row(conn, 3, 3, None)
+    _migrate(engine, "head")
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT id, mailout_id FROM dispatch_entry ORDER BY id")).all()
+        found = inspect(conn)
+        columns = {c["name"]: c for c in found.get_columns("dispatch_entry")}
+        keys = found.get_foreign_keys("dispatch_entry")
+        indexes = {i["name"]: i["column_names"] for i in found.get_indexes("dispatch_entry")}
+    assert rows == [(1, 7), (2, 12), (3, None)]
+    assert isinstance(columns["mailout_id"]["type"], sa.Integer)
+    assert [(k["name"], k["constrained_columns"], k["referred_table"]) for k in keys] == [
+        ("fk_dispatch_entry_mailout_id_mailout", ["mailout_id"], "mailout")
+    ]
+    assert indexes["ix_dispatch_entry_mailout_id"] == ["mailout_id"]
+    with pytest.raises(IntegrityError), engine.begin() as conn:  # the key holds
+        _dispatch_row(conn, 4, 4, 99)
+    with engine.connect() as conn:  # the other constraints came through the rebuild
+        assert conn.execute(text("SELECT count(*) FROM dispatch_entry")).scalar_one() == 3
+    with pytest.raises(IntegrityError), engine.begin() as conn:
+        _dispatch_row(conn, 5, 1, 7)  # number 1 of the year is taken
+    _migrate(engine, "0005")
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT id, mailout_id FROM dispatch_entry ORDER BY id")).all()
+        assert inspect(conn).get_foreign_keys("dispatch_entry") == []
+    assert rows == [(1, "7"), (2, "12"), (3, None)]
+    upgrade_schema(engine)
+
+
+def test_0006_refuses_a_mailout_id_that_names_no_mailout(engine: Engine) -> None:
+    """Text that is no mailout's id stops the upgrade, naming the row; nothing changes."""
+    _migrate(engine, "0005")
+    with engine.begin() as conn:
+        _mailout_row(conn, 7)
+        _dispatch_row(conn, 1, 1, "7")
+        _dispatch_row(conn, 2, 2, "mailout-1")
+    with pytest.raises(RuntimeError, match=r"2 \('mailout-1'\)"):
+        _migrate(engine, "head")
+    with engine.connect() as conn:
+        assert MigrationContext.configure(conn).get_current_heads() == ("0005",)
+        rows = conn.execute(text("SELECT id, mailout_id FROM dispatch_entry ORDER BY id")).all()
+    assert rows == [(1, "7"), (2, "mailout-1")]
+
+
 def _norm_sql(sql: object) -> str:
     """Normalise reflected SQL fragments for comparison (PG adds casts and parens)."""
     return "".join(str(sql).replace("::text", "").replace("(", "").replace(")", "").split()).lower()

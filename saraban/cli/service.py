@@ -1,35 +1,16 @@
-"""Commands of the web service: ``serve``, ``user add``, ``audit verify`` and ``audit head``.
-
-Registered on the main ``saraban`` command by :func:`register_service_commands`; this module
-imports saraban.cli only inside the commands, since saraban.cli imports it.
-"""
+"""Commands of the web service: ``serve``, ``user add``, ``audit verify`` and ``audit head``."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import typer
 
-if TYPE_CHECKING:
-    from saraban.settings import Settings
+from saraban.cli.console import current_user, err, out, read_password
+from saraban.domain.errors import Invalid
 
 user_app = typer.Typer(help="OVEC staff accounts of the web service.", no_args_is_help=True)
 audit_app = typer.Typer(help="The tamper-evident audit log.", no_args_is_help=True)
-
-
-def _settings() -> Settings:
-    from pydantic import ValidationError
-
-    from saraban.cli import fail
-    from saraban.settings import Settings
-
-    try:
-        return Settings()
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "settings"
-        fail(f"{where}: {first['msg'].removeprefix('Value error, ')}")
-        raise  # unreachable: fail exits
 
 
 def serve(
@@ -49,9 +30,10 @@ def serve(
 
     import uvicorn
 
-    from saraban.cli import open_database
+    from saraban.settings import load_settings
+    from saraban.storage.engine import open_database
 
-    settings = _settings()  # refuse a bad configuration here, before any worker starts
+    settings = load_settings()  # refuse a bad configuration here, before any worker starts
     if settings.secret_key is None:
         # Outside production a missing key is made up, but once for all the workers: a CSRF
         # token signed by one must be good at the others. It lasts as long as this server.
@@ -62,8 +44,8 @@ def serve(
 
 def uvicorn_options(*, host: str, port: int, workers: int, access_log: bool) -> dict[str, Any]:
     """How ``serve`` runs uvicorn. Each worker builds its own app from the environment
-    (``saraban.web.app:served_app``: settings and engine), on uvloop and httptools when installed
-    (``uvicorn[standard]``). Forwarded headers are read by the app itself, from
+    (``saraban.web.app:served_app``: settings and engine), on uvloop and httptools when
+    installed (``uvicorn[standard]``). Forwarded headers are read by the app itself, from
     SARABAN_TRUSTED_PROXIES only."""
     return {
         "app": "saraban.web.app:served_app",
@@ -79,20 +61,6 @@ def uvicorn_options(*, host: str, port: int, workers: int, access_log: bool) -> 
     }
 
 
-def _read_password() -> str:
-    import getpass
-    import sys
-
-    from saraban.cli import fail
-
-    if not sys.stdin.isatty():
-        return sys.stdin.readline().rstrip("\r\n")
-    password = getpass.getpass("รหัสผ่าน (password): ")
-    if getpass.getpass("อีกครั้ง (again): ") != password:
-        fail("the two passwords differ")
-    return password
-
-
 @user_app.command("add")
 def user_add(
     username: Annotated[str, typer.Argument(help="Login name: a-z, 0-9, '.', '_', '-'.")],
@@ -100,36 +68,31 @@ def user_add(
 ) -> None:
     """Add an OVEC staff account; the password is read from a prompt (or one line of standard
     input), never from the command line."""
-    from saraban.cli import current_user, open_database, out, user_errors
-    from saraban.domain.errors import ServiceError
     from saraban.services import accounts
-    from saraban.storage.engine import session_scope
+    from saraban.settings import load_settings
+    from saraban.storage.engine import open_database
 
-    settings = _settings()
-    password = _read_password()
-    with user_errors(ServiceError):
-        engine = open_database()
-        with session_scope(engine, immediate=True) as session:
-            accounts.create_ovec_user(
-                session,
-                username=username,
-                name=name,
-                password=password,
-                settings=settings,
-                by=f"cli:{current_user()}",
-            )
+    settings = load_settings()
+    password = read_password(confirm=True)
+    accounts.add_ovec_user(
+        open_database(),
+        settings,
+        username=username,
+        name=name,
+        password=password,
+        by=f"cli:{current_user()}",
+    )
     del password
     out.print(f"[green]added[/] OVEC user {username.strip().lower()}")
 
 
 def _anchor(value: str | None) -> tuple[int, str] | None:
-    from saraban.cli import UserError
-
     if value is None:
         return None
     seq, sep, digest = value.partition(":")
     if not sep or not seq.isdigit() or len(digest) != 64:
-        raise UserError(f"--anchor {value!r}: expected SEQ:HASH as `saraban audit head` prints")
+        message = f"--anchor {value!r}: expected SEQ:HASH as `saraban audit head` prints"
+        raise Invalid("--anchor", message, text=message)
     return int(seq), digest.lower()
 
 
@@ -141,13 +104,11 @@ def audit_verify(
     ] = None,
 ) -> None:
     """Check every row of the audit log; name the first one edited, deleted or inserted."""
-    from saraban.cli import err, open_database, out, user_errors
     from saraban.services import audit
+    from saraban.storage.engine import open_database
 
-    with user_errors(audit.AuditError):
-        published = _anchor(anchor)
-        engine = open_database()
-        report = audit.verify(engine, anchor=published)
+    published = _anchor(anchor)
+    report = audit.verify(open_database(), anchor=published)
     if report.ok:
         out.print(f"[green]ok[/]: {report.checked:,} events, chained and unaltered")
         return
@@ -162,17 +123,8 @@ def audit_verify(
 def audit_head() -> None:
     """Print SEQ:HASH of the last event, to keep somewhere the database's writers cannot
     change (then `saraban audit verify --anchor SEQ:HASH`)."""
-    from sqlmodel import Session
-
-    from saraban.cli import open_database, out
     from saraban.services import audit
+    from saraban.storage.engine import open_database
 
-    with Session(open_database()) as session:
-        seq, digest = audit.head(session)
+    seq, digest = audit.published_head(open_database())
     out.print(f"{seq}:{digest}")
-
-
-def register_service_commands(app: typer.Typer) -> None:
-    app.command("serve")(serve)
-    app.add_typer(user_app, name="user")
-    app.add_typer(audit_app, name="audit")

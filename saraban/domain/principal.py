@@ -10,10 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from saraban.domain.errors import Forbidden, PasswordChangeRequired
-from saraban.storage.models import SessionKind
-
-# Who may register letters and plan their routes besides the college's own account.
-REGISTRAR_ROLES = frozenset({"clerk"})
+from saraban.domain.vocabulary import REGISTRAR_ROLES, SessionKind
 
 
 @dataclass(frozen=True)

@@ -21,9 +21,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
 
+from saraban.domain.colleges import code_problem, email_problem, is_college_code
+from saraban.domain.errors import Invalid
+
 FIELDS = ("code", "name", "province", "email", "director_title")
 REQUIRED_FIELDS = ("code", "name")
-CODE_LENGTH = 10
 
 HEADER_ALIASES: Mapping[str, tuple[str, ...]] = MappingProxyType(
     {
@@ -55,16 +57,7 @@ THAI_HEADERS: Mapping[str, str] = MappingProxyType(
 Cell = object
 """A raw cell: ``str`` from CSV; ``str``/``int``/``float``/``None``/dates from XLSX."""
 
-_THAI_DIGITS = "๐๑๒๓๔๕๖๗๘๙"
-_ASCII_DIGITS = "0123456789"
 _INVISIBLE = "\u200b\u200c\u200d\u2060\ufeff"
-_DASHES = "-\u2010\u2011\u2012\u2013\u2014\u2212"
-_SCIENTIFIC = re.compile(r"[+-]?[0-9]+(?:[.,][0-9]*)?[eE][+-]?[0-9]+")
-_DECIMAL = re.compile(r"[+-]?[0-9]+[.,][0-9]+")
-_EMAIL = re.compile(
-    r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
-    r"@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}"
-)
 _ENCODING_ALIASES = MappingProxyType(
     {"windows-874": "cp874", "windows874": "cp874", "win874": "cp874", "tis620": "tis-620"}
 )
@@ -84,7 +77,7 @@ class College:
     director_title: str = ""
 
     def __post_init__(self) -> None:
-        if not isinstance(self.code, str) or not re.fullmatch(r"[0-9]{10}", self.code):
+        if not isinstance(self.code, str) or not is_college_code(self.code):
             raise ValueError(f"college code must be exactly 10 ASCII digits, got {self.code!r}")
         for field in ("name", "province", "director_title"):
             object.__setattr__(self, field, unicodedata.normalize("NFC", getattr(self, field)))
@@ -129,18 +122,12 @@ class RosterProblem:
         return f"{where}: {body}"
 
 
-class RosterError(Exception):
-    """A roster file could not be accepted; ``problems`` lists every reason."""
+class RosterError(Invalid):
+    """A roster file could not be accepted; ``problems`` lists every reason, one per line."""
 
     def __init__(self, problems: Sequence[RosterProblem]) -> None:
         self.problems: list[RosterProblem] = list(problems)
-        super().__init__(self.problems)
-
-    def __str__(self) -> str:
-        return "\n".join(str(p) for p in self.problems)
-
-    def __reduce__(self) -> tuple[type[RosterError], tuple[list[RosterProblem]]]:
-        return (type(self), (self.problems,))
+        super().__init__(None, "\n".join(str(p) for p in self.problems))
 
 
 def _fail(file: str, message: str, row: int | None = None) -> RosterError:
@@ -473,39 +460,7 @@ def check_code(raw: Cell) -> tuple[str, str | None]:
             "format the column as text and type the 10-digit code again"
         )
     text = clean_text(_cell_text(raw))
-    return text, _code_message(text)
-
-
-def _code_message(text: str) -> str | None:
-    if not text:
-        return "the college code is empty"
-    if any(ch in _THAI_DIGITS for ch in text):
-        return "contains Thai digits; use Arabic digits 0-9"
-    if _SCIENTIFIC.fullmatch(text):
-        return (
-            "looks like a number Excel turned into scientific notation; format the column as text"
-        )
-    if _DECIMAL.fullmatch(text):
-        return "looks like a number with a decimal part; format the column as text"
-    separators = _separator_message(text)
-    if separators:
-        return separators
-    others = sorted({ch for ch in text if ch not in _ASCII_DIGITS})
-    if others:
-        shown = " ".join(_char_name(ch) for ch in others)
-        return f"contains characters that are not digits ({shown}); a code is 10 digits 0-9"
-    if len(text) == CODE_LENGTH - 1:
-        return "has 9 digits; Excel may have dropped a leading zero/digit"
-    if len(text) != CODE_LENGTH:
-        digits = "digit" if len(text) == 1 else "digits"
-        return f"has {len(text)} {digits}; a college code has exactly {CODE_LENGTH}"
-    return None
-
-
-def _char_name(ch: str) -> str:
-    if ch == " ":
-        return "space"
-    return ch if ch.isprintable() else f"U+{ord(ch):04X}"
+    return text, code_problem(text)
 
 
 def _visible(text: str) -> str:
@@ -513,24 +468,9 @@ def _visible(text: str) -> str:
     return "".join(ch if ch.isprintable() or ch == " " else f"<U+{ord(ch):04X}>" for ch in text)
 
 
-def _separator_message(text: str) -> str | None:
-    has_space = any(ch.isspace() for ch in text)
-    has_dash = any(ch in _DASHES for ch in text)
-    if not (has_space or has_dash):
-        return None
-    if any(not (ch in _ASCII_DIGITS or ch.isspace() or ch in _DASHES) for ch in text):
-        return None  # other characters too: report them instead
-    kind = "spaces and dashes" if has_space and has_dash else "spaces" if has_space else "dashes"
-    return f"contains {kind}; write the 10 digits with nothing between them"
-
-
 def check_email(text: str) -> str | None:
     """Problem message for an email address, or None if it looks valid."""
-    if text.count("@") > 1:
-        return "looks like more than one address; give one address per college"
-    if not _EMAIL.fullmatch(text):
-        return "is not a valid email address"
-    return None
+    return email_problem(text)
 
 
 def _join_rows(rows: Sequence[int]) -> str:

@@ -22,40 +22,79 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from types import MappingProxyType
 from typing import Literal
 
-from letters.thaitext import short_thai_date
+from saraban.domain.errors import Invalid
+from saraban.domain.vocabulary import (
+    ACTING_CHOICES,
+    ASSIGN,
+    ASSIGNING,
+    DECISION_KINDS,
+    INFORM,
+    OTHER,
+    PROPOSAL_KINDS,
+    PROPOSALS_WITH_TEXT,
+    RETURN,
+    ROLES,
+    SUGGEST_ASSIGN,
+    SUGGEST_INFORM,
+    TO_CONSIDER,
+    TO_KNOW,
+    Role,
+    short_thai_date,
+)
+
+__all__ = [
+    "ASSIGN",
+    "DECISION_KINDS",
+    "INFORM",
+    "OTHER",
+    "PROPOSAL_KINDS",
+    "RETURN",
+    "SUGGEST_ASSIGN",
+    "SUGGEST_INFORM",
+    "TO_CONSIDER",
+    "TO_KNOW",
+    "Acknowledgement",
+    "Decision",
+    "Event",
+    "Note",
+    "Proposal",
+    "Role",
+    "Route",
+    "RouteState",
+    "RoutingError",
+    "Signature",
+    "Staff",
+    "Step",
+    "Verdict",
+    "amendable",
+    "amended_by",
+    "apply",
+    "can_act",
+    "current_order",
+    "decision_lines",
+    "final_decision",
+    "note_lines",
+    "notes",
+    "replay",
+    "signature_lines",
+    "start",
+    "status",
+    "who_may_act",
+]
 
 StaffId = int
-Role = Literal["clerk", "deputy", "director", "staff"]
 StepKind = Literal["note", "decision", "acknowledge"]
 Status = Literal["received", "routing", "decided", "returned", "completed"]
 
-ROLES: tuple[Role, ...] = ("clerk", "deputy", "director", "staff")
 STEP_KINDS: tuple[StepKind, ...] = ("note", "decision", "acknowledge")
-# Relations under which someone holds the director's authority. ปฏิบัติราชการแทน (delegation)
-# is not one of them: it signs letters for the director, it does not decide routing.
-ACTING_RELATIONS = ("", "รักษาราชการแทน", "รักษาการในตำแหน่ง")
-
-TO_KNOW = "เพื่อโปรดทราบ"
-TO_CONSIDER = "เพื่อโปรดพิจารณา"
-SUGGEST_INFORM = "เห็นควรแจ้ง"
-SUGGEST_ASSIGN = "เห็นควรมอบ"
-OTHER = "อื่น ๆ"  # a free-text proposal
-PROPOSAL_KINDS = (TO_KNOW, TO_CONSIDER, SUGGEST_INFORM, SUGGEST_ASSIGN, OTHER)
-_PROPOSALS_WITH_TEXT = (SUGGEST_INFORM, SUGGEST_ASSIGN, OTHER)
-
-INFORM, ASSIGN, RETURN = "แจ้ง", "มอบ", "ส่งคืน"
-DECISION_KINDS = ("ทราบ", INFORM, ASSIGN, "อนุญาต", "อนุมัติ", "ลงนามแล้ว", "เก็บเข้าแฟ้ม", RETURN)
-_ASSIGNING = (INFORM, ASSIGN)
 
 # Laksaman (the bundled font) has no ☑ (U+2611) or ✓; the seed's clerk ticks with a slash.
 CHECK = "/"
 DOTS = "....."  # between an option and its free text: "แจ้ง.....รองฯ ผ.ผ."
-# Thailand keeps UTC+7 all year; a note's printed date is the date in Thailand.
-THAI_TIME = timezone(timedelta(hours=7), "ICT")
 
 _STEP_NAMES: dict[StepKind, str] = {
     "note": "เกษียน (note)",
@@ -64,13 +103,13 @@ _STEP_NAMES: dict[StepKind, str] = {
 }
 
 
-class RoutingError(ValueError):
+class RoutingError(Invalid):
     """An invalid value or an illegal move; ``field`` names what is wrong."""
 
+    field: str
+
     def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
-        self.field = field
-        self.message = message
+        super().__init__(field, message)
 
 
 # --- text and time -------------------------------------------------------------------------
@@ -108,8 +147,8 @@ def _set(obj: object, name: str, value: object) -> None:
 def _acting(prefix: str, acting: object, acting_for: object) -> tuple[str, str]:
     """The acting relation and the position acted for: both or neither."""
     relation = _text(f"{prefix}acting", acting, required=False)
-    if relation not in ACTING_RELATIONS:
-        allowed = ", ".join(r for r in ACTING_RELATIONS if r)
+    if relation not in ACTING_CHOICES:
+        allowed = ", ".join(r for r in ACTING_CHOICES if r)
         raise RoutingError(f"{prefix}acting", f"{relation!r} is not one of: {allowed}")
     post = _text(f"{prefix}acting_for", acting_for, required=False)
     if bool(relation) != bool(post):
@@ -130,7 +169,7 @@ class Signature:
     name: str
     position: str
     at: datetime
-    acting: str = ""  # one of ACTING_RELATIONS
+    acting: str = ""  # one of ACTING_CHOICES
     acting_for: str = ""  # the position acted for: "ผู้อำนวยการวิทยาลัยสารพัดช่างลำปาง"
 
     def __post_init__(self) -> None:
@@ -197,9 +236,9 @@ class Proposal:
                 "proposal.kind", f"unknown proposal {kind!r}; one of: {', '.join(PROPOSAL_KINDS)}"
             )
         text = _text("proposal.text", self.text, required=False)
-        if kind in _PROPOSALS_WITH_TEXT and not text:
+        if kind in PROPOSALS_WITH_TEXT and not text:
             raise RoutingError("proposal.text", f"{kind} needs text (whom, or what)")
-        if kind not in _PROPOSALS_WITH_TEXT and text:
+        if kind not in PROPOSALS_WITH_TEXT and text:
             raise RoutingError("proposal.text", f"{kind} takes no text")
         _set(self, "kind", kind)
         _set(self, "text", text)
@@ -275,7 +314,7 @@ class Decision:
         if not isinstance(self.signature, Signature):
             raise RoutingError("signature", "must be a Signature")
         _set(self, "people", _text("people", self.people, required=False))
-        if kind in _ASSIGNING and not self.people:
+        if kind in ASSIGNING and not self.people:
             raise RoutingError("people", f"{kind} needs the people, as written: รองฯ ผ.ผ., ...")
         _set(self, "assignees", _assignees(kind, self.assignees))
         _set(self, "reason", _text("reason", self.reason, required=False))
@@ -284,7 +323,7 @@ class Decision:
         self._check_fields_fit_kind()
 
     def _check_fields_fit_kind(self) -> None:
-        if self.people and self.kind not in _ASSIGNING:
+        if self.people and self.kind not in ASSIGNING:
             raise RoutingError("people", f"only {INFORM} or {ASSIGN} name people, not {self.kind}")
         if self.reason and self.kind != RETURN:
             raise RoutingError("reason", f"only {RETURN} gives a reason, not {self.kind}")
@@ -311,9 +350,9 @@ def _assignees(kind: str, value: object) -> tuple[StaffId, ...]:
     if not isinstance(value, Iterable):
         raise RoutingError("assignees", "must be a list of staff ids")
     ids = tuple(_staff_id(f"assignees[{i}]", v) for i, v in enumerate(value))
-    if kind in _ASSIGNING and not ids:
+    if kind in ASSIGNING and not ids:
         raise RoutingError("assignees", f"{kind} needs at least one staff id to acknowledge")
-    if kind not in _ASSIGNING and ids:
+    if kind not in ASSIGNING and ids:
         raise RoutingError("assignees", f"only {INFORM} or {ASSIGN} assign staff, not {kind}")
     if len(set(ids)) != len(ids):
         raise RoutingError("assignees", "the same staff id is given twice")
@@ -595,7 +634,7 @@ def _steps_after(state: RouteState, decision: Decision) -> tuple[Step, ...]:
     """The steps a decision adds: acknowledgements in parallel, or the return's note and a new
     decision step for the one who returned it."""
     nxt = max(s.order for s in state.steps) + 1
-    if decision.kind in _ASSIGNING:
+    if decision.kind in ASSIGNING:
         return tuple(Step(nxt, who, "acknowledge") for who in decision.assignees)
     if decision.kind == RETURN and decision.return_to is not None:
         return (Step(nxt, decision.return_to, "note"), Step(nxt + 1, decision.by, "decision"))
@@ -658,7 +697,7 @@ def signature_lines(signature: Signature, *, parenthesised: bool = False) -> lis
         lines += [f"{signature.position} {signature.acting}", signature.acting_for]
     else:
         lines.append(signature.position)
-    lines.append(short_thai_date(signature.at.astimezone(THAI_TIME).date()))
+    lines.append(short_thai_date(signature.at))
     return lines
 
 
@@ -672,7 +711,7 @@ def note_lines(note: Note) -> list[str]:
 
 def decision_lines(decision: Decision) -> list[str]:
     """The decision as printed: the ticked order, then the name in parentheses."""
-    if decision.kind in _ASSIGNING:
+    if decision.kind in ASSIGNING:
         order = f"{CHECK} {decision.kind}{DOTS}{decision.people}"
     elif decision.kind == RETURN:
         order = f"{CHECK} {RETURN}{DOTS}{decision.reason}"

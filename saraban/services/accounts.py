@@ -9,42 +9,35 @@ Logging in takes two short transactions around the hash: the first asks the thro
 (saraban.services.throttle) and reads the stored hash, the second records the outcome. No
 transaction is open while the hash is computed, and a throttled attempt computes none.
 
-``hash_work`` counts the argon2 computations this process made for logins and passwords:
-the throttle's tests and the benchmark read it.
+The passwords themselves are checked and hashed by saraban.services.passwords.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-import threading
-from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
-from functools import lru_cache
 
-from passlib.context import CryptContext
-from sqlalchemy import Engine, update
+from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from credentials import LONG_POLICY, HashSettings, generate, hash_password, verify_password
+from credentials import LONG_POLICY, generate
 from saraban.domain import principal
-from saraban.domain.errors import Conflict, Forbidden, Invalid, NotFound, Throttled, Unauthorized
+from saraban.domain.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
 from saraban.domain.principal import Principal
 from saraban.domain.routing import RoutingError, Staff
-from saraban.services import audit, sessions, throttle
+from saraban.domain.vocabulary import SessionKind
+from saraban.services import audit, passwords, sessions, throttle
+from saraban.services.passwords import Client
 from saraban.settings import Settings
 from saraban.storage import store
 from saraban.storage.engine import session_scope
 from saraban.storage.models import (
     Account,
     AccountKind,
-    Credential,
-    SessionKind,
     StaffCreate,
     StaffUpdate,
-    normalise_college_code,
     utcnow,
 )
 
@@ -53,165 +46,6 @@ log = logging.getLogger(__name__)
 MIN_PASSWORD_LENGTH = 10
 MAX_PASSWORD_LENGTH = 128
 _OVEC_USERNAME = re.compile(r"[a-z][a-z0-9._-]{2,63}")
-
-
-class HashWork:
-    """A thread-safe count of argon2 computations."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._count = 0
-
-    def add(self) -> None:
-        with self._lock:
-            self._count += 1
-
-    @property
-    def value(self) -> int:
-        return self._count
-
-
-hash_work = HashWork()
-
-
-@lru_cache(maxsize=8)
-def crypt_context(hashing: HashSettings) -> CryptContext:
-    return hashing.context()
-
-
-@lru_cache(maxsize=8)
-def _decoy_hash(hashing: HashSettings) -> str:
-    """A hash no password matches, checked for unknown usernames so that they take as long
-    as known ones."""
-    return crypt_context(hashing).hash(generate(LONG_POLICY) + generate(LONG_POLICY))
-
-
-def check_password(
-    hashing: HashSettings, password: str, stored_hash: str
-) -> tuple[bool, str | None]:
-    """``credentials.verify_password``, counted."""
-    hash_work.add()
-    return verify_password(crypt_context(hashing), password, stored_hash)
-
-
-def make_hash(hashing: HashSettings, password: str) -> str:
-    hash_work.add()
-    return hash_password(crypt_context(hashing), password)
-
-
-@dataclass(frozen=True)
-class Client:
-    """Where a request came from, as the trusted proxies tell it."""
-
-    address: str
-    https: bool = False
-
-
-@dataclass(frozen=True)
-class _Target:
-    """What a username logs in as: a college's live credential, or an account."""
-
-    kind: SessionKind
-    stored_hash: str
-    college_code: str | None = None
-    credential_id: int | None = None
-    account_id: int | None = None
-
-
-def normalise_username(username: str) -> str:
-    name = username.strip().lower()
-    try:
-        return normalise_college_code(name)
-    except ValueError:
-        return name[:64]
-
-
-def _limits(settings: Settings, username: str, address: str) -> dict[str, throttle.Limit]:
-    def limit(free: int) -> throttle.Limit:
-        return throttle.Limit(
-            free,
-            settings.max_lock_seconds,
-            settings.forget_failures_seconds,
-            settings.first_lock_seconds,
-        )
-
-    return {
-        throttle.account_key(username): limit(settings.account_free_failures),
-        throttle.address_key(address): limit(settings.address_free_failures),
-    }
-
-
-def _target(session: Session, username: str, *, colleges_only: bool = False) -> _Target | None:
-    if re.fullmatch(r"[0-9]{10}", username):
-        credential = store.live_credential(session=session, code=username)
-        if credential is None:
-            return None
-        return _Target(
-            SessionKind.COLLEGE,
-            credential.password_hash,
-            college_code=credential.college_code,
-            credential_id=credential.id,
-        )
-    if colleges_only:
-        return None
-    account = session.exec(select(Account).where(Account.username == username)).one_or_none()
-    if account is None or not account.active:
-        return None
-    kind = SessionKind.OVEC if account.kind == AccountKind.OVEC else SessionKind.STAFF
-    return _Target(
-        kind, account.password_hash, college_code=account.college_code, account_id=account.id
-    )
-
-
-def _attempt(
-    engine: Engine,
-    limits: Mapping[str, throttle.Limit],
-    username: str,
-    now: datetime,
-    *,
-    colleges_only: bool = False,
-) -> _Target | None:
-    """Transaction 1: the throttle's word, then the hash to check (None: no such login)."""
-    with Session(engine) as session:
-        wait = throttle.locked_for(session, limits, now)
-    if wait:
-        raise Throttled(wait)
-    with session_scope(engine, immediate=True) as session:
-        wait = throttle.reserve(session, limits, now)
-        target = None if wait else _target(session, username, colleges_only=colleges_only)
-    if wait:
-        raise Throttled(wait)
-    return target
-
-
-def _check(settings: Settings, password: str, target: _Target | None) -> tuple[bool, str | None]:
-    if target is None:
-        check_password(settings.hashing, password, _decoy_hash(settings.hashing))
-        return False, None
-    return check_password(settings.hashing, password, target.stored_hash)
-
-
-def _store_rehash(session: Session, target: _Target, new_hash: str) -> None:
-    """Replace a hash made with other settings, unless it changed meanwhile."""
-    model: type[Credential] | type[Account]
-    if target.credential_id is not None:
-        model, row_id = Credential, target.credential_id
-    elif target.account_id is not None:
-        model, row_id = Account, target.account_id
-    else:
-        return
-    session.exec(
-        update(model)
-        .where(col(model.id) == row_id, col(model.password_hash) == target.stored_hash)
-        .values(password_hash=new_hash)
-    )
-
-
-def _failed(engine: Engine, username: str, client: Client, via: str) -> None:
-    with session_scope(engine, immediate=True) as session:
-        details = {"address": client.address, "via": via}
-        audit.record(session, "login_failed", username, f"user:{username}", details)
-    log.info("failed login for %s from %s (%s)", username, client.address, via)
 
 
 @dataclass(frozen=True)
@@ -228,18 +62,18 @@ def login(
     Raises Throttled (no hash computed) or Unauthorized (the same for an unknown username,
     a wrong password, a void credential or a switched-off account).
     """
-    name = normalise_username(username)
-    limits = _limits(settings, name, client.address)
-    target = _attempt(engine, limits, name, utcnow())
-    ok, new_hash = _check(settings, password, target)
+    name = passwords.normalise_username(username)
+    limits = passwords.limits_for(settings, name, client.address)
+    target = passwords.attempt(engine, limits, name, utcnow())
+    ok, new_hash = passwords.check(settings, password, target)
     if not ok or target is None:
-        _failed(engine, name, client, "login")
+        passwords.failed(engine, name, client, "login")
         raise Unauthorized("ชื่อผู้ใช้หรือรหัสผ่านไม่ถูกต้อง / wrong username or password")
     now = utcnow()
     with session_scope(engine, immediate=True) as session:
         throttle.succeeded(session, limits, reset=throttle.account_key(name))
         if new_hash:
-            _store_rehash(session, target, new_hash)
+            passwords.store_rehash(session, target, new_hash)
         token, row = sessions.create(
             session,
             kind=target.kind,
@@ -258,27 +92,6 @@ def login(
         details = {"address": client.address, "kind": target.kind.value, "rehashed": bool(new_hash)}
         audit.record(session, "login", who.actor, f"session:{row.id}", details)
     return LoginResult(token, who)
-
-
-def verify_credential(
-    engine: Engine, settings: Settings, *, code: str, password: str, client: Client
-) -> bool:
-    """Whether ``password`` is the college's live credential (for e-MVS), under the same
-    throttle as logging in."""
-    name = normalise_username(code)
-    limits = _limits(settings, name, client.address)
-    target = _attempt(engine, limits, name, utcnow(), colleges_only=True)
-    ok, new_hash = _check(settings, password, target)
-    if not ok or target is None:
-        _failed(engine, name, client, "credentials/verify")
-        return False
-    with session_scope(engine, immediate=True) as session:
-        throttle.succeeded(session, limits, reset=throttle.account_key(name))
-        if new_hash:
-            _store_rehash(session, target, new_hash)
-        details = {"address": client.address, "rehashed": bool(new_hash)}
-        audit.record(session, "credential_verified", name, f"college:{name}", details)
-    return True
 
 
 def logout(session: Session, *, who: Principal) -> None:
@@ -318,13 +131,13 @@ def change_password(
     check_new_password(new, username=who.username)
     if new == current:
         raise Invalid("new_password", "must differ from the current password")
-    limits = _limits(settings, who.username, client.address)
-    target = _attempt(engine, limits, who.username, utcnow())
-    ok, _ = _check(settings, current, target)
+    limits = passwords.limits_for(settings, who.username, client.address)
+    target = passwords.attempt(engine, limits, who.username, utcnow())
+    ok, _ = passwords.check(settings, current, target)
     if not ok or target is None or target.account_id != who.account_id:
-        _failed(engine, who.username, client, "session/password")
+        passwords.failed(engine, who.username, client, "session/password")
         raise Invalid("current_password", "ไม่ถูกต้อง / is wrong")
-    new_hash = make_hash(settings.hashing, new)
+    new_hash = passwords.make_hash(settings.hashing, new)
     now = utcnow()
     with session_scope(engine, immediate=True) as session:
         throttle.succeeded(session, limits, reset=throttle.account_key(who.username))
@@ -371,7 +184,7 @@ def create_ovec_user(
         username=username,
         kind=AccountKind.OVEC,
         name=name,
-        password_hash=make_hash(settings.hashing, password),
+        password_hash=passwords.make_hash(settings.hashing, password),
         must_change_password=False,
         created_by=by,
     )
@@ -379,6 +192,16 @@ def create_ovec_user(
     session.flush()
     audit.record(session, "user_created", by, f"account:{account.id}", {"username": username})
     return account
+
+
+def add_ovec_user(
+    engine: Engine, settings: Settings, *, username: str, name: str, password: str, by: str
+) -> Account:
+    """:func:`create_ovec_user` in a write transaction of its own (``saraban user add``)."""
+    with session_scope(engine, immediate=True) as session:
+        return create_ovec_user(
+            session, username=username, name=name, password=password, settings=settings, by=by
+        )
 
 
 # --------------------------------------------------------------------------- #
@@ -439,7 +262,7 @@ def create_staff(
             "username": username,
             "kind": AccountKind.STAFF,
             "college_code": code,
-            "password_hash": make_hash(settings.hashing, password),
+            "password_hash": passwords.make_hash(settings.hashing, password),
             "must_change_password": True,
             "created_by": who.actor,
         },
@@ -483,7 +306,7 @@ def reset_staff_password(
     account = get_staff(session, who=who, staff_id=staff_id)
     password = generate(LONG_POLICY)
     now = utcnow()
-    account.password_hash = make_hash(settings.hashing, password)
+    account.password_hash = passwords.make_hash(settings.hashing, password)
     account.must_change_password = True
     account.updated_at = now
     session.add(account)

@@ -29,14 +29,16 @@ from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
 from saraban.domain.auditchain import ChainReport, Row, append, canonical_json, verify_chain
+from saraban.domain.errors import InternalError
 from saraban.storage.engine import SQLITE_IMMEDIATE
 from saraban.storage.models import AuditEvent, AuditHead, utcnow
 
 HEAD_ID = 1
 
 
-class AuditError(RuntimeError):
-    pass
+class AuditError(InternalError):
+    """The audit log cannot be written or read as it must (a missing head row, a SQLite
+    transaction without the write lock)."""
 
 
 def _require_write_lock(session: Session) -> None:
@@ -108,6 +110,12 @@ def head(session: Session) -> tuple[int, str]:
     if stored is None:
         raise AuditError("the audit_head row is missing: the log has been tampered with")
     return stored.seq, stored.hash
+
+
+def published_head(engine: Engine) -> tuple[int, str]:
+    """:func:`head`, read in a session of its own: the anchor ``saraban audit head`` prints."""
+    with Session(engine) as session:
+        return head(session)
 
 
 def _rows(session: Session) -> list[Row]:

@@ -27,7 +27,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from saraban.domain import principal, routing
-from saraban.domain.errors import Conflict, Invalid, ServiceError
+from saraban.domain.errors import Conflict, Invalid, Refused
 from saraban.domain.principal import Principal
 from saraban.domain.routing import (
     Acknowledgement,
@@ -42,9 +42,10 @@ from saraban.domain.routing import (
     Staff,
     Step,
 )
+from saraban.domain.vocabulary import ASSIGNING, DecisionKind, ProposalKind
 from saraban.services import audit
 from saraban.services.accounts import routing_staff
-from saraban.services.receipts import RegisterEntry, get_receipt, register_entry
+from saraban.services.receipts import ReceiptEntry, get_receipt, receipt_entry
 from saraban.storage.models import (
     Account,
     AccountKind,
@@ -64,8 +65,6 @@ _EVENT_KINDS: dict[type, str] = {
     Acknowledgement: "acknowledgement",
 }
 
-ProposalKind = Literal["เพื่อโปรดทราบ", "เพื่อโปรดพิจารณา", "เห็นควรแจ้ง", "เห็นควรมอบ", "อื่น ๆ"]
-DecisionKind = Literal["ทราบ", "แจ้ง", "มอบ", "อนุญาต", "อนุมัติ", "ลงนามแล้ว", "เก็บเข้าแฟ้ม", "ส่งคืน"]
 
 
 # --------------------------------------------------------------------------- #
@@ -146,7 +145,7 @@ class RouteView(BaseModel):
 
 
 class ReceiptDetail(BaseModel):
-    receipt: RegisterEntry
+    receipt: ReceiptEntry
     route: RouteView | None
 
 
@@ -241,7 +240,7 @@ def _replay(row: LetterRoute, events: Iterable[RouteEvent]) -> RouteState:
     return routing.replay(_route(row), roster, [event_from(e.kind, e.payload) for e in events])
 
 
-def _refusal(exc: RoutingError) -> ServiceError:
+def _refusal(exc: RoutingError) -> Refused:
     if exc.field in _TURN_FIELDS:
         return Conflict(exc.message)
     return Invalid(exc.field, exc.message)
@@ -253,7 +252,7 @@ def _signed_by(signature: Signature) -> str:
 
 
 def _decision_text(decision: Decision) -> str:
-    extra = decision.people if decision.kind in (routing.INFORM, routing.ASSIGN) else ""
+    extra = decision.people if decision.kind in ASSIGNING else ""
     return f"{decision.kind} {extra}".strip()
 
 
@@ -335,7 +334,7 @@ def detail(session: Session, *, who: Principal, receipt_id: int) -> ReceiptDetai
     loaded = _load(session, receipt, lock=False)
     route = None if loaded is None else route_view(*loaded)
     return ReceiptDetail(
-        receipt=register_entry(receipt, route.status if route else None), route=route
+        receipt=receipt_entry(receipt, route.status if route else None), route=route
     )
 
 
@@ -506,7 +505,7 @@ def tasks(session: Session, *, who: Principal) -> list[Task]:
             found.append(
                 Task(
                     receipt_id=row.receipt_id,
-                    receipt_number=register_entry(receipt).receipt_number,
+                    receipt_number=receipt_entry(receipt).receipt_number,
                     subject=receipt.subject,
                     step=verdict.step.kind,
                 )

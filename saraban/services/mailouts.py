@@ -30,9 +30,7 @@ import csv
 import hashlib
 import io
 import logging
-import multiprocessing
 import os
-import threading
 import time
 import tomllib
 from collections.abc import Callable, Iterator, Sequence
@@ -49,19 +47,28 @@ from sqlalchemy import insert
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from credentials import HashSettings, PasswordPolicy, generate, policy_from_name
+from credentials import HashSettings, PasswordPolicy, generate, policy_from_name, pool_context
 from letters.assembly import BundleBase, PageSource, PrintFile, RawPdf, merge_pdfs, sha256
 from letters.letter import render_letter, render_letters
 from letters.letterfile import LetterFile, LetterFileError, key_line, load_letter_file
 from letters.model import Letter
 from letters.qrsheet import QRSheet, load_qr_sheet, render_qr_sheet
 from letters.slip import Slip, SlipText, check_slip_name, draw_slips, render_slips
+from saraban.domain.errors import Refused
 from saraban.domain.roster import RosterFile, read_roster
-from saraban.services import audit
-from saraban.services import dispatch as register
+from saraban.files import fsync_dir, fsync_files, write_if_changed
+from saraban.services import audit, dispatch
 from saraban.storage import store
 from saraban.storage.engine import session_scope
-from saraban.storage.models import BatchKind, College, Mailout, MailoutItem, MailoutState, utcnow
+from saraban.storage.models import (
+    BatchKind,
+    College,
+    DispatchEntry,
+    Mailout,
+    MailoutItem,
+    MailoutState,
+    utcnow,
+)
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +81,7 @@ CHUNK_MIN, CHUNK_MAX = 8, 64  # a chunk costs ≈ 30 ms of CPU on top of its col
 MANIFEST_FIELDS = ("code", "college", "letter_number", "pages", "sha256", "file")
 
 
-class MailoutError(Exception):
+class MailoutError(Refused):
     """A mailout that cannot run as given; nothing was numbered or issued."""
 
 
@@ -387,8 +394,8 @@ def _take(
     mailout: Mailout,
     recipients: str,
     by: str,
-) -> register.DispatchEntry:
-    return register.take_number(
+) -> DispatchEntry:
+    return dispatch.take_number(
         session=session,
         register=plan.register,
         kind=letter.kind,
@@ -397,7 +404,7 @@ def _take(
         recipients=recipients,
         owning_unit=letter.sender.unit.replace("\n", " ") or letter.sender.agency,
         created_by=by,
-        mailout_id=str(mailout.id),
+        mailout_id=mailout.id,
         agency_code=letter.sender.code,
     )
 
@@ -523,35 +530,12 @@ def _chunks(pending: Sequence[_Job], workers: int) -> Iterator[Sequence[_Job]]:
         start += size
 
 
-def _pool_context() -> multiprocessing.context.BaseContext:
-    if threading.active_count() == 1 and "fork" in multiprocessing.get_all_start_methods():
-        return multiprocessing.get_context("fork")
-    return multiprocessing.get_context("spawn")
-
-
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _fsync_files(paths: Sequence[str]) -> None:
-    for path in paths:
-        fd = os.open(path, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-
 def _commit(engine: Engine, mailout_id: int, done: list[_Done], issued_by: str, out: Path) -> None:
     """Store a group's credentials and bundles' facts, then move their files into place.
 
     The partial files reach the disk first, so no stored hash is ever without its slip. (The
     parent does this rather than the workers: its wait for the disk overlaps their hashing.)"""
-    _fsync_files([d.partial for d in done])
+    fsync_files([d.partial for d in done])
     with session_scope(engine, immediate=True) as session:
         batch = store.create_batch(
             session=session, created_by=issued_by, kind=BatchKind.ISSUE, slips_path=str(out)
@@ -586,7 +570,7 @@ def _commit(engine: Engine, mailout_id: int, done: list[_Done], issued_by: str, 
         )
     for d in done:
         os.replace(d.partial, out / f"{d.code}.pdf")
-    _fsync_dir(out)
+    fsync_dir(out)
 
 
 def _recover(engine: Engine, mailout_id: int, out: Path) -> list[str]:
@@ -612,7 +596,7 @@ def _recover(engine: Engine, mailout_id: int, out: Path) -> list[str]:
             partial.unlink()
             actions.append(f"removed {partial.name} (never committed)")
     if actions:
-        _fsync_dir(out)
+        fsync_dir(out)
     lost = [
         i.file_name
         for i in items.values()
@@ -763,7 +747,7 @@ def _run_jobs(
     committed: Callable[[list[str]], None],
 ) -> None:
     workers = max(1, min(jobs or os.cpu_count() or 1, len(pending)))
-    context = _pool_context()
+    context = pool_context()
     ready: list[_Done] = []
     with ProcessPoolExecutor(
         max_workers=workers,
@@ -863,18 +847,6 @@ def _total_pages(engine: Engine, mailout_id: int) -> int:
         )
 
 
-def _write_if_changed(path: Path, data: bytes) -> bool:
-    if path.is_file() and path.read_bytes() == data:
-        return False
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-    return True
-
-
 def _finish(
     plan: MailoutPlan, engine: Engine, mailout_id: int, out: Path, *, printed: bool
 ) -> bool:
@@ -902,7 +874,7 @@ def _finish(
             ]
         )
     manifest = buf.getvalue().encode("utf-8-sig")
-    changed = _write_if_changed(out / "manifest.csv", manifest)
+    changed = write_if_changed(out / "manifest.csv", manifest)
     if not printed and (changed or not (out / "print-all.pdf").exists()):
         files = [(item.college_code, item.file_name) for item, _college in rows]
         _PrintAsYouGo(out, files, {code for code, _name in files}).finish()

@@ -8,7 +8,7 @@ mailout stored (``mailout.letter_date``); for mailouts made before it was stored
 OVEC's dispatch register, if the letter was numbered there.
 
 Registering a letter takes the college's next receipt number for the calendar year in
-Thailand (saraban.storage.numbering, scope ``receipt:{college code}``), in the transaction that
+Thailand (saraban.storage.counters, scope ``receipt:{college code}``), in the transaction that
 writes the register entry: on SQLite that transaction must be ``BEGIN IMMEDIATE``. A delivered
 letter is registered once; a letter that came on paper or by e-mail is registered with its PDF, kept
 under ``data_dir/letters/{college code}/{sha256}.pdf``.
@@ -18,8 +18,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import os
-import tempfile
 from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
@@ -32,13 +30,17 @@ from sqlmodel import Session, col, select
 
 from saraban.domain import principal
 from saraban.domain.errors import Conflict, Invalid, NotFound, PayloadTooLarge
+from saraban.domain.numbering import receipt_number, receipt_scope
 from saraban.domain.principal import Principal
+from saraban.domain.vocabulary import numeric_thai_date, year_be
+from saraban.files import write_atomically
 from saraban.services import audit
-from saraban.services.dispatch import DispatchEntry
 from saraban.settings import Settings
+from saraban.storage.counters import next_number
 from saraban.storage.models import (
     Account,
     College,
+    DispatchEntry,
     LetterRoute,
     Mailout,
     MailoutItem,
@@ -48,19 +50,9 @@ from saraban.storage.models import (
     ReceiptPublic,
     utcnow,
 )
-from saraban.storage.numbering import next_number, year_be
 
 DELIVERED = "issued"  # a mailout item's state once its bundle is committed
 PDF_MAGIC = b"%PDF-"
-
-
-def receipt_scope(college_code: str) -> str:
-    return f"receipt:{college_code}"
-
-
-def receipt_number(number: int, year: int) -> str:
-    """``12/2569``, as stamped (เลขรับ)."""
-    return f"{number}/{year}"
 
 
 # --------------------------------------------------------------------------- #
@@ -115,7 +107,7 @@ def _inbox_items(session: Session, rows: list[tuple[Any, ...]]) -> list[InboxIte
     return [_inbox_item(row, registered) for row in rows]
 
 
-def _inbox_item(row: tuple[Any, ...], registered: dict[tuple[str, str | None], date]) -> InboxItem:
+def _inbox_item(row: tuple[Any, ...], registered: dict[tuple[int, str | None], date]) -> InboxItem:
     (item_id, mailout_id, name, kind, subject, reference, due, issued_at, pages) = row[:9]
     stored, receipt_id, number, year, received_at = row[9:]
     return InboxItem(
@@ -125,7 +117,7 @@ def _inbox_item(row: tuple[Any, ...], registered: dict[tuple[str, str | None], d
         kind=kind,
         subject=subject,
         reference=reference,
-        letter_date=stored or registered.get((str(mailout_id), reference)),
+        letter_date=stored or registered.get((mailout_id, reference)),
         due_date=due,
         delivered_at=issued_at,
         letter_pages=pages - 1 if pages else None,
@@ -154,14 +146,14 @@ def inbox_item(session: Session, *, who: Principal, item_id: int) -> InboxItem:
 
 def _registered_dates(
     session: Session, mailout_ids: list[int]
-) -> dict[tuple[str, str | None], date]:
+) -> dict[tuple[int, str | None], date]:
     """The dates OVEC's dispatch register gives the letters of these mailouts, by (mailout,
     reference): the fallback for mailouts that did not store their letter's date."""
     if not mailout_ids:
         return {}
-    found: dict[tuple[str, str | None], date] = {}
+    found: dict[tuple[int, str | None], date] = {}
     query = select(DispatchEntry.mailout_id, DispatchEntry.reference, DispatchEntry.dated).where(
-        col(DispatchEntry.mailout_id).in_(sorted({str(m) for m in mailout_ids}))
+        col(DispatchEntry.mailout_id).in_(sorted(set(mailout_ids)))
     )
     for mailout_id, reference, dated in session.exec(query):
         found.setdefault((mailout_id, reference), dated)
@@ -226,13 +218,13 @@ def inbox_letter(session: Session, *, who: Principal, item_id: int) -> tuple[str
 # --------------------------------------------------------------------------- #
 
 
-class RegisterEntry(ReceiptPublic):
+class ReceiptEntry(ReceiptPublic):
     receipt_number: str
     route_status: str | None = None
 
 
-def register_entry(receipt: Receipt, route_status: str | None = None) -> RegisterEntry:
-    return RegisterEntry.model_validate(
+def receipt_entry(receipt: Receipt, route_status: str | None = None) -> ReceiptEntry:
+    return ReceiptEntry.model_validate(
         receipt,
         from_attributes=True,
         update={
@@ -254,7 +246,7 @@ def _dispatch_entry(
     (a letter whose number was written in its file has no entry)."""
     entry = session.exec(
         select(DispatchEntry.dated, DispatchEntry.recipients).where(
-            DispatchEntry.mailout_id == str(mailout.id),
+            DispatchEntry.mailout_id == mailout.id,
             DispatchEntry.reference == item.reference,
         )
     ).first()
@@ -262,7 +254,7 @@ def _dispatch_entry(
 
 
 def _dated_otherwise(known: date) -> str:
-    thai = f"{known.day}/{known.month}/{known.year + 543}"
+    thai = numeric_thai_date(known)
     return (
         f"หนังสือนี้ลงวันที่ {thai} ตามที่ สอศ. ส่ง / the letter is dated {known.isoformat()}"
         " (leave it blank)"
@@ -278,7 +270,7 @@ def receive(
     action: str | None = None,
     note: str | None = None,
     letter_date: date | None = None,
-) -> RegisterEntry:
+) -> ReceiptEntry:
     """Register a delivered letter: the next receipt number, the time, and the letter's own
     number, date, sender, addressee and subject from the mailout.
 
@@ -319,7 +311,7 @@ def _numbered(
     fields: ReceiptCreate,
     channel: ReceiptChannel,
     **links: object,
-) -> RegisterEntry:
+) -> ReceiptEntry:
     """The receipt with the college's next number for the year, received now by ``who``."""
     now = utcnow()
     year, number = _take_number(session, code, now)
@@ -338,7 +330,7 @@ def _numbered(
     return _registered(session, who, receipt)
 
 
-def _registered(session: Session, who: Principal, receipt: Receipt) -> RegisterEntry:
+def _registered(session: Session, who: Principal, receipt: Receipt) -> ReceiptEntry:
     session.add(receipt)
     try:
         session.flush()
@@ -358,7 +350,7 @@ def _registered(session: Session, who: Principal, receipt: Receipt) -> RegisterE
             "file_sha256": receipt.file_sha256,
         },
     )
-    return register_entry(receipt)
+    return receipt_entry(receipt)
 
 
 def _check_pdf(data: bytes, settings: Settings) -> None:
@@ -380,23 +372,13 @@ def _keep(data: bytes, settings: Settings, code: str) -> tuple[str, str]:
     relative = Path("letters") / code / f"{digest}.pdf"
     target = settings.data_dir / relative
     if not target.exists():
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".upload-", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_atomically(target, data, private=True, make_folder=True)
     return relative.as_posix(), digest
 
 
-def register_letter(
+def receive_uploaded(
     session: Session, *, who: Principal, data: ReceiptCreate, pdf: bytes, settings: Settings
-) -> RegisterEntry:
+) -> ReceiptEntry:
     """Register a letter that came on paper or by e-mail, with its PDF. (A file kept for an
     entry whose transaction then fails stays: it is named by its content, and harmless.)"""
     code = principal.registrar(who)
@@ -413,14 +395,14 @@ def register_letter(
     )
 
 
-def register(
+def receipt_register(
     session: Session,
     *,
     who: Principal,
     year: int | None = None,
     limit: int = 100,
     offset: int = 0,
-) -> list[RegisterEntry]:
+) -> list[ReceiptEntry]:
     """The receipt register, latest first."""
     code = principal.college_of(who)
     query = (
@@ -432,11 +414,11 @@ def register(
         query = query.where(Receipt.year_be == year)
     query = query.order_by(col(Receipt.year_be).desc(), col(Receipt.number).desc())
     return [
-        register_entry(r, status) for r, status in session.exec(query.offset(offset).limit(limit))
+        receipt_entry(r, status) for r, status in session.exec(query.offset(offset).limit(limit))
     ]
 
 
-def registrar_name(session: Session, entry: RegisterEntry) -> str:
+def registrar_name(session: Session, entry: ReceiptEntry) -> str:
     """Who registered the entry, as the register shows it (``received_by`` stores who logged
     in): the college's name for its own account, a member of staff's name and position; else
     the stored name as it is."""

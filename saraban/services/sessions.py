@@ -23,6 +23,7 @@ from sqlalchemy import Engine, update
 from sqlmodel import Session, col
 
 from saraban.domain.principal import Principal
+from saraban.domain.vocabulary import SessionKind
 from saraban.settings import Settings
 from saraban.storage.engine import session_scope
 from saraban.storage.models import (
@@ -31,7 +32,6 @@ from saraban.storage.models import (
     Credential,
     CredentialStatus,
     LoginSession,
-    SessionKind,
 )
 
 COOKIE_NAME = "saraban_session"

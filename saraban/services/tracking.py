@@ -23,9 +23,11 @@ from sqlalchemy import Engine
 from sqlmodel import Session, col, func, select
 
 from saraban.domain import principal
+from saraban.domain.numbering import receipt_number
 from saraban.domain.principal import Principal
+from saraban.domain.vocabulary import BANGKOK, bangkok_today
 from saraban.services import audit
-from saraban.services.receipts import DELIVERED, receipt_number
+from saraban.services.receipts import DELIVERED
 from saraban.storage.engine import session_scope
 from saraban.storage.models import (
     CleanStr,
@@ -36,7 +38,6 @@ from saraban.storage.models import (
     MailoutItem,
     Receipt,
 )
-from saraban.storage.numbering import BANGKOK, bangkok_today
 
 Stage = Literal["pending", "delivered", "received", "routed", "decided", "completed"]
 STAGES: tuple[Stage, ...] = ("pending", "delivered", "received", "routed", "decided", "completed")

@@ -158,3 +158,11 @@ def _upgrade(engine: Engine, revision: str) -> None:
     with engine.connect() as connection:
         cfg.attributes["connection"] = connection
         command.upgrade(cfg, revision)
+
+
+def open_database(url: str | URL | None = None) -> Engine:
+    """The configured database (``DATABASE_URL`` or the SQLite file; or ``url``), migrated to
+    head: what the command line works on."""
+    engine = make_engine(url)
+    upgrade_schema(engine)
+    return engine

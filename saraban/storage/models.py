@@ -21,6 +21,7 @@ from __future__ import annotations
 import re
 import unicodedata
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
@@ -30,6 +31,10 @@ import sqlalchemy as sa
 from pydantic import AfterValidator, ConfigDict, StringConstraints, field_validator
 from sqlalchemy.engine import Dialect
 from sqlmodel import Field, SQLModel
+
+from saraban.domain.colleges import email_problem, normalise_college_code
+from saraban.domain.numbering import DispatchKind, DispatchStatus, nfc
+from saraban.domain.vocabulary import ACTING_CHOICES, ROLES, ActingRelation, Role, SessionKind
 
 # Deterministic constraint names, so that later migrations (SQLite batch mode in
 # particular) can refer to constraints by name.  Must be set before any table
@@ -74,28 +79,14 @@ def _ts(*, nullable: bool = False, **kw: Any) -> Any:
     return Field(sa_type=UTCDateTime, nullable=nullable, **kw)
 
 
+def _sql_list(values: Sequence[str]) -> str:
+    """``'a', 'b'``: the values of a CHECK constraint's IN list."""
+    return ", ".join(f"'{value}'" for value in values)
+
+
 # --------------------------------------------------------------------------- #
 # College
 # --------------------------------------------------------------------------- #
-
-_THAI_DIGITS = str.maketrans("๐๑๒๓๔๕๖๗๘๙", "0123456789")
-_CODE_RE = re.compile(r"[0-9]{10}")
-_EMAIL_RE = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
-
-
-def normalise_college_code(value: object) -> str:
-    """Return the 10-digit college code as ASCII digits; raise ValueError otherwise.
-
-    Accepts surrounding whitespace and Thai numerals (๐-๙)."""
-    if isinstance(value, int) and not isinstance(value, bool):
-        value = str(value)
-    if not isinstance(value, str):
-        raise ValueError(f"college code must be a string, got {type(value).__name__}")
-    code = value.strip().translate(_THAI_DIGITS)
-    if not _CODE_RE.fullmatch(code):
-        raise ValueError(f"college code must be exactly 10 digits, got {value!r}")
-    return code
-
 
 class CollegeBase(SQLModel):
     """Only ``code`` and ``name`` are required; the roster may leave the other
@@ -130,7 +121,7 @@ class CollegeBase(SQLModel):
     @field_validator("email")
     @classmethod
     def _check_email(cls, value: str | None) -> str | None:
-        if value is not None and not _EMAIL_RE.fullmatch(value):
+        if value is not None and email_problem(value) is not None:
             raise ValueError(f"not an e-mail address: {value!r}")
         return value
 
@@ -379,10 +370,7 @@ class AccountKind(StrEnum):
     STAFF = "staff"
 
 
-StaffRole = Literal["clerk", "deputy", "director", "staff"]
-# The relations under which a member of staff holds the director's authority
-# (saraban.domain.routing).
-ActingRelation = Literal["", "รักษาราชการแทน", "รักษาการในตำแหน่ง"]
+StaffRole = Role
 _HANDLE_PATTERN = r"^[a-z0-9][a-z0-9._-]{1,39}$"
 
 
@@ -462,12 +450,10 @@ class Account(SQLModel, table=True):
         sa.CheckConstraint(
             "(kind = 'ovec' AND college_code IS NULL AND role IS NULL)"
             " OR (kind = 'staff' AND college_code IS NOT NULL"
-            " AND role IN ('clerk', 'deputy', 'director', 'staff'))",
+            f" AND role IN ({_sql_list(ROLES)}))",
             name="kind_fields",
         ),
-        sa.CheckConstraint(
-            "acting IN ('', 'รักษาราชการแทน', 'รักษาการในตำแหน่ง')", name="acting_relation"
-        ),
+        sa.CheckConstraint(f"acting IN ({_sql_list(ACTING_CHOICES)})", name="acting_relation"),
         sa.CheckConstraint("(acting = '') = (acting_for = '')", name="acting_for"),
         sa.CheckConstraint("password_hash LIKE '$argon2%'", name="password_hash_argon2"),
     )
@@ -503,12 +489,6 @@ class StaffPublic(StaffBase):
 # --------------------------------------------------------------------------- #
 # Login sessions and the login throttle
 # --------------------------------------------------------------------------- #
-
-
-class SessionKind(StrEnum):
-    OVEC = "ovec"
-    COLLEGE = "college"
-    STAFF = "staff"
 
 
 class LoginSession(SQLModel, table=True):
@@ -704,3 +684,97 @@ class RouteEvent(SQLModel, table=True):
     staff_id: int = Field(foreign_key="account.id")
     at: datetime = _ts()
     payload: dict[str, Any] = Field(sa_type=sa.JSON)
+
+
+# --------------------------------------------------------------------------- #
+# Running numbers (saraban.storage.counters) and the dispatch register
+# (ทะเบียนหนังสือส่ง, saraban.services.dispatch)
+# --------------------------------------------------------------------------- #
+
+
+class NumberCounter(SQLModel, table=True):
+    """The last number taken in one sequence (scope, Buddhist-era year)."""
+
+    __tablename__ = "number_counter"
+    __table_args__ = (sa.CheckConstraint("last >= 1", name="last_positive"),)
+
+    scope: str = Field(primary_key=True, max_length=255)
+    year_be: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    last: int
+
+
+class DispatchEntryBase(SQLModel):
+    """What the caller says about a letter when taking its number.
+
+    ``register_name`` is the register's name (column ``register``): a field called
+    ``register`` would shadow pydantic's and ABCMeta's ``register``."""
+
+    model_config = ConfigDict(str_strip_whitespace=True)  # type: ignore[assignment]
+
+    register_name: str = Field(
+        min_length=1, max_length=100, description="e.g. สอศ.", sa_column_kwargs={"name": "register"}
+    )
+    kind: DispatchKind = Field(sa_type=sa.String(16))
+    dated: date = Field(description="the letter's date; its year is the register year")
+    subject: str = Field(min_length=1)
+    recipients: str = Field(
+        min_length=1, description="one addressee, or e.g. ผู้อำนวยการสถานศึกษาของรัฐ ... ทุกแห่ง"
+    )
+    owning_unit: str = Field(min_length=1, max_length=255)
+    mailout_id: int | None = Field(default=None, description="the mailout that sent the letter")
+    created_by: str = Field(min_length=1, max_length=255)
+
+    @field_validator(
+        "register_name", "subject", "recipients", "owning_unit", "created_by", mode="before"
+    )
+    @classmethod
+    def _normalise_text(cls, value: object) -> object:
+        return nfc(value)
+
+    @field_validator("dated", mode="before")
+    @classmethod
+    def _date_only(cls, value: object) -> object:
+        if isinstance(value, datetime):
+            raise ValueError("dated must be a date, not a datetime")
+        return value
+
+
+class DispatchEntry(DispatchEntryBase, table=True):
+    __tablename__ = "dispatch_entry"
+    __table_args__ = (
+        sa.UniqueConstraint("register", "kind", "year_be", "number"),
+        sa.CheckConstraint("kind IN ('external', 'circular')", name="kind"),
+        sa.CheckConstraint("status IN ('issued', 'cancelled')", name="status"),
+        sa.CheckConstraint("number >= 1", name="number_positive"),
+        # A cancelled number says who cancelled it, when and why; an issued one never does.
+        sa.CheckConstraint(
+            "(status = 'issued' AND cancelled_at IS NULL AND cancelled_by IS NULL"
+            " AND cancelled_reason IS NULL)"
+            " OR (status = 'cancelled' AND cancelled_at IS NOT NULL"
+            " AND cancelled_by IS NOT NULL AND cancelled_reason IS NOT NULL)",
+            name="cancel_fields",
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    year_be: int
+    number: int
+    reference: str = Field(max_length=255, description="as printed: ศธ 0603/ว 5553")
+    mailout_id: int | None = Field(default=None, foreign_key="mailout.id", index=True)
+    status: DispatchStatus = Field(default=DispatchStatus.ISSUED, sa_type=sa.String(16))
+    cancelled_reason: str | None = Field(default=None)
+    cancelled_at: datetime | None = _ts(nullable=True, default=None)
+    cancelled_by: str | None = Field(default=None, max_length=255)
+    created_at: datetime = _ts(default_factory=utcnow)
+
+
+class DispatchEntryPublic(DispatchEntryBase):
+    id: int
+    year_be: int
+    number: int
+    reference: str
+    status: DispatchStatus
+    cancelled_reason: str | None
+    cancelled_at: datetime | None
+    cancelled_by: str | None
+    created_at: datetime

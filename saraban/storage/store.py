@@ -19,6 +19,8 @@ from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from saraban.domain.colleges import normalise_college_code
+from saraban.domain.errors import Conflict, InternalError, Invalid, NotFound
 from saraban.storage.models import (
     BatchKind,
     BatchState,
@@ -29,18 +31,17 @@ from saraban.storage.models import (
     IssueBatch,
     IssueBatchCreate,
     check_password_hash,
-    normalise_college_code,
     utcnow,
 )
 
 __all__ = [
     "BatchStateError",
     "CredentialConflict",
+    "CredentialRefused",
     "DuplicateCollege",
     "ImportResult",
     "InvalidCollege",
     "NoLiveCredential",
-    "StoreError",
     "UnknownBatch",
     "UnknownCollege",
     "codes_with_live_credential",
@@ -67,45 +68,41 @@ _COLLEGE_FIELDS = ("name", "province", "email", "director_title")
 # --------------------------------------------------------------------------- #
 
 
-class StoreError(Exception):
-    """Base class for storage-layer domain errors."""
-
-
-class InvalidCollege(StoreError, ValueError):
+class InvalidCollege(Invalid):
     """An imported college record failed validation."""
 
     def __init__(self, index: int, code: object, error: ValidationError) -> None:
         self.index = index
         self.code = code
         self.error = error
-        super().__init__(f"college #{index} (code {code!r}) is invalid: {error}")
+        super().__init__(None, f"college #{index} (code {code!r}) is invalid: {error}")
 
 
-class DuplicateCollege(StoreError, ValueError):
+class DuplicateCollege(Invalid):
     """The same college code appears more than once in one import."""
 
     def __init__(self, code: str) -> None:
         self.code = code
-        super().__init__(f"college {code} appears more than once in the import")
+        super().__init__(None, f"college {code} appears more than once in the import")
 
 
-class UnknownCollege(StoreError, LookupError):
+class UnknownCollege(NotFound):
     def __init__(self, codes: Iterable[str]) -> None:
         self.codes = tuple(sorted(codes))
         super().__init__(f"unknown college code(s): {', '.join(self.codes)}")
 
 
-class UnknownBatch(StoreError, LookupError):
+class UnknownBatch(NotFound):
     def __init__(self, batch_id: str) -> None:
         self.batch_id = batch_id
         super().__init__(f"unknown issue batch {batch_id!r}")
 
 
-class BatchStateError(StoreError):
+class BatchStateError(Conflict):
     pass
 
 
-class CredentialConflict(StoreError):
+class CredentialConflict(Conflict):
     """The college already has a live credential (the database refused a second)."""
 
     def __init__(self, code: str) -> None:
@@ -115,10 +112,16 @@ class CredentialConflict(StoreError):
         )
 
 
-class NoLiveCredential(StoreError, LookupError):
+class NoLiveCredential(Conflict, LookupError):
     def __init__(self, code: str) -> None:
         self.code = code
-        super().__init__(f"college {code} has no live credential")
+        super().__init__(
+            f"สถานศึกษานี้ไม่มีรหัสผ่านที่ใช้งานอยู่ / college {code} has no live credential"
+        )
+
+
+class CredentialRefused(InternalError):
+    """The database refused credentials for a reason the checks before did not foresee."""
 
 
 # --------------------------------------------------------------------------- #
@@ -343,7 +346,7 @@ def credentials_in_batch(*, session: Session, batch_id: str) -> list[Credential]
 
 def _require_text(name: str, value: str) -> str:
     if not isinstance(value, str) or not value.strip():
-        raise ValueError(f"{name} must be a non-empty string")
+        raise Invalid(name, "must be a non-empty string", text=f"{name} must be a non-empty string")
     return value.strip()
 
 
@@ -381,14 +384,16 @@ class _IntegrityAt(Exception):
         self.code = code
 
 
-def _explain(session: Session, err: _IntegrityAt) -> StoreError:
+def _explain(session: Session, err: _IntegrityAt) -> Conflict | NotFound | InternalError:
     """After the savepoint rolled back: say why the database refused the row."""
     code = err.code
     if live_credential(session=session, code=code) is not None:
         return CredentialConflict(code)
     if session.get(College, code) is None:
         return UnknownCollege([code])
-    return StoreError(f"database refused the credential for college {code}: {err.__cause__}")
+    return CredentialRefused(
+        f"database refused the credential for college {code}: {err.__cause__}"
+    )
 
 
 def store_credentials(
@@ -411,7 +416,7 @@ def store_credentials(
     for raw_code, password_hash in hashes.items():
         code = normalise_college_code(raw_code)
         if code in items:
-            raise ValueError(f"college {code} given twice")
+            raise Invalid(None, f"college {code} given twice")
         items[code] = check_password_hash(password_hash)
     if not items:
         return []
@@ -440,7 +445,7 @@ def store_credentials(
         live = codes_with_live_credential(session=session, codes=list(items))
         if live:
             raise CredentialConflict(live[0]) from exc
-        raise StoreError(f"database refused the credentials: {exc.orig}") from exc
+        raise CredentialRefused(f"database refused the credentials: {exc.orig}") from exc
     return stored
 
 

@@ -21,19 +21,19 @@ from typing import Annotated
 
 import anyio
 from fastapi import BackgroundTasks, Depends, FastAPI, Request, Response
-from fastapi.responses import JSONResponse
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
 from saraban.domain import principal
-from saraban.domain.errors import Forbidden, Invalid, ServiceError, Throttled, Unauthorized
+from saraban.domain.errors import Forbidden, Unauthorized
 from saraban.domain.principal import Principal
 from saraban.services import sessions
-from saraban.services.accounts import Client
+from saraban.services.passwords import Client
 from saraban.settings import Network, Settings
 from saraban.storage.engine import SQLITE_IMMEDIATE, database_url, make_engine
 from saraban.storage.models import utcnow
+from saraban.web.errors import install_api_errors
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -195,17 +195,6 @@ def clear_session_cookie(response: Response) -> None:
     response.delete_cookie(sessions.COOKIE_NAME, path="/", httponly=True, samesite="lax")
 
 
-def _service_error(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, ServiceError)
-    headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, Throttled) else None
-    if isinstance(exc, Invalid):
-        loc = ["body", *exc.field.replace("[", ".").replace("]", "").split(".")]
-        content: object = [{"loc": loc, "msg": exc.message, "type": "value_error"}]
-    else:
-        content = exc.message
-    return JSONResponse({"detail": content}, status_code=exc.status, headers=headers)
-
-
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
     """The service over ``engine`` (default: the configured database, which must already be
     migrated)."""
@@ -229,7 +218,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     # On SQLite, a write's transaction starts with BEGIN IMMEDIATE (see saraban.storage.engine).
     app.state.write_bind = engine.execution_options(**{SQLITE_IMMEDIATE: True})
     app.state.proxies = settings.proxy_networks()
-    app.add_exception_handler(ServiceError, _service_error)
+    install_api_errors(app)
     app.include_router(router, prefix="/api")
     from saraban.web.pages import install_pages  # the server-rendered pages share this layer
 

@@ -24,14 +24,9 @@ from sqlalchemy import Connection
 from sqlmodel import SQLModel
 from sqlmodel.sql.sqltypes import AutoString
 
-from saraban.services import dispatch as register  # noqa: F401
-
-# Every module declaring table models must be imported, so that target_metadata
-# (autogenerate, `alembic check`) sees its tables.
-from saraban.storage import (
-    models,
-    numbering,  # noqa: F401
-)
+# Every table is declared in saraban.storage.models: importing it gives target_metadata
+# (autogenerate, `alembic check`) all of them.
+from saraban.storage import models
 from saraban.storage.engine import database_url, make_engine
 
 config = context.config

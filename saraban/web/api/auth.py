@@ -6,7 +6,7 @@ from fastapi import APIRouter, Response, status
 from pydantic import BaseModel, Field
 
 from saraban.domain.principal import Principal
-from saraban.services import accounts
+from saraban.services import accounts, credentials
 from saraban.services.accounts import LoginResult
 from saraban.services.sessions import csrf_token
 from saraban.storage.models import CleanStr
@@ -126,7 +126,7 @@ def verify_credential(
 ) -> VerifyOut:
     """Whether a college's code and password are its live credential (for e-MVS); under the
     same throttle as logging in."""
-    valid = accounts.verify_credential(
+    verdict = credentials.verify(
         engine, settings, code=body.code, password=body.password, client=client
     )
-    return VerifyOut(valid=valid)
+    return VerifyOut(valid=verdict.ok)

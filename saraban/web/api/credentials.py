@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Response
 from pydantic import BaseModel, Field
 
-from saraban.services import credential_admin
+from saraban.services import credentials
 from saraban.storage.models import CleanStr, CredentialPublic
 from saraban.web.app import ActiveUser, EngineDep, SettingsDep
 
@@ -26,7 +26,7 @@ REFUSED = {
 
 class ReasonIn(BaseModel):
     reason: CleanStr = Field(
-        min_length=1, max_length=credential_admin.MAX_REASON, description="why (recorded)"
+        min_length=1, max_length=credentials.MAX_REASON, description="why (recorded)"
     )
 
 
@@ -49,7 +49,9 @@ def reissue(
     """Void the college's credential and issue a new one; the college's sessions end. The
     answer is the only place the new password appears (``Cache-Control: no-store``)."""
     response.headers.update(NO_STORE)
-    new = credential_admin.reissue(engine, settings, who=who, code=code, reason=body.reason)
+    new = credentials.reissue(
+        engine, who=who, code=code, reason=body.reason, hashing=settings.hashing
+    )
     return ReissuedOut(
         code=new.code,
         college_name=new.college_name,
@@ -61,4 +63,4 @@ def reissue(
 @router.post("/void", responses=REFUSED)
 def void(code: CollegeCode, body: ReasonIn, who: ActiveUser, engine: EngineDep) -> CredentialPublic:
     """Void the college's credential: it no longer logs in, and its sessions end."""
-    return credential_admin.void(engine, who=who, code=code, reason=body.reason)
+    return credentials.void(engine, who=who, code=code, reason=body.reason)

@@ -20,7 +20,7 @@ from saraban.services.endorsement import (
     RouteView,
     Task,
 )
-from saraban.services.receipts import InboxItem, RegisterEntry
+from saraban.services.receipts import InboxItem, ReceiptEntry
 from saraban.storage.models import CleanStr, ReceiptCreate
 from saraban.web.app import ActiveUser, SessionDep, SettingsDep
 
@@ -77,7 +77,7 @@ def inbox_letter(item_id: ItemId, who: ActiveUser, db: SessionDep) -> Response:
 )
 def receive(
     item_id: ItemId, body: ReceiveIn, who: ActiveUser, db: SessionDep, settings: SettingsDep
-) -> RegisterEntry:
+) -> ReceiptEntry:
     """Register a delivered letter (ลงรับ): its receipt number for this year."""
     return correspondence.receive(
         db,
@@ -97,9 +97,9 @@ def receipts(
     year: Annotated[int | None, Query(ge=2500, le=2800, description="Buddhist era")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
-) -> list[RegisterEntry]:
+) -> list[ReceiptEntry]:
     """The receipt register (ทะเบียนหนังสือรับ), latest first."""
-    return correspondence.register(db, who=who, year=year, limit=limit, offset=offset)
+    return correspondence.receipt_register(db, who=who, year=year, limit=limit, offset=offset)
 
 
 @router.post(
@@ -118,7 +118,7 @@ def register_letter(
     action: Annotated[str | None, Form(max_length=255)] = None,
     note: Annotated[str | None, Form(max_length=1000)] = None,
     channel: Annotated[Literal["paper", "email"], Form()] = "paper",
-) -> RegisterEntry:
+) -> ReceiptEntry:
     """Register a letter that came on paper or by e-mail, with its PDF."""
     try:
         data = ReceiptCreate.model_validate(
@@ -138,7 +138,7 @@ def register_letter(
     pdf = file.file.read(settings.max_upload_bytes + 1)
     if len(pdf) > settings.max_upload_bytes:
         raise PayloadTooLarge(f"the file is larger than {settings.max_upload_bytes:,} bytes")
-    return correspondence.register_letter(db, who=who, data=data, pdf=pdf, settings=settings)
+    return correspondence.receive_uploaded(db, who=who, data=data, pdf=pdf, settings=settings)
 
 
 @router.get("/receipts/{receipt_id}", responses=NOT_YOURS)

@@ -21,12 +21,12 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Query, Request, Response
 
-from saraban.domain.errors import Invalid, ServiceError, Throttled, Unauthorized
+from saraban.domain.errors import Invalid, Refused, Throttled, Unauthorized
 from saraban.domain.principal import Principal
+from saraban.domain.vocabulary import SessionKind
 from saraban.services import accounts
-from saraban.services.accounts import Client
+from saraban.services.passwords import Client
 from saraban.settings import Settings
-from saraban.storage.models import SessionKind
 from saraban.web.app import (
     ClientDep,
     EngineDep,
@@ -35,6 +35,7 @@ from saraban.web.app import (
     clear_session_cookie,
     set_session_cookie,
 )
+from saraban.web.errors import status_of
 from saraban.web.pages.deps import CheckedForm, PageUser, SignedIn
 from saraban.web.pages.errors import thai_part
 from saraban.web.pages.forms import text
@@ -209,9 +210,9 @@ def change_password(
                 f"ผิดหลายครั้งเกินไป โปรดลองใหม่ในอีก {wait_text(exc.retry_after)}"
             )
             status = 429
-        except ServiceError as exc:
+        except Refused as exc:
             errors["form"] = thai_part(exc.message)
-            status = exc.status
+            status = status_of(exc)
         else:
             response = redirect(home_of(result.principal), "เปลี่ยนรหัสผ่านเรียบร้อยแล้ว")
             set_session_cookie(response, result.token, settings, client)

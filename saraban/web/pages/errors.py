@@ -20,13 +20,14 @@ from saraban.domain.errors import (
     Forbidden,
     NotFound,
     PasswordChangeRequired,
-    ServiceError,
+    Refused,
     Throttled,
     Unauthorized,
 )
 from saraban.domain.principal import Principal
 from saraban.services import sessions
 from saraban.storage.models import utcnow
+from saraban.web.errors import api_error, status_of
 from saraban.web.pages.deps import BadCsrf, LoginRequired, NotYours, PasswordChangeFirst
 from saraban.web.pages.render import page, redirect
 from saraban.web.pages.thai import wait_text
@@ -101,7 +102,7 @@ def thai_part(message: str) -> str:
     return head if sep and any("\u0e00" <= ch <= "\u0e7f" for ch in head) else message
 
 
-def service_error_page(request: Request, exc: ServiceError) -> Response:
+def refusal_page(request: Request, exc: Refused) -> Response:
     if isinstance(exc, PasswordChangeRequired):
         return redirect("/password")
     if isinstance(exc, Unauthorized):
@@ -113,19 +114,17 @@ def service_error_page(request: Request, exc: ServiceError) -> Response:
         return error_page(request, 404)
     if isinstance(exc, Forbidden):
         return error_page(request, 403, thai_part(exc.message))
-    return error_page(request, exc.status, thai_part(exc.message))
+    return error_page(request, status_of(exc), thai_part(exc.message))
 
 
 def install_error_pages(app: FastAPI) -> None:
     """Pages for every error outside ``/api``; the API's handlers stay as they were."""
-    api_service: Handler | None = app.exception_handlers.get(ServiceError)
 
-    async def on_service_error(request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, ServiceError)
-        if _is_api(request) and api_service is not None:
-            result = api_service(request, exc)
-            return await result if isinstance(result, Awaitable) else result
-        return service_error_page(request, exc)
+    async def on_refused(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, Refused)
+        if _is_api(request):
+            return api_error(request, exc)
+        return refusal_page(request, exc)
 
     async def on_http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
@@ -166,7 +165,7 @@ def install_error_pages(app: FastAPI) -> None:
         except Exception:  # the error page itself failed: say so plainly
             return PlainTextResponse("ระบบขัดข้อง โปรดลองใหม่ภายหลัง", status_code=500)
 
-    app.add_exception_handler(ServiceError, on_service_error)
+    app.add_exception_handler(Refused, on_refused)
     app.add_exception_handler(HTTPException, on_http_error)
     app.add_exception_handler(RequestValidationError, on_validation_error)
     app.add_exception_handler(LoginRequired, on_login_required)

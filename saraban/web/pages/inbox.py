@@ -10,13 +10,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request, Response
 
-from saraban.domain.errors import ServiceError
-from saraban.domain.principal import REGISTRAR_ROLES, Principal
+from saraban.domain.errors import Refused
+from saraban.domain.principal import Principal
+from saraban.domain.vocabulary import REGISTRAR_ROLES, SessionKind
 from saraban.services import endorsement
 from saraban.services import receipts as correspondence
-from saraban.services.receipts import InboxItem, RegisterEntry
-from saraban.storage.models import SessionKind
+from saraban.services.receipts import InboxItem, ReceiptEntry
 from saraban.web.app import SessionDep, SettingsDep
+from saraban.web.errors import status_of
 from saraban.web.pages import pdfs
 from saraban.web.pages.deps import CheckedForm, CollegeUser
 from saraban.web.pages.errors import thai_part
@@ -56,7 +57,7 @@ class InboxRow:
         )
 
 
-def _rows(items: list[InboxItem], entries: list[RegisterEntry], ovec: str) -> list[InboxRow]:
+def _rows(items: list[InboxItem], entries: list[ReceiptEntry], ovec: str) -> list[InboxRow]:
     status = {e.id: e.route_status for e in entries}
     # A registered letter's date as the register has it, else as the mailout gives it.
     dated = {e.id: e.letter_date for e in entries if e.letter_date is not None}
@@ -105,7 +106,7 @@ def inbox(
     state: Annotated[str, Query(max_length=20)] = "",
 ) -> Response:
     items = correspondence.inbox(db, who=who)
-    entries = correspondence.register(db, who=who, limit=1000)
+    entries = correspondence.receipt_register(db, who=who, limit=1000)
     rows = _rows(items, entries, settings.ovec_sender)
     query = " ".join(q.split())
     found = [r for r in rows if r.matches(query)] if query else rows
@@ -204,8 +205,8 @@ def receive(
             note=values["note"].strip() or None,
             letter_date=letter_date,
         )
-    except ServiceError as exc:
-        if exc.status in (401, 404):
+    except Refused as exc:
+        if status_of(exc) in (401, 404):
             raise
         db.rollback()
         return _item_page(
@@ -215,6 +216,6 @@ def receive(
             item_id,
             errors={"form": thai_part(exc.message)},
             form=values,
-            status_code=exc.status,
+            status_code=status_of(exc),
         )
     return redirect(f"/receipts/{entry.id}", f"ลงรับแล้ว เลขรับ {entry.receipt_number}")

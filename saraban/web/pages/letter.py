@@ -17,7 +17,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Request, Response
 from sqlmodel import Session
 
-from saraban.domain import routing
+from saraban.domain import vocabulary
 from saraban.domain.errors import NotFound
 from saraban.domain.principal import Principal
 from saraban.services import accounts, endorsement
@@ -26,7 +26,7 @@ from saraban.services.endorsement import (
     EventView,
     RouteView,
 )
-from saraban.services.receipts import RegisterEntry
+from saraban.services.receipts import ReceiptEntry
 from saraban.settings import Settings
 from saraban.storage.models import AccountKind
 from saraban.web.app import SessionDep, SettingsDep
@@ -43,9 +43,9 @@ NoteId = Annotated[str, Path(min_length=1, max_length=40)]
 NOTE_SLOTS = 4  # note writers a route plan names, in order, before the decision
 # Proposals with a text box beside them: the box's field name.
 PROPOSAL_TEXT = {
-    routing.SUGGEST_INFORM: "inform_text",
-    routing.SUGGEST_ASSIGN: "assign_text",
-    routing.OTHER: "other_text",
+    vocabulary.SUGGEST_INFORM: "inform_text",
+    vocabulary.SUGGEST_ASSIGN: "assign_text",
+    vocabulary.OTHER: "other_text",
 }
 
 
@@ -66,7 +66,7 @@ def _suggested_people(route: RouteView | None) -> str:
     for event in route.events:
         current = event.kind == "note" and event.amended_by is None
         for proposal in event.payload.get("proposals", []) if current else []:
-            if proposal["kind"] in (routing.SUGGEST_INFORM, routing.SUGGEST_ASSIGN):
+            if proposal["kind"] in (vocabulary.SUGGEST_INFORM, vocabulary.SUGGEST_ASSIGN):
                 found = proposal["text"] or found
     return found
 
@@ -108,7 +108,7 @@ def amend_values(note: EventView) -> dict[str, Any]:
     return values
 
 
-def _letter_date(session: Session, who: Principal, entry: RegisterEntry) -> date | None:
+def _letter_date(session: Session, who: Principal, entry: ReceiptEntry) -> date | None:
     """The date the letter bears: the register's, else (a delivered letter registered with
     none) the one its mailout gives it, as in the inbox."""
     if entry.letter_date is not None or entry.mailout_item_id is None:
@@ -143,9 +143,9 @@ def letter_context(
         "staff": staff,
         "deciders": [a for a in staff if accounts.routing_staff(a).may_decide],
         "note_slots": range(1, NOTE_SLOTS + 1),
-        "proposal_kinds": routing.PROPOSAL_KINDS,
+        "proposal_kinds": vocabulary.PROPOSAL_KINDS,
         "proposal_text": PROPOSAL_TEXT,
-        "decision_kinds": routing.DECISION_KINDS,
+        "decision_kinds": vocabulary.DECISION_KINDS,
         "suggested_people": _suggested_people(route),
         "error": "",
         "form": {},

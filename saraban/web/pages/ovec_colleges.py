@@ -9,15 +9,16 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Request, Response
 from sqlmodel import Session
 
+from credentials import DEFAULT_POLICY
 from letters.slip import DEFAULT_ISSUER, DEFAULT_SYSTEM_EN, DEFAULT_SYSTEM_TH
-from saraban.domain.errors import NotFound, ServiceError
+from saraban.domain.errors import NotFound, Refused
 from saraban.domain.principal import Principal
-from saraban.services import tracking
+from saraban.services import credentials, tracking
 from saraban.services.tracking import TrackingFilter
 from saraban.storage import store
 from saraban.storage.models import College
 from saraban.web.app import EngineDep, SessionDep, SettingsDep
-from saraban.web.pages import credentials
+from saraban.web.errors import status_of
 from saraban.web.pages.deps import CheckedForm, OvecUser
 from saraban.web.pages.errors import thai_part
 from saraban.web.pages.forms import text
@@ -69,10 +70,10 @@ def _refused(
     db: Session,
     code: str,
     action: str,
-    exc: ServiceError,
+    exc: Refused,
     reason: str,
 ) -> Response:
-    if exc.status in (401, 404):
+    if status_of(exc) in (401, 404):
         raise exc
     db.rollback()
     return _college_page(
@@ -82,7 +83,7 @@ def _refused(
         code,
         errors={action: thai_part(exc.message)},
         form={f"{action}_reason": reason},
-        status_code=exc.status,
+        status_code=status_of(exc),
     )
 
 
@@ -98,12 +99,22 @@ def reissue(
 ) -> Response:
     reason = text(form, "reissue_reason")
     try:
-        slip = credentials.reissue(engine, settings, who=who, code=code, reason=reason)
-    except ServiceError as exc:
+        slip = credentials.reissue(
+            engine,
+            who=who,
+            code=code,
+            reason=reason,
+            hashing=settings.hashing,
+            policy=DEFAULT_POLICY,
+            slip=credentials.slip_renderer(DEFAULT_POLICY.hint_th),
+        )
+    except Refused as exc:
         return _refused(request, who, db, code, "reissue", exc, reason)
+    assert slip.slip is not None  # rendered in memory, before anything was stored
     context = {
         "slip": slip,
-        "pdf_data": base64.b64encode(slip.pdf).decode("ascii"),
+        "hint": DEFAULT_POLICY.hint_th,
+        "pdf_data": base64.b64encode(slip.slip).decode("ascii"),
         "system_th": DEFAULT_SYSTEM_TH,
         "system_en": DEFAULT_SYSTEM_EN,
         "issuer": DEFAULT_ISSUER,
@@ -124,6 +135,6 @@ def void(
     reason = text(form, "void_reason")
     try:
         credentials.void(engine, who=who, code=code, reason=reason)
-    except ServiceError as exc:
+    except Refused as exc:
         return _refused(request, who, db, code, "void", exc, reason)
     return redirect(f"/ovec/colleges/{code}", "ยกเลิกรหัสผ่านของสถานศึกษาแล้ว")

@@ -23,6 +23,7 @@ from sqlmodel import Session
 from letters.annotation import NoteBlock, ReceiptStamp, annotate
 from saraban.domain.errors import NotFound
 from saraban.domain.principal import Principal
+from saraban.domain.vocabulary import arabic_digits
 from saraban.services import endorsement
 from saraban.services import receipts as correspondence
 from saraban.services.endorsement import EventView
@@ -140,7 +141,6 @@ def note_blocks(events: list[EventView]) -> list[NoteBlock]:
 # From page two, a letter's pages start with their number: "- ๒ -" (saraban's letter layout,
 # and the regulation's).
 _PAGE_NUMBER = re.compile(r"^-\s*([0-9๐-๙]+)\s*-$")
-_THAI_DIGITS = str.maketrans("๐๑๒๓๔๕๖๗๘๙", "0123456789")
 
 
 def letter_page_count(pdf: bytes) -> int:
@@ -153,7 +153,7 @@ def letter_page_count(pdf: bytes) -> int:
         lines = (reader.pages[index].extract_text() or "").splitlines()
         first = next((line.strip() for line in lines if line.strip()), "")
         found = _PAGE_NUMBER.match(first)
-        if found is None or int(found.group(1).translate(_THAI_DIGITS)) != index + 1:
+        if found is None or int(arabic_digits(found.group(1))) != index + 1:
             break
         count += 1
     return count

@@ -6,11 +6,12 @@ from fastapi import APIRouter, Request, Response
 from pydantic import ValidationError
 from starlette.datastructures import UploadFile
 
-from saraban.domain.errors import Forbidden, Invalid, ServiceError
+from saraban.domain.errors import Forbidden, Invalid, Refused
 from saraban.domain.principal import Principal
 from saraban.services import receipts as correspondence
 from saraban.storage.models import ReceiptCreate
 from saraban.web.app import SessionDep, SettingsDep
+from saraban.web.errors import status_of
 from saraban.web.pages.deps import CheckedForm, CollegeUser
 from saraban.web.pages.errors import thai_part
 from saraban.web.pages.forms import date_values, form_date, text
@@ -105,9 +106,9 @@ def register_letter(
     if errors or data is None:
         return _register_page(request, who, form=values, errors=errors, status_code=422)
     try:
-        entry = correspondence.register_letter(db, who=who, data=data, pdf=pdf, settings=settings)
-    except ServiceError as exc:
-        if exc.status in (401, 404):
+        entry = correspondence.receive_uploaded(db, who=who, data=data, pdf=pdf, settings=settings)
+    except Refused as exc:
+        if status_of(exc) in (401, 404):
             raise
         db.rollback()
         if isinstance(exc, Invalid):
@@ -115,5 +116,5 @@ def register_letter(
             errors = {exc.field: thai_part(message)}
         else:
             errors = {"form": thai_part(exc.message)}
-        return _register_page(request, who, form=values, errors=errors, status_code=exc.status)
+        return _register_page(request, who, form=values, errors=errors, status_code=status_of(exc))
     return redirect(f"/receipts/{entry.id}", f"ลงรับแล้ว เลขรับ {entry.receipt_number}")

@@ -14,9 +14,10 @@ from fastapi.templating import Jinja2Templates
 from markupsafe import Markup, escape
 from sqlmodel import Session
 
-from saraban.domain.principal import REGISTRAR_ROLES, Principal
+from saraban.domain.principal import Principal
+from saraban.domain.vocabulary import REGISTRAR_ROLES, SessionKind
 from saraban.services import sessions
-from saraban.storage.models import College, SessionKind
+from saraban.storage.models import College
 from saraban.web.pages import thai
 
 TEMPLATES_DIR = Path(__file__).resolve().parents[3] / "templates"
@@ -56,7 +57,7 @@ _env.filters.update(
     keep_words=keep_words,
     thai_date=thai.thai_date,
     thai_short_date=thai.thai_short_date,
-    thai_time=thai.thai_time,
+    thai_time=thai.thai_clock,
     thai_datetime=thai.thai_datetime,
     stage=lambda value: thai.STAGES.get(value, value),
     route_status=lambda value: thai.ROUTE_STATUSES.get(value, value),

@@ -13,12 +13,13 @@ from pydantic import ValidationError
 from sqlmodel import Session
 from starlette.datastructures import FormData
 
-from saraban.domain import routing
-from saraban.domain.errors import Invalid, ServiceError
+from saraban.domain import vocabulary
+from saraban.domain.errors import Invalid, Refused
 from saraban.domain.principal import Principal
 from saraban.services import endorsement
 from saraban.services.endorsement import DecisionIn, NoteIn, ProposalIn, RoutePlan, StepIn
 from saraban.web.app import SessionDep, SettingsDep
+from saraban.web.errors import status_of
 from saraban.web.pages.deps import CheckedForm, CollegeUser
 from saraban.web.pages.errors import thai_part
 from saraban.web.pages.forms import text
@@ -51,7 +52,7 @@ def plan_from(form: FormData) -> RoutePlan:
 def note_from(form: FormData) -> NoteIn:
     checked = set(form.getlist("proposal"))
     proposals = []
-    for kind in routing.PROPOSAL_KINDS:
+    for kind in vocabulary.PROPOSAL_KINDS:
         words = " ".join(text(form, PROPOSAL_TEXT[kind]).split()) if kind in PROPOSAL_TEXT else ""
         if kind in checked or words:
             proposals.append(ProposalIn.model_validate({"kind": kind, "text": words}))
@@ -67,8 +68,8 @@ def decision_from(form: FormData) -> DecisionIn:
     """The order chosen; fields that belong to other orders (the people suggested for แจ้ง
     when the director writes ทราบ) are left out, not refused."""
     kind = text(form, "kind")
-    assigning = kind in (routing.INFORM, routing.ASSIGN)
-    returning = kind == routing.RETURN
+    assigning = kind in vocabulary.ASSIGNING
+    returning = kind == vocabulary.RETURN
     return DecisionIn.model_validate(
         {
             "kind": kind,
@@ -94,7 +95,7 @@ FIELD_MESSAGES = {
 }
 
 
-def refusal_message(exc: ServiceError) -> str:
+def refusal_message(exc: Refused) -> str:
     if isinstance(exc, Invalid):
         field = exc.field.split("[", 1)[0].split(".", 1)[0]
         return FIELD_MESSAGES.get(field, thai_part(exc.message))
@@ -157,10 +158,10 @@ def _form_route(act: Act) -> Callable[..., Response]:
             done = act(db, who, receipt_id, form)
         except ValidationError as exc:
             error, status = _validation_message(exc), 422
-        except ServiceError as exc:
-            if exc.status in (401, 404):
+        except Refused as exc:
+            if status_of(exc) in (401, 404):
                 raise
-            error, status = refusal_message(exc), exc.status
+            error, status = refusal_message(exc), status_of(exc)
         else:
             return redirect(f"/receipts/{receipt_id}", done)
         db.rollback()

@@ -10,11 +10,13 @@ from pydantic import ValidationError
 from sqlmodel import Session
 from starlette.datastructures import FormData
 
-from saraban.domain.errors import Conflict, Invalid, ServiceError
+from saraban.domain.errors import Conflict, Invalid, Refused
 from saraban.domain.principal import Principal
+from saraban.domain.vocabulary import POST_RELATIONS
 from saraban.services import accounts
 from saraban.storage.models import Account, StaffCreate, StaffUpdate
 from saraban.web.app import SessionDep, SettingsDep
+from saraban.web.errors import status_of
 from saraban.web.pages.deps import CheckedForm, CollegeAccount
 from saraban.web.pages.errors import thai_part
 from saraban.web.pages.forms import text
@@ -22,7 +24,7 @@ from saraban.web.pages.render import page, redirect
 
 router = APIRouter(include_in_schema=False)
 StaffId = Annotated[int, Path(ge=1, le=2_147_483_647)]
-ACTING = {"": "— ไม่มี —", "รักษาราชการแทน": "รักษาราชการแทน", "รักษาการในตำแหน่ง": "รักษาการในตำแหน่ง"}
+ACTING = {"": "— ไม่มี —", **{relation: relation for relation in POST_RELATIONS}}
 FIELDS = ("handle", "name", "position", "role", "acting", "acting_for")
 MESSAGES = {
     "handle": "ใช้อักษรภาษาอังกฤษตัวเล็ก ตัวเลข จุด ขีด (2-40 ตัว) ขึ้นต้นด้วยอักษรหรือตัวเลข",
@@ -42,7 +44,7 @@ def _errors(exc: ValidationError) -> dict[str, str]:
     return errors
 
 
-def _service_errors(exc: ServiceError) -> dict[str, str]:
+def _service_errors(exc: Refused) -> dict[str, str]:
     if isinstance(exc, Invalid):
         field = exc.field if exc.field in FIELDS else "form"
         return {field: MESSAGES.get(field, thai_part(exc.message))}
@@ -100,12 +102,12 @@ def create_staff(
         return _list_page(request, who, db, form=values, errors=_errors(exc), status_code=422)
     try:
         account, password = accounts.create_staff(db, who=who, data=data, settings=settings)
-    except ServiceError as exc:
-        if exc.status in (401, 404):
+    except Refused as exc:
+        if status_of(exc) in (401, 404):
             raise
         db.rollback()
         errors = _service_errors(exc)
-        return _list_page(request, who, db, form=values, errors=errors, status_code=exc.status)
+        return _list_page(request, who, db, form=values, errors=errors, status_code=status_of(exc))
     assert password is not None  # generated: no first password was given
     return _password_page(request, who, account, password, created=True)
 
@@ -144,13 +146,14 @@ def staff_update(
         accounts.update_staff(db, who=who, staff_id=staff_id, data=data)
     except ValidationError as exc:
         return _edit_page(request, who, member, form=values, errors=_errors(exc), status_code=422)
-    except ServiceError as exc:
-        if exc.status in (401, 404):
+    except Refused as exc:
+        if status_of(exc) in (401, 404):
             raise
         db.rollback()
         member = accounts.get_staff(db, who=who, staff_id=staff_id)
         errors = _service_errors(exc)
-        return _edit_page(request, who, member, form=values, errors=errors, status_code=exc.status)
+        status = status_of(exc)
+        return _edit_page(request, who, member, form=values, errors=errors, status_code=status)
     return redirect("/staff", f"บันทึกข้อมูลของ {member.name} แล้ว")
 
 

@@ -5,43 +5,39 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from pythainlp.util import thai_strftime
+from saraban.domain.errors import Invalid
+from saraban.domain.vocabulary import (
+    abbreviated_thai_date,
+    arabic_digits,
+    ce_year,
+    thai_time,
+    year_be,
+)
+from saraban.domain.vocabulary import thai_date as _long_thai_date
 
-from saraban.storage.numbering import BANGKOK
-
-
-def _local(value: date | datetime) -> datetime:
-    if isinstance(value, datetime):
-        return value.astimezone(BANGKOK) if value.tzinfo else value
-    return datetime(value.year, value.month, value.day)
+# The pages' filters: the vocabulary's dates with Arabic digits, and nothing for no date.
 
 
 def thai_date(value: date | datetime | None) -> str:
     """``20 เมษายน 2569``"""
-    if value is None:
-        return ""
-    return thai_strftime(_local(value), "%-d %B %Y")
+    return _long_thai_date(value, thai=False) if value is not None else ""
 
 
 def thai_short_date(value: date | datetime | None) -> str:
     """``20 เม.ย. 2569``"""
-    if value is None:
-        return ""
-    return thai_strftime(_local(value), "%-d %b %Y")
+    return abbreviated_thai_date(value) if value is not None else ""
 
 
-def thai_time(value: datetime | None) -> str:
+def thai_clock(value: datetime | None) -> str:
     """``10.35 น.`` in Thailand."""
-    if value is None:
-        return ""
-    return f"{_local(value):%H.%M} น."
+    return thai_time(value) if value is not None else ""
 
 
 def thai_datetime(value: datetime | None) -> str:
     """``20 เม.ย. 2569 เวลา 10.35 น.``"""
     if value is None:
         return ""
-    return f"{thai_short_date(value)} เวลา {thai_time(value)}"
+    return f"{thai_short_date(value)} เวลา {thai_clock(value)}"
 
 
 # OVEC's stages of a mailed letter at a college (saraban.services.tracking).
@@ -122,17 +118,16 @@ THAI_MONTHS = (
     "พฤศจิกายน",
     "ธันวาคม",
 )
-BE_OFFSET = 543
-_THAI_DIGITS = str.maketrans("๐๑๒๓๔๕๖๗๘๙", "0123456789")
-
-
-class BadDate(ValueError):
+class BadDate(Invalid):
     """A date written wrongly; the message is for the user."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(None, message)
 
 
 def be_date(day: str, month: str, year: str) -> date | None:
     """A date from day, month (1-12) and Buddhist-era year fields: None when all are blank."""
-    day, month, year = (part.strip().translate(_THAI_DIGITS) for part in (day, month, year))
+    day, month, year = (arabic_digits(part.strip()) for part in (day, month, year))
     if not (day or month or year):
         return None
     if not (day.isdigit() and month.isdigit() and year.isdigit()):
@@ -141,7 +136,7 @@ def be_date(day: str, month: str, year: str) -> date | None:
     if not 2400 <= be_year <= 2700:
         raise BadDate("ปีต้องเป็นปีพุทธศักราช เช่น 2569")
     try:
-        return date(be_year - BE_OFFSET, int(month), int(day))
+        return date(ce_year(be_year), int(month), int(day))
     except ValueError:
         raise BadDate("ไม่มีวันที่นี้ในปฏิทิน") from None
 
@@ -150,7 +145,7 @@ def be_parts(value: date | None) -> dict[str, str]:
     """A date as the three fields' values."""
     if value is None:
         return {"day": "", "month": "", "year": ""}
-    return {"day": str(value.day), "month": str(value.month), "year": str(value.year + BE_OFFSET)}
+    return {"day": str(value.day), "month": str(value.month), "year": str(year_be(value))}
 
 
 def wait_text(seconds: int) -> str:

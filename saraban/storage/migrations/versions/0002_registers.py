@@ -19,7 +19,7 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    # One row per sequence: the last number taken (saraban.storage.numbering).
+    # One row per sequence: the last number taken (saraban.storage.counters).
     op.create_table(
         "number_counter",
         sa.Column("scope", sa.String(length=255), nullable=False),
