@@ -538,7 +538,7 @@ CORRECTION = "บันทึกฉบับแก้ไข"
 
 def corrected_notes() -> list[NoteBlock]:
     """The clerk's note struck through and marked, its correction right after it, then the
-    rest: as saraban.web.pages.pdfs.note_blocks gives them."""
+    rest: as saraban.services.annotated_letter.note_blocks gives them."""
     clerk, deputy, decision = seed_notes()
     fixed = Note(
         id="n4",

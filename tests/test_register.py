@@ -26,7 +26,7 @@ from sqlmodel import Session, SQLModel
 
 from saraban.domain import vocabulary
 from saraban.domain.vocabulary import year_be
-from saraban.services import dispatch as register
+from saraban.services import dispatch
 from saraban.services.dispatch import (
     AlreadyCancelled,
     DispatchEntry,
@@ -498,9 +498,9 @@ def test_every_table_is_declared_in_models() -> None:
     }
     assert set(declared) == set(SQLModel.metadata.tables)
     assert {module for module in declared.values()} == {"saraban.storage.models"}
-    assert register.DispatchEntry is models.DispatchEntry
+    assert dispatch.DispatchEntry is models.DispatchEntry
     assert counters.NumberCounter is models.NumberCounter
-    assert set(register.__all__) <= set(dir(register))
+    assert set(dispatch.__all__) <= set(dir(dispatch))
     assert set(counters.__all__) <= set(dir(counters))
 
 

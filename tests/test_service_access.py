@@ -17,6 +17,7 @@ from typing import Any
 from saraban.storage.engine import make_engine
 from saraban.web.app import create_app
 from tests import service_fixtures
+from tests.pdftext import page_texts, squash
 from tests.service_fixtures import (
     LAMPANG,
     STAFF_PASSWORD,
@@ -187,6 +188,16 @@ def _receipt_letter(s: Scene) -> None:
     not_found(s.b.account, "GET", f"/api/receipts/{s.receipt}/letter")
 
 
+def _annotated(s: Scene) -> None:
+    for actor in (s.b.account, s.b.staff["clerk"]):
+        not_found(actor, "GET", f"/api/receipts/{s.receipt}/annotated")
+    own = s.a.staff["clerk"].get(f"/api/receipts/{s.receipt}/annotated")
+    assert own.status_code == 200 and own.headers["content-type"] == "application/pdf"
+    assert own.headers["cache-control"] == "private, no-store"
+    number = s.a.account.ok("GET", f"/api/receipts/{s.receipt}")["receipt"]["receipt_number"]
+    assert squash(f"เลขรับ {number}") in squash(page_texts(own.content, "pypdf")[0])
+
+
 def _route(s: Scene) -> None:
     steps = [{"order": 1, "staff_id": s.b.ids["clerk"], "kind": "decision"}]
     not_found(s.b.staff["clerk"], "POST", f"/api/receipts/{s.receipt}/route", json={"steps": steps})
@@ -255,6 +266,7 @@ CASES: dict[tuple[str, str], Callable[[Scene], None]] = {
     ("POST", "/api/receipts"): _upload,
     ("GET", "/api/receipts/{receipt_id}"): _receipt,
     ("GET", "/api/receipts/{receipt_id}/letter"): _receipt_letter,
+    ("GET", "/api/receipts/{receipt_id}/annotated"): _annotated,
     ("POST", "/api/receipts/{receipt_id}/route"): _route,
     ("POST", "/api/receipts/{receipt_id}/notes"): _note,
     ("POST", "/api/receipts/{receipt_id}/decision"): _decision,
@@ -352,3 +364,4 @@ def test_staff_act_only_on_their_own_step_in_turn(world: World) -> None:
     ovec = world.ovec()
     assert ovec.get("/api/inbox").status_code == 403
     assert ovec.get(f"/api/receipts/{s.receipt}").status_code == 403
+    assert ovec.get(f"/api/receipts/{s.receipt}/annotated").status_code == 403

@@ -15,11 +15,11 @@ from sqlmodel import select
 
 from saraban.domain.principal import Principal
 from saraban.domain.vocabulary import year_be
-from saraban.services import receipts as correspondence
+from saraban.services import receipts
+from saraban.services.annotated_letter import letter_page_count
 from saraban.storage.engine import session_scope
 from saraban.storage.models import DispatchEntry, Mailout, MailoutItem, ReceiptCreate, SessionKind
 from saraban.web.app import create_app
-from saraban.web.pages.pdfs import letter_page_count
 from tests import service_fixtures
 from tests.service_fixtures import LAMPANG, STAFF_PASSWORD, World, test_settings, tiny_pdf
 
@@ -115,7 +115,7 @@ def test_receipt_numbers_stay_consecutive_when_registered_at_once(world: World) 
     def register_one() -> None:
         try:
             with session_scope(world.engine, immediate=True) as session:
-                entry = correspondence.receive_uploaded(
+                entry = receipts.receive_uploaded(
                     session, who=who, data=data, pdf=pdf, settings=world.settings
                 )
             numbers.append(entry.number)
@@ -125,7 +125,7 @@ def test_receipt_numbers_stay_consecutive_when_registered_at_once(world: World) 
     def receive_mailout_letter() -> None:
         try:
             with session_scope(world.engine, immediate=True) as session:
-                entry = correspondence.receive(
+                entry = receipts.receive(
                     session, who=who, item_id=world.inbox_item(), settings=world.settings
                 )
             numbers.append(entry.number)
@@ -148,7 +148,7 @@ def test_receipt_numbers_stay_consecutive_when_registered_at_once(world: World) 
         college_code=world.run.other,
     )
     with session_scope(world.engine, immediate=True) as session:
-        entry = correspondence.receive_uploaded(
+        entry = receipts.receive_uploaded(
             session, who=other, data=data, pdf=pdf, settings=world.settings
         )
     assert entry.number == 1  # each college its own register
@@ -280,7 +280,7 @@ def test_what_the_real_mailout_stored_agrees_with_its_bundles(world: World) -> N
     assert mailout.letter_date == letter["date"]
     assert len(items) == len(world.run.codes)
     for item in items:
-        served = correspondence.letter_without_slip(world.run.out / item.file_name)
+        served = receipts.letter_without_slip(world.run.out / item.file_name)
         assert item.letter_pages == letter_page_count(served) == 2, item.college_code
     clerk = world.college(staff=("clerk",)).staff["clerk"]
     item_id = world.inbox_item()

@@ -10,7 +10,7 @@ from saraban.services import accounts, credentials
 from saraban.services.accounts import LoginResult
 from saraban.services.sessions import csrf_token
 from saraban.storage.models import CleanStr
-from saraban.web.app import (
+from saraban.web.deps import (
     ClientDep,
     CsrfToken,
     CurrentUser,

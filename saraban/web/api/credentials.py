@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 
 from saraban.services import credentials
 from saraban.storage.models import CleanStr, CredentialPublic
-from saraban.web.app import ActiveUser, EngineDep, SettingsDep
+from saraban.web.deps import ActiveUser, EngineDep, SettingsDep
 
 router = APIRouter(prefix="/colleges/{code}/credential", tags=["OVEC"])
 CollegeCode = Annotated[

@@ -10,8 +10,8 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field, ValidationError
 
 from saraban.domain.errors import PayloadTooLarge
-from saraban.services import endorsement
-from saraban.services import receipts as correspondence
+from saraban.services import annotated_letter as annotated
+from saraban.services import endorsement, receipts
 from saraban.services.endorsement import (
     DecisionIn,
     NoteIn,
@@ -22,7 +22,7 @@ from saraban.services.endorsement import (
 )
 from saraban.services.receipts import InboxItem, ReceiptEntry
 from saraban.storage.models import CleanStr, ReceiptCreate
-from saraban.web.app import ActiveUser, SessionDep, SettingsDep
+from saraban.web.deps import ActiveUser, SessionDep, SettingsDep
 
 router = APIRouter(tags=["correspondence"])
 ItemId = Annotated[int, Path(ge=1, le=2_147_483_647, description="an inbox item")]
@@ -56,18 +56,18 @@ def _pdf(name: str, data: bytes) -> Response:
 @router.get("/inbox")
 def inbox(who: ActiveUser, db: SessionDep) -> list[InboxItem]:
     """Letters delivered to your college, newest first."""
-    return correspondence.inbox(db, who=who)
+    return receipts.inbox(db, who=who)
 
 
 @router.get("/inbox/{item_id}", responses=NOT_YOURS)
 def inbox_item(item_id: ItemId, who: ActiveUser, db: SessionDep) -> InboxItem:
-    return correspondence.inbox_item(db, who=who, item_id=item_id)
+    return receipts.inbox_item(db, who=who, item_id=item_id)
 
 
 @router.get("/inbox/{item_id}/letter", response_class=Response, responses=PDF)
 def inbox_letter(item_id: ItemId, who: ActiveUser, db: SessionDep) -> Response:
     """The letter and its enclosures (never the credential slip)."""
-    return _pdf(*correspondence.inbox_letter(db, who=who, item_id=item_id))
+    return _pdf(*receipts.inbox_letter(db, who=who, item_id=item_id))
 
 
 @router.post(
@@ -79,7 +79,7 @@ def receive(
     item_id: ItemId, body: ReceiveIn, who: ActiveUser, db: SessionDep, settings: SettingsDep
 ) -> ReceiptEntry:
     """Register a delivered letter (ลงรับ): its receipt number for this year."""
-    return correspondence.receive(
+    return receipts.receive(
         db,
         who=who,
         item_id=item_id,
@@ -91,7 +91,7 @@ def receive(
 
 
 @router.get("/receipts")
-def receipts(
+def receipt_register(
     who: ActiveUser,
     db: SessionDep,
     year: Annotated[int | None, Query(ge=2500, le=2800, description="Buddhist era")] = None,
@@ -99,13 +99,13 @@ def receipts(
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> list[ReceiptEntry]:
     """The receipt register (ทะเบียนหนังสือรับ), latest first."""
-    return correspondence.receipt_register(db, who=who, year=year, limit=limit, offset=offset)
+    return receipts.receipt_register(db, who=who, year=year, limit=limit, offset=offset)
 
 
 @router.post(
     "/receipts", status_code=status.HTTP_201_CREATED, responses={413: {"description": "too big"}}
 )
-def register_letter(
+def receive_uploaded(
     who: ActiveUser,
     db: SessionDep,
     settings: SettingsDep,
@@ -138,7 +138,7 @@ def register_letter(
     pdf = file.file.read(settings.max_upload_bytes + 1)
     if len(pdf) > settings.max_upload_bytes:
         raise PayloadTooLarge(f"the file is larger than {settings.max_upload_bytes:,} bytes")
-    return correspondence.receive_uploaded(db, who=who, data=data, pdf=pdf, settings=settings)
+    return receipts.receive_uploaded(db, who=who, data=data, pdf=pdf, settings=settings)
 
 
 @router.get("/receipts/{receipt_id}", responses=NOT_YOURS)
@@ -152,7 +152,17 @@ def receipt_letter(
     receipt_id: ReceiptId, who: ActiveUser, db: SessionDep, settings: SettingsDep
 ) -> Response:
     return _pdf(
-        *correspondence.receipt_letter(db, who=who, receipt_id=receipt_id, settings=settings)
+        *receipts.receipt_letter(db, who=who, receipt_id=receipt_id, settings=settings)
+    )
+
+
+@router.get("/receipts/{receipt_id}/annotated", response_class=Response, responses=PDF)
+def annotated_letter(
+    receipt_id: ReceiptId, who: ActiveUser, db: SessionDep, settings: SettingsDep
+) -> Response:
+    """The letter as on paper (เกษียนหนังสือ): the receipt stamp and every note written on it."""
+    return _pdf(
+        *annotated.annotated_letter(db, who=who, receipt_id=receipt_id, settings=settings)
     )
 
 

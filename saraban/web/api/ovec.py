@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Response
 
 from saraban.services import tracking
 from saraban.services.tracking import MailoutSummary, TrackingFilter, TrackingPage
-from saraban.web.app import ActiveUser, EngineDep, SessionDep
+from saraban.web.deps import ActiveUser, EngineDep, SessionDep
 
 router = APIRouter(tags=["OVEC"])
 

@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 
 from saraban.services import accounts
 from saraban.storage.models import Account, StaffCreate, StaffPublic, StaffUpdate
-from saraban.web.app import ActiveUser, SessionDep, SettingsDep
+from saraban.web.deps import ActiveUser, SessionDep, SettingsDep
 
 router = APIRouter(prefix="/staff", tags=["staff"])
 StaffId = Annotated[int, Path(ge=1, le=2_147_483_647)]

@@ -19,7 +19,7 @@ from saraban.web.pages import (
     letter,
     ovec,
     ovec_colleges,
-    register,
+    receive,
     route_forms,
     staff,
 )
@@ -36,6 +36,6 @@ def install_pages(app: FastAPI) -> None:
     app.include_router(fonts_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     # /receipts/new before /receipts/{receipt_id}
-    for module in (auth, inbox, register, letter, route_forms, staff, ovec, ovec_colleges):
+    for module in (auth, inbox, receive, letter, route_forms, staff, ovec, ovec_colleges):
         app.include_router(module.router)
     install_error_pages(app)

@@ -27,16 +27,18 @@ from saraban.domain.vocabulary import SessionKind
 from saraban.services import accounts
 from saraban.services.passwords import Client
 from saraban.settings import Settings
-from saraban.web.app import (
+from saraban.web.deps import (
+    CheckedForm,
     ClientDep,
     EngineDep,
+    PageUser,
     SessionDep,
     SettingsDep,
+    SignedIn,
     clear_session_cookie,
     set_session_cookie,
 )
 from saraban.web.errors import status_of
-from saraban.web.pages.deps import CheckedForm, PageUser, SignedIn
 from saraban.web.pages.errors import thai_part
 from saraban.web.pages.forms import text
 from saraban.web.pages.render import page, redirect

@@ -26,9 +26,14 @@ from saraban.domain.errors import (
 )
 from saraban.domain.principal import Principal
 from saraban.services import sessions
-from saraban.storage.models import utcnow
+from saraban.web.deps import (
+    BadCsrf,
+    LoginRequired,
+    NotYours,
+    PasswordChangeFirst,
+    session_principal,
+)
 from saraban.web.errors import api_error, status_of
-from saraban.web.pages.deps import BadCsrf, LoginRequired, NotYours, PasswordChangeFirst
 from saraban.web.pages.render import page, redirect
 from saraban.web.pages.thai import wait_text
 
@@ -59,14 +64,11 @@ def _is_api(request: Request) -> bool:
 
 def _visitor(request: Request) -> Principal | None:
     """Who is logged in, for the menu (None if unknown or if looking fails)."""
-    token = request.cookies.get(sessions.COOKIE_NAME)
-    if not token:
+    if not request.cookies.get(sessions.COOKIE_NAME):
         return None
     try:
         with Session(request.app.state.engine) as session:
-            found = sessions.lookup(
-                session, token=token, now=utcnow(), settings=request.app.state.settings
-            )
+            found = session_principal(request, session, request.app.state.settings)
     except Exception:  # an error page must not fail on what may have caused the error
         return None
     return found[0] if found else None

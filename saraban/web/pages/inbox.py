@@ -13,13 +13,10 @@ from fastapi import APIRouter, Path, Query, Request, Response
 from saraban.domain.errors import Refused
 from saraban.domain.principal import Principal
 from saraban.domain.vocabulary import REGISTRAR_ROLES, SessionKind
-from saraban.services import endorsement
-from saraban.services import receipts as correspondence
+from saraban.services import endorsement, previews, receipts
 from saraban.services.receipts import InboxItem, ReceiptEntry
-from saraban.web.app import SessionDep, SettingsDep
+from saraban.web.deps import CheckedForm, CollegeUser, SessionDep, SettingsDep
 from saraban.web.errors import status_of
-from saraban.web.pages import pdfs
-from saraban.web.pages.deps import CheckedForm, CollegeUser
 from saraban.web.pages.errors import thai_part
 from saraban.web.pages.forms import date_values, form_date, text
 from saraban.web.pages.render import page, redirect
@@ -28,7 +25,7 @@ from saraban.web.pages.thai import INBOX_STATES, BadDate, be_parts, inbox_state
 
 router = APIRouter(include_in_schema=False)
 ItemId = Annotated[int, Path(ge=1, le=2_147_483_647)]
-PageNo = Annotated[int, Path(ge=1, le=pdfs.MAX_PREVIEW_PAGES)]
+PageNo = Annotated[int, Path(ge=1, le=previews.MAX_PREVIEW_PAGES)]
 
 
 def may_register(who: Principal) -> bool:
@@ -105,8 +102,8 @@ def inbox(
     q: Annotated[str, Query(max_length=200)] = "",
     state: Annotated[str, Query(max_length=20)] = "",
 ) -> Response:
-    items = correspondence.inbox(db, who=who)
-    entries = correspondence.receipt_register(db, who=who, limit=1000)
+    items = receipts.inbox(db, who=who)
+    entries = receipts.receipt_register(db, who=who, limit=1000)
     rows = _rows(items, entries, settings.ovec_sender)
     query = " ".join(q.split())
     found = [r for r in rows if r.matches(query)] if query else rows
@@ -136,13 +133,13 @@ def _item_page(
     form: dict[str, str] | None = None,
     status_code: int = 200,
 ) -> Response:
-    item = correspondence.inbox_item(db, who=who, item_id=item_id)
-    _, pdf = correspondence.inbox_letter(db, who=who, item_id=item_id)
+    item = receipts.inbox_item(db, who=who, item_id=item_id)
+    _, pdf = receipts.inbox_letter(db, who=who, item_id=item_id)
     # The form starts with the letter's date when OVEC gave it (a different one is refused).
     dated = {f"letter_date_{part}": value for part, value in be_parts(item.letter_date).items()}
     context = {
         "item": item,
-        "pages": pdfs.page_count(pdf),
+        "pages": previews.page_count(pdf),
         "may_register": may_register(who),
         "errors": errors or {},
         "form": form or dated,
@@ -152,7 +149,7 @@ def _item_page(
 
 @router.get("/inbox/{item_id}")
 def inbox_item(request: Request, item_id: ItemId, who: CollegeUser, db: SessionDep) -> Response:
-    item = correspondence.inbox_item(db, who=who, item_id=item_id)
+    item = receipts.inbox_item(db, who=who, item_id=item_id)
     if item.receipt_id is not None:
         return redirect(f"/receipts/{item.receipt_id}")
     return _item_page(request, who, db, item_id)
@@ -160,13 +157,13 @@ def inbox_item(request: Request, item_id: ItemId, who: CollegeUser, db: SessionD
 
 @router.get("/inbox/{item_id}/letter.pdf")
 def inbox_letter(item_id: ItemId, who: CollegeUser, db: SessionDep) -> Response:
-    return pdf_response(*correspondence.inbox_letter(db, who=who, item_id=item_id))
+    return pdf_response(*receipts.inbox_letter(db, who=who, item_id=item_id))
 
 
 @router.get("/inbox/{item_id}/pages/{page_no}.png")
 def inbox_page(item_id: ItemId, page_no: PageNo, who: CollegeUser, db: SessionDep) -> Response:
-    _, pdf = correspondence.inbox_letter(db, who=who, item_id=item_id)
-    return png_response(pdfs.page_png(pdf, page_no - 1))
+    _, pdf = receipts.inbox_letter(db, who=who, item_id=item_id)
+    return png_response(previews.page_png(pdf, page_no - 1))
 
 
 @router.post("/inbox/{item_id}/receive")
@@ -196,7 +193,7 @@ def receive(
             status_code=422,
         )
     try:
-        entry = correspondence.receive(
+        entry = receipts.receive(
             db,
             who=who,
             item_id=item_id,

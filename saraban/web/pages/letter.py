@@ -20,8 +20,7 @@ from sqlmodel import Session
 from saraban.domain import vocabulary
 from saraban.domain.errors import NotFound
 from saraban.domain.principal import Principal
-from saraban.services import accounts, endorsement
-from saraban.services import receipts as correspondence
+from saraban.services import accounts, annotated_letter, endorsement, previews, receipts
 from saraban.services.endorsement import (
     EventView,
     RouteView,
@@ -29,16 +28,14 @@ from saraban.services.endorsement import (
 from saraban.services.receipts import ReceiptEntry
 from saraban.settings import Settings
 from saraban.storage.models import AccountKind
-from saraban.web.app import SessionDep, SettingsDep
-from saraban.web.pages import pdfs
-from saraban.web.pages.deps import CollegeUser
+from saraban.web.deps import CollegeUser, SessionDep, SettingsDep
 from saraban.web.pages.inbox import may_register
 from saraban.web.pages.render import page
 from saraban.web.pages.responses import pdf_response, png_response
 
 router = APIRouter(include_in_schema=False)
 ReceiptId = Annotated[int, Path(ge=1, le=2_147_483_647)]
-PageNo = Annotated[int, Path(ge=1, le=pdfs.MAX_PREVIEW_PAGES)]
+PageNo = Annotated[int, Path(ge=1, le=previews.MAX_PREVIEW_PAGES)]
 NoteId = Annotated[str, Path(min_length=1, max_length=40)]
 NOTE_SLOTS = 4  # note writers a route plan names, in order, before the decision
 # Proposals with a text box beside them: the box's field name.
@@ -84,10 +81,11 @@ class NoteView:
 
 def note_views(route: RouteView | None) -> list[NoteView]:
     """The events in order, each correction moved up to stand right after the note it
-    corrects (``pdfs.page_order``: the annotated letter's order too)."""
+    corrects (``annotated_letter.page_order``: the annotated letter's order too)."""
     views = []
-    for event, corrects in pdfs.page_order(route.events if route else []):
-        split = len(event.lines) - min(pdfs.signature_line_count(event), len(event.lines))
+    for event, corrects in annotated_letter.page_order(route.events if route else []):
+        signature = annotated_letter.signature_line_count(event)
+        split = len(event.lines) - min(signature, len(event.lines))
         views.append(NoteView(event, event.lines[:split], event.lines[split:], corrects))
     return views
 
@@ -113,14 +111,14 @@ def _letter_date(session: Session, who: Principal, entry: ReceiptEntry) -> date 
     none) the one its mailout gives it, as in the inbox."""
     if entry.letter_date is not None or entry.mailout_item_id is None:
         return entry.letter_date
-    return correspondence.inbox_item(session, who=who, item_id=entry.mailout_item_id).letter_date
+    return receipts.inbox_item(session, who=who, item_id=entry.mailout_item_id).letter_date
 
 
 def letter_context(
     session: Session, who: Principal, receipt_id: int, settings: Settings
 ) -> dict[str, Any]:
     detail = endorsement.detail(session, who=who, receipt_id=receipt_id)
-    _, pdf = correspondence.receipt_letter(
+    _, pdf = receipts.receipt_letter(
         session, who=who, receipt_id=receipt_id, settings=settings
     )
     staff = [
@@ -132,11 +130,11 @@ def letter_context(
     return {
         "entry": entry,
         "letter_date": _letter_date(session, who, entry),
-        "received_by": correspondence.registrar_name(session, entry),
+        "received_by": receipts.registrar_name(session, entry),
         "route": route,
         "notes": note_views(route),
         "by_id": {a.id: a for a in staff},
-        "pages": pdfs.page_count(pdf),
+        "pages": previews.page_count(pdf),
         "step": my_step(route, who),
         "amendable": amendable,
         "may_plan": route is None and may_register(who),
@@ -206,7 +204,7 @@ def letter_pdf(
     receipt_id: ReceiptId, who: CollegeUser, db: SessionDep, settings: SettingsDep
 ) -> Response:
     return pdf_response(
-        *correspondence.receipt_letter(db, who=who, receipt_id=receipt_id, settings=settings)
+        *receipts.receipt_letter(db, who=who, receipt_id=receipt_id, settings=settings)
     )
 
 
@@ -218,8 +216,8 @@ def letter_page_image(
     db: SessionDep,
     settings: SettingsDep,
 ) -> Response:
-    _, pdf = correspondence.receipt_letter(db, who=who, receipt_id=receipt_id, settings=settings)
-    return png_response(pdfs.page_png(pdf, page_no - 1))
+    _, pdf = receipts.receipt_letter(db, who=who, receipt_id=receipt_id, settings=settings)
+    return png_response(previews.page_png(pdf, page_no - 1))
 
 
 @router.get("/receipts/{receipt_id}/annotated.pdf")
@@ -228,5 +226,5 @@ def annotated_pdf(
 ) -> Response:
     """The letter as on paper: the receipt stamp and every note written on it."""
     return pdf_response(
-        *pdfs.annotated_letter(db, who=who, receipt_id=receipt_id, settings=settings)
+        *annotated_letter.annotated_letter(db, who=who, receipt_id=receipt_id, settings=settings)
     )

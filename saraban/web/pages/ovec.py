@@ -11,8 +11,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
 from saraban.services import tracking
 from saraban.services.tracking import TrackingFilter
-from saraban.web.app import EngineDep, SessionDep
-from saraban.web.pages.deps import OvecUser
+from saraban.web.deps import EngineDep, OvecUser, SessionDep
 from saraban.web.pages.render import page
 
 router = APIRouter(prefix="/ovec", include_in_schema=False)

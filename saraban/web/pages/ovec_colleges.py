@@ -17,9 +17,8 @@ from saraban.services import credentials, tracking
 from saraban.services.tracking import TrackingFilter
 from saraban.storage import store
 from saraban.storage.models import College
-from saraban.web.app import EngineDep, SessionDep, SettingsDep
+from saraban.web.deps import CheckedForm, EngineDep, OvecUser, SessionDep, SettingsDep
 from saraban.web.errors import status_of
-from saraban.web.pages.deps import CheckedForm, OvecUser
 from saraban.web.pages.errors import thai_part
 from saraban.web.pages.forms import text
 from saraban.web.pages.render import page, redirect

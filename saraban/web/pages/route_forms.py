@@ -18,9 +18,8 @@ from saraban.domain.errors import Invalid, Refused
 from saraban.domain.principal import Principal
 from saraban.services import endorsement
 from saraban.services.endorsement import DecisionIn, NoteIn, ProposalIn, RoutePlan, StepIn
-from saraban.web.app import SessionDep, SettingsDep
+from saraban.web.deps import CheckedForm, CollegeUser, SessionDep, SettingsDep
 from saraban.web.errors import status_of
-from saraban.web.pages.deps import CheckedForm, CollegeUser
 from saraban.web.pages.errors import thai_part
 from saraban.web.pages.forms import text
 from saraban.web.pages.letter import NOTE_SLOTS, PROPOSAL_TEXT, ReceiptId, letter_page

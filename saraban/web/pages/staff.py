@@ -15,9 +15,8 @@ from saraban.domain.principal import Principal
 from saraban.domain.vocabulary import POST_RELATIONS
 from saraban.services import accounts
 from saraban.storage.models import Account, StaffCreate, StaffUpdate
-from saraban.web.app import SessionDep, SettingsDep
+from saraban.web.deps import CheckedForm, CollegeAccount, SessionDep, SettingsDep
 from saraban.web.errors import status_of
-from saraban.web.pages.deps import CheckedForm, CollegeAccount
 from saraban.web.pages.errors import thai_part
 from saraban.web.pages.forms import text
 from saraban.web.pages.render import page, redirect

@@ -1,4 +1,5 @@
-"""Registering a letter that came on paper or by e-mail (ลงรับ), with its PDF."""
+"""Receiving a letter that came on paper or by e-mail (ลงรับ), with its PDF: the form and what it
+posts (saraban.services.receipts.receive_uploaded)."""
 
 from __future__ import annotations
 
@@ -8,11 +9,10 @@ from starlette.datastructures import UploadFile
 
 from saraban.domain.errors import Forbidden, Invalid, Refused
 from saraban.domain.principal import Principal
-from saraban.services import receipts as correspondence
+from saraban.services import receipts
 from saraban.storage.models import ReceiptCreate
-from saraban.web.app import SessionDep, SettingsDep
+from saraban.web.deps import CheckedForm, CollegeUser, SessionDep, SettingsDep
 from saraban.web.errors import status_of
-from saraban.web.pages.deps import CheckedForm, CollegeUser
 from saraban.web.pages.errors import thai_part
 from saraban.web.pages.forms import date_values, form_date, text
 from saraban.web.pages.inbox import may_register
@@ -33,7 +33,7 @@ RECEIPT_FIELDS = {
 NOT_REGISTRAR = "การลงรับหนังสือทำได้โดยงานสารบรรณหรือบัญชีของสถานศึกษา"
 
 
-def _register_page(
+def _receive_page(
     request: Request,
     who: Principal,
     *,
@@ -46,14 +46,14 @@ def _register_page(
         "errors": errors or {},
         "labels": RECEIPT_FIELDS,
     }
-    return page(request, "register_form.html", context, who=who, status_code=status_code)
+    return page(request, "receive_form.html", context, who=who, status_code=status_code)
 
 
 @router.get("/receipts/new")
-def register_form(request: Request, who: CollegeUser) -> Response:
+def receive_form(request: Request, who: CollegeUser) -> Response:
     if not may_register(who):
         raise Forbidden(NOT_REGISTRAR)
-    return _register_page(request, who)
+    return _receive_page(request, who)
 
 
 def _validation_errors(exc: ValidationError) -> dict[str, str]:
@@ -71,7 +71,7 @@ def _validation_errors(exc: ValidationError) -> dict[str, str]:
 
 
 @router.post("/receipts")
-def register_letter(
+def receive_letter(
     request: Request,
     who: CollegeUser,
     form: CheckedForm,
@@ -104,9 +104,9 @@ def register_letter(
         if len(pdf) > settings.max_upload_bytes:
             errors["file"] = f"ไฟล์ใหญ่เกิน {settings.max_upload_bytes // (1024 * 1024)} MB"
     if errors or data is None:
-        return _register_page(request, who, form=values, errors=errors, status_code=422)
+        return _receive_page(request, who, form=values, errors=errors, status_code=422)
     try:
-        entry = correspondence.receive_uploaded(db, who=who, data=data, pdf=pdf, settings=settings)
+        entry = receipts.receive_uploaded(db, who=who, data=data, pdf=pdf, settings=settings)
     except Refused as exc:
         if status_of(exc) in (401, 404):
             raise
@@ -116,5 +116,5 @@ def register_letter(
             errors = {exc.field: thai_part(message)}
         else:
             errors = {"form": thai_part(exc.message)}
-        return _register_page(request, who, form=values, errors=errors, status_code=status_of(exc))
+        return _receive_page(request, who, form=values, errors=errors, status_code=status_of(exc))
     return redirect(f"/receipts/{entry.id}", f"ลงรับแล้ว เลขรับ {entry.receipt_number}")

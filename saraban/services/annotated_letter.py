@@ -1,22 +1,18 @@
-"""PDFs for the pages: page previews as images (no PDF plug-in, no JavaScript) and the
-annotated letter (เกษียนหนังสือ) with its receipt stamp and routing notes. In a delivered
-bundle the notes go on the letter's last page (or a note sheet right after the letter), and
-the enclosures follow as they are; where the letter ends is what the mailout stored
-(``mailout_item.letter_pages``), else found from the letter's ``- ๒ -`` page headers.
+"""The annotated letter (เกษียนหนังสือ) as PDF, as the JSON API and the pages serve it: the
+registered letter with the college's receipt stamp and every routing note written on it. In a
+delivered bundle the notes go on the letter's last page (or a note sheet right after the
+letter), and the enclosures follow as they are; where the letter ends is what the mailout
+stored (``mailout_item.letter_pages``), else found from the letter's ``- ๒ -`` page headers.
 
-PDFium is not safe to call from two threads at once, and the routes run in a thread pool:
-every use here (previews, and the annotation's search for blank space) holds one lock.
+The letter page shows the notes in the same order (:func:`page_order`) and splits each into
+its text and its signature the same way (:func:`signature_line_count`).
 """
 
 from __future__ import annotations
 
-import hashlib
 import io
 import re
-import threading
-from collections import OrderedDict
 
-import pypdfium2
 from pypdf import PdfReader, PdfWriter
 from sqlmodel import Session
 
@@ -24,69 +20,11 @@ from letters.annotation import NoteBlock, ReceiptStamp, annotate
 from saraban.domain.errors import NotFound
 from saraban.domain.principal import Principal
 from saraban.domain.vocabulary import arabic_digits
-from saraban.services import endorsement
-from saraban.services import receipts as correspondence
+from saraban.services import endorsement, receipts
 from saraban.services.endorsement import EventView
+from saraban.services.previews import PDFIUM_LOCK
 from saraban.settings import Settings
 from saraban.storage.models import College, ReceiptChannel
-
-PDFIUM_LOCK = threading.Lock()
-PREVIEW_DPI = 110
-MAX_PREVIEW_PAGES = 30
-_CACHE_SIZE = 48
-
-
-class _PreviewCache:
-    """PNGs of recently shown pages, by (the PDF's sha256, page index)."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._items: OrderedDict[tuple[str, int], bytes] = OrderedDict()
-
-    def get(self, key: tuple[str, int]) -> bytes | None:
-        with self._lock:
-            found = self._items.get(key)
-            if found is not None:
-                self._items.move_to_end(key)
-            return found
-
-    def put(self, key: tuple[str, int], png: bytes) -> None:
-        with self._lock:
-            self._items[key] = png
-            while len(self._items) > _CACHE_SIZE:
-                self._items.popitem(last=False)
-
-
-_previews = _PreviewCache()
-
-
-def page_count(pdf: bytes) -> int:
-    with PDFIUM_LOCK:
-        doc = pypdfium2.PdfDocument(pdf)
-        try:
-            return min(len(doc), MAX_PREVIEW_PAGES)
-        finally:
-            doc.close()
-
-
-def page_png(pdf: bytes, index: int) -> bytes:
-    """Page ``index`` (from 0) as a PNG; NotFound past the last page."""
-    key = (hashlib.sha256(pdf).hexdigest(), index)
-    cached = _previews.get(key)
-    if cached is not None:
-        return cached
-    with PDFIUM_LOCK:
-        doc = pypdfium2.PdfDocument(pdf)
-        try:
-            if not 0 <= index < min(len(doc), MAX_PREVIEW_PAGES):
-                raise NotFound(f"no page {index + 1}")
-            image = doc[index].render(scale=PREVIEW_DPI / 72).to_pil()
-        finally:
-            doc.close()
-    out = io.BytesIO()
-    image.convert("RGB").save(out, format="PNG")
-    _previews.put(key, out.getvalue())
-    return out.getvalue()
 
 
 def signature_line_count(event: EventView) -> int:
@@ -187,7 +125,7 @@ def annotated_letter(
     every note, decision and acknowledgement so far written on it in the letter page's order (a
     corrected note struck through and marked, its correction labelled right after it)."""
     detail = endorsement.detail(session, who=who, receipt_id=receipt_id)
-    _, pdf = correspondence.receipt_letter(
+    _, pdf = receipts.receipt_letter(
         session, who=who, receipt_id=receipt_id, settings=settings
     )
     entry = detail.receipt
@@ -199,7 +137,7 @@ def annotated_letter(
     letter, enclosures = pdf, b""
     if entry.channel == ReceiptChannel.MAILOUT:  # the notes go on the letter, not an enclosure
         total = len(PdfReader(io.BytesIO(pdf)).pages)
-        stored = correspondence.stored_letter_pages(session, who=who, receipt_id=receipt_id)
+        stored = receipts.stored_letter_pages(session, who=who, receipt_id=receipt_id)
         count = stored if stored is not None and 1 <= stored <= total else letter_page_count(pdf)
         if count < total:
             letter, enclosures = _split(pdf, count)
