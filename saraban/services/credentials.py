@@ -50,7 +50,7 @@ from credentials import (
 )
 from letters.slip import Slip, SlipText, render_slips
 from saraban.domain.colleges import normalise_college_code
-from saraban.domain.errors import Forbidden, Invalid, NotFound, Refused
+from saraban.domain.errors import Forbidden, Invalid, NotFound
 from saraban.domain.principal import Principal, active
 from saraban.domain.vocabulary import SessionKind
 from saraban.files import replace_durably, write_new
@@ -78,8 +78,11 @@ COMMAND_LINE = Client("command line")
 RenderSlips = Callable[[Sequence[Slip]], bytes]
 
 
-class IssueError(Refused):
+class IssueError(Invalid):
     """A batch that cannot be issued as asked (its slips file); nothing was stored or written."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(None, message)
 
 
 @dataclass(frozen=True)

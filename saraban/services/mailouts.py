@@ -54,7 +54,7 @@ from letters.letterfile import LetterFile, LetterFileError, key_line, load_lette
 from letters.model import Letter
 from letters.qrsheet import QRSheet, load_qr_sheet, render_qr_sheet
 from letters.slip import Slip, SlipText, check_slip_name, draw_slips, render_slips
-from saraban.domain.errors import Refused
+from saraban.domain.errors import Invalid
 from saraban.domain.roster import RosterFile, read_roster
 from saraban.files import fsync_dir, fsync_files, write_if_changed
 from saraban.services import audit, dispatch
@@ -81,8 +81,12 @@ CHUNK_MIN, CHUNK_MAX = 8, 64  # a chunk costs ≈ 30 ms of CPU on top of its col
 MANIFEST_FIELDS = ("code", "college", "letter_number", "pages", "sha256", "file")
 
 
-class MailoutError(Refused):
-    """A mailout that cannot run as given; nothing was numbered or issued."""
+class MailoutError(Invalid):
+    """A mailout that cannot run as given (its folder, files or output folder); nothing was
+    numbered or issued."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(None, message)
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,7 @@ from sqlalchemy import Engine, event
 from sqlalchemy.engine import URL, make_url
 from sqlmodel import Session, create_engine
 
-MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+MIGRATIONS_DIR = Path(str(resources.files("saraban.storage.migrations")))
 DEFAULT_SQLITE_PATH = "./saraban.db"
 
 # Execution option: start SQLite transactions with BEGIN IMMEDIATE (see session_scope).

@@ -8,6 +8,7 @@ bundled Thai font) and error pages (in HTML outside ``/api``) to an app made by
 
 from __future__ import annotations
 
+from importlib import resources
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -26,7 +27,7 @@ from saraban.web.pages import (
 from saraban.web.pages.errors import install_error_pages
 from saraban.web.pages.fonts import router as fonts_router
 
-STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
+STATIC_DIR = Path(str(resources.files("saraban.web") / "static"))
 
 
 def install_pages(app: FastAPI) -> None:

@@ -4,6 +4,7 @@ and one-time messages carried across a redirect (a short cookie)."""
 from __future__ import annotations
 
 import re
+from importlib import resources
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote
@@ -20,7 +21,8 @@ from saraban.services import sessions
 from saraban.storage.models import College
 from saraban.web.pages import thai
 
-TEMPLATES_DIR = Path(__file__).resolve().parents[3] / "templates"
+# The repository's templates/ folder, installed as the package saraban.web.templates.
+TEMPLATES_DIR = Path(str(resources.files("saraban.web.templates")))
 FLASH_COOKIE = "saraban_flash"
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 # No script, no inline style, nothing from elsewhere; the reissued slip's PDF is a data: link.
