@@ -22,10 +22,10 @@ from rich.table import Table
 
 from credentials import DEFAULT_POLICY, HashSettings, generate, hash_many, hash_password
 from letters.slip import render_slips
-from saraban import store
-from saraban.db import make_engine, session_scope, upgrade_schema
-from saraban.issuing import issue
-from saraban.roster import read_roster
+from saraban.domain.roster import read_roster
+from saraban.services.credentials import issue
+from saraban.storage import store
+from saraban.storage.engine import make_engine, session_scope, upgrade_schema
 
 ROOT = Path(__file__).resolve().parent.parent
 

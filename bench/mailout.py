@@ -65,8 +65,8 @@ def _hash_on_every_core(cores: int, per_core: int = 100) -> float:
 def run_one(size: int, jobs: int | None) -> dict[str, float]:
     """In this process: measure one hash, then run the mailout of ``size`` colleges."""
     from credentials import HashSettings, hash_password
-    from saraban.db import make_engine, upgrade_schema
-    from saraban.mailout import load_plan, run_mailout
+    from saraban.services.mailouts import load_plan, run_mailout
+    from saraban.storage.engine import make_engine, upgrade_schema
 
     context = HashSettings().context()
     times = []

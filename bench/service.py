@@ -73,7 +73,7 @@ def database(backend: str, tmp: Path) -> Iterator[str]:
     from sqlalchemy.engine import make_url
     from sqlalchemy.pool import NullPool
 
-    from saraban.db import make_engine, normalise_url
+    from saraban.storage.engine import make_engine, normalise_url
 
     admin_url = normalise_url(os.environ.get("SARABAN_TEST_PG_URL") or PG_DEFAULT)
     schema = f"saraban_bench_{uuid.uuid4().hex[:12]}"
@@ -96,12 +96,13 @@ def seed(url: str, out_dir: Path) -> tuple[list[str], int]:
     from sqlmodel import select
 
     from credentials import HashSettings, hash_password
-    from saraban import accounts, store
-    from saraban.db import make_engine, session_scope, upgrade_schema
-    from saraban.models import LetterRoute, Mailout, MailoutItem, Receipt, utcnow
-    from saraban.numbering import bangkok_today, year_be
-    from saraban.roster import read_roster
+    from saraban.domain.roster import read_roster
+    from saraban.domain.vocabulary import bangkok_today, year_be
+    from saraban.services import accounts
     from saraban.settings import Settings
+    from saraban.storage import store
+    from saraban.storage.engine import make_engine, session_scope, upgrade_schema
+    from saraban.storage.models import LetterRoute, Mailout, MailoutItem, Receipt, utcnow
 
     engine = make_engine(url)
     upgrade_schema(engine)
@@ -307,7 +308,7 @@ async def login(client: httpx.AsyncClient, username: str, password: str) -> None
 
 
 async def session_cookie(base: str, username: str, password: str) -> str:
-    from saraban.sessions import COOKIE_NAME
+    from saraban.services.sessions import COOKIE_NAME
 
     async with httpx.AsyncClient(base_url=base, timeout=60) as client:
         await login(client, username, password)

@@ -9,6 +9,7 @@ from credentials.hashing import (
     hash_many_while,
     hash_password,
     make_context,
+    pool_context,
     verify_password,
 )
 from credentials.policy import (
@@ -45,5 +46,6 @@ __all__ = [
     "hash_password",
     "make_context",
     "policy_from_name",
+    "pool_context",
     "verify_password",
 ]

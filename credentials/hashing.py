@@ -130,7 +130,7 @@ def _worker_count(workers: int | None, items: int) -> int:
     return max(1, min(workers, items))
 
 
-def _pool_context() -> multiprocessing.context.BaseContext:
+def pool_context() -> multiprocessing.context.BaseContext:
     """``fork`` when this process has one thread (workers start at once, with nothing to
     import), else ``spawn``: forking a threaded process (a web server) is unsafe."""
     if threading.active_count() == 1 and "fork" in multiprocessing.get_all_start_methods():
@@ -172,7 +172,7 @@ def hash_many_while(
     chunksize = max(1, len(passwords) // (count * 4))
     with ProcessPoolExecutor(
         max_workers=count,
-        mp_context=_pool_context(),
+        mp_context=pool_context(),
         initializer=_init_worker,
         initargs=(settings,),
     ) as pool:

@@ -37,7 +37,7 @@ import re
 import unicodedata
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 
@@ -46,7 +46,6 @@ import uharfbuzz as hb
 from PIL import Image, ImageFilter
 from pypdf import PageObject, PdfReader, PdfWriter, Transformation
 from pypdf.errors import PdfReadError
-from pythainlp.util import thai_strftime
 from reportlab.lib.colors import Color, black
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
@@ -57,13 +56,12 @@ from letters.paragraph import TextStyle, placed_lines
 from letters.pdfglyphs import draw_glyphs, pdf_canvas
 from letters.shaping import Glyph, ShapingFont
 from letters.thaitext import numerals
+from saraban.domain.vocabulary import abbreviated_thai_date, thai_time
 
 PEN_BLUE = Color(0.05, 0.15, 0.55)
 STAMP_RED = Color(0.78, 0.1, 0.12)
 RULE_GREY = Color(0.6, 0.6, 0.6)
 STRIKE_WIDTH = 0.45  # points: thin enough to leave the struck Thai legible
-# Thailand keeps UTC+7 all year; the stamp shows the time the letter arrived in Thailand.
-THAI_TIME = timezone(timedelta(hours=7), "ICT")
 SHEET_TITLE = "บันทึกเกษียนหนังสือ"
 
 # Tick marks a proposal line may start with ("/ เพื่อโปรดทราบ", as saraban.routing prints them).
@@ -102,14 +100,12 @@ class ReceiptStamp:
     @property
     def date_text(self) -> str:
         """``20 เม.ย. 2569``: the day in Thailand, short month, Buddhist-era year."""
-        local = self.received_at.astimezone(THAI_TIME)
-        return thai_strftime(local, "%-d %b %Y", thaidigit=self.thai_digits)
+        return abbreviated_thai_date(self.received_at, thai=self.thai_digits)
 
     @property
     def time_text(self) -> str:
         """``10.35 น.``"""
-        local = self.received_at.astimezone(THAI_TIME)
-        return numerals(f"{local:%H.%M} น.", self.thai_digits)
+        return numerals(thai_time(self.received_at), self.thai_digits)
 
     @property
     def number_text(self) -> str:

@@ -11,12 +11,15 @@ import re
 import tomllib
 from dataclasses import dataclass
 from functools import cache
+from importlib import resources
 from pathlib import Path
 
 from letters.shaping import ShapingFont
+from saraban.domain.errors import ConfigError
 
 DEFAULT_FAMILY = "Laksaman"
-FONTS_DIR = Path(__file__).resolve().parent.parent / "fonts"
+# The bundled fonts: the repository's fonts/ folder, installed as the package letters.fontfiles.
+FONTS_DIR = Path(str(resources.files("letters.fontfiles")))
 
 STYLES = ("regular", "bold", "italic", "bolditalic")
 _STYLE_WORDS = {
@@ -27,7 +30,7 @@ _STYLE_WORDS = {
 }
 
 
-class FontConfigError(Exception):
+class FontConfigError(ConfigError):
     """A font family that cannot be found or is incomplete."""
 
 

@@ -27,6 +27,7 @@ from letters.model import (
 )
 from letters.segment import is_thai
 from letters.thaitext import KEEP_CLOSE, KEEP_OPEN, nfc
+from saraban.domain.errors import Invalid
 
 TOP_KEYS = {
     "kind",
@@ -49,14 +50,14 @@ ENCLOSURE_KEYS = {"title", "count", "file", "make"}
 TEMPLATE_KEYS = ("to", "body")
 
 
-class LetterFileError(Exception):
+class LetterFileError(Invalid):
     """A letter file that cannot be used, with where the problem is."""
 
     def __init__(self, path: Path, key: str | None, line: int | None, message: str) -> None:
-        self.path, self.key, self.line, self.message = path, key, line, message
+        self.path, self.key, self.line = path, key, line
         where = f"{path}:{line}" if line else str(path)
         what = f"key '{key}': " if key else ""
-        super().__init__(f"{where}: {what}{message}")
+        super().__init__(key, message, text=f"{where}: {what}{message}")
 
 
 def _keep(value: Any) -> Any:

@@ -7,10 +7,13 @@ from datetime import date
 from pathlib import Path
 from typing import Literal
 
+from saraban.domain.vocabulary import SIGNING_RELATIONS
+
 Kind = Literal["external", "circular"]
 URGENCIES = ("ด่วนที่สุด", "ด่วนมาก", "ด่วน")
 MADE_ENCLOSURES = ("qr-sheet", "credential-slip")
-ACTING_RELATIONS = ("ปฏิบัติราชการแทน", "รักษาราชการแทน", "รักษาการในตำแหน่ง")
+# What a signer may write after their position (delegation, or acting in the post).
+ACTING_RELATIONS = SIGNING_RELATIONS
 
 
 @dataclass(frozen=True)

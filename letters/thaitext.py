@@ -4,10 +4,23 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from datetime import date, datetime
 from functools import lru_cache
 
-from pythainlp.util import arabic_digit_to_thai_digit, thai_strftime
+from pythainlp.util import arabic_digit_to_thai_digit
+
+# The dates a letter and a routing note print are the vocabulary's (one home for Thai dates).
+from saraban.domain.vocabulary import short_thai_date, thai_date
+
+__all__ = [
+    "KEEP_CLOSE",
+    "KEEP_OPEN",
+    "nfc",
+    "numerals",
+    "short_thai_date",
+    "thai_date",
+    "thai_digits",
+    "unmark",
+]
 
 # Machine-read text keeps Arabic digits even in a letter set in Thai numerals.
 _MACHINE_TEXT = re.compile(
@@ -53,16 +66,3 @@ def numerals(text: str, thai: bool) -> str:
     """The letter's numeral choice applied to ``text``; kept-value marks removed."""
     return unmark(thai_digits(text) if thai else text)
 
-
-def _as_datetime(day: date) -> datetime:
-    return day if isinstance(day, datetime) else datetime(day.year, day.month, day.day)
-
-
-def thai_date(day: date, *, thai: bool = True) -> str:
-    """``10 เมษายน 2569``: day, full month name, Buddhist-era year."""
-    return thai_strftime(_as_datetime(day), "%-d %B %Y", thaidigit=thai)
-
-
-def short_thai_date(day: date, *, thai: bool = False) -> str:
-    """``20 เม.ย. 69``: the short form for routing notes."""
-    return thai_strftime(_as_datetime(day), "%-d %b %y", thaidigit=thai)

@@ -1,8 +1,8 @@
 """Settings of the web service, from the environment (prefix ``SARABAN_``).
 
 The database is configured as for the CLI (``DATABASE_URL`` or ``SARABAN_DB``, see
-:mod:`saraban.db`). With ``SARABAN_ENV=production`` the service refuses to start without a
-secret key of its own (``SARABAN_SECRET_KEY``, at least 32 characters, not a known
+:mod:`saraban.storage.engine`). With ``SARABAN_ENV=production`` the service refuses to start
+without a secret key of its own (``SARABAN_SECRET_KEY``, at least 32 characters, not a known
 placeholder); elsewhere a missing key is replaced by a random one per process, so sessions'
 CSRF tokens do not survive a restart.
 """
@@ -14,10 +14,18 @@ import secrets
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, PrivateAttr, SecretStr, field_validator, model_validator
+from pydantic import (
+    Field,
+    PrivateAttr,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from credentials import DEFAULT_MEMORY_KIB, DEFAULT_TIME_COST, HashSettings
+from saraban.domain.errors import ConfigError
 
 MIN_SECRET_LENGTH = 32
 PLACEHOLDER_SECRETS = frozenset({"changethis", "change-me", "changeme", "secret", "dev", "test"})
@@ -96,3 +104,13 @@ class Settings(BaseSettings):
 
     def proxy_networks(self) -> tuple[Network, ...]:
         return tuple(ipaddress.ip_network(item, strict=False) for item in self.trusted_proxies)
+
+
+def load_settings() -> Settings:
+    """The settings from the environment; ConfigError names the first setting at fault."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "settings"
+        raise ConfigError(f"{where}: {first['msg'].removeprefix('Value error, ')}") from None

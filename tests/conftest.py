@@ -8,7 +8,7 @@
   (default ``postgresql+psycopg://postgres@127.0.0.1:5432/test``), selected via
   ``search_path`` in the URL and dropped afterwards.
 
-Both are migrated to head with :func:`saraban.db.upgrade_schema` (never
+Both are migrated to head with :func:`saraban.storage.engine.upgrade_schema` (never
 ``create_all``).  PostgreSQL being unreachable is a test error, not a skip.
 
 To run a test on one backend only, override the ``backend`` parameter::
@@ -18,6 +18,12 @@ To run a test on one backend only, override the ``backend`` parameter::
 
 ``db_url`` is the URL of that same database (including the schema), e.g. for
 ``DATABASE_URL`` when a test starts the CLI or the web app in another process.
+
+The tests mirror the layers: ``tests/unit`` (no database: a unit test asking for one is an
+error), ``tests/db``, ``tests/web``, ``tests/browser`` and ``tests/packaging``. Each test is
+marked with its folder's name; the PostgreSQL runs are marked ``postgresql``, and tests that
+take tens of seconds ``slow`` (``scripts/test.sh --quick`` leaves out both, and the browser).
+Helpers shared by several test modules are in ``tests/support``; fixtures in conftest files.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
@@ -33,11 +40,29 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.pool import NullPool
 from sqlmodel import Session
 
-from saraban.db import make_engine, normalise_url, upgrade_schema
+from saraban.storage.engine import make_engine, normalise_url, upgrade_schema
 
 PG_URL_ENV = "SARABAN_TEST_PG_URL"
 PG_URL_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-BACKENDS = ("sqlite", "postgresql")
+BACKENDS = ("sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql))
+TESTS = Path(__file__).resolve().parent
+LAYERS = ("unit", "db", "web", "browser", "packaging")
+DATABASE_FIXTURES = frozenset({"backend", "db_url", "engine", "session"})
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark every test with its layer (its folder); a unit test may use no database."""
+    for item in items:
+        layer = item.path.relative_to(TESTS).parts[0]
+        if layer not in LAYERS:
+            raise pytest.UsageError(f"{item.nodeid}: tests live in tests/{{{','.join(LAYERS)}}}")
+        item.add_marker(getattr(pytest.mark, layer))
+        used = DATABASE_FIXTURES & set(getattr(item, "fixturenames", ()))
+        if layer == "unit" and used:
+            raise pytest.UsageError(
+                f"{item.nodeid}: a unit test uses no database ({', '.join(sorted(used))}); "
+                "move it to tests/db"
+            )
 
 
 def pg_admin_url() -> str:

@@ -1,0 +1,40 @@
+"""The ``saraban`` command: one function per command, grouped by topic in this package; each
+calls the services and prints their answer. Errors are one red line and a non-zero exit,
+mapped in one place (saraban.cli.errors)."""
+
+from __future__ import annotations
+
+import typer
+
+from saraban.cli import credentials, letters, mailout, roster, service
+from saraban.cli.errors import OneLineErrors
+
+app = typer.Typer(
+    name="saraban",
+    help="สารบรรณ: Thai official letters, enclosures, credentials, mailouts and routing.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    cls=OneLineErrors,
+)
+
+
+@app.callback()
+def _root() -> None:
+    """สารบรรณ: Thai official letters, enclosures, credentials, mailouts and routing."""
+    from saraban.logs import configure_logging
+
+    configure_logging()
+
+
+app.command()(letters.letter)
+app.add_typer(roster.app, name="roster")
+app.add_typer(credentials.app, name="credentials")
+app.command("qr-sheet")(letters.qr_sheet)
+app.command()(mailout.mailout)
+app.command("serve")(service.serve)
+app.add_typer(service.user_app, name="user")
+app.add_typer(service.audit_app, name="audit")
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,5 @@
+"""``python -m saraban.cli``: the ``saraban`` command."""
+
+from saraban.cli import app
+
+app()

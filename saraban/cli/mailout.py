@@ -1,0 +1,68 @@
+"""``saraban mailout``: every college's bundle, the print file and the manifest, with a
+progress bar (saraban.services.mailouts does the work)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from saraban.cli.console import current_user, err, out
+
+
+def mailout(
+    folder: Annotated[Path, typer.Argument(help="The mailout folder (letter.toml, roster, ...).")],
+    out_dir: Annotated[Path, typer.Option("--out", help="Where the bundles go.")],
+    roster: Annotated[
+        Path | None, typer.Option(help="A roster to use in place of the folder's.")
+    ] = None,
+    jobs: Annotated[int | None, typer.Option(help="Worker processes (default: cores).")] = None,
+) -> None:
+    """Make every college's bundle (letter, enclosures, QR sheet, credential slip), the print
+    file and the manifest. Safe to rerun: it finishes an interrupted run and issues nothing
+    twice."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+    from rich.table import Table
+
+    from saraban.services.mailouts import load_plan, run_mailout
+    from saraban.storage.engine import open_database
+
+    plan = load_plan(folder, roster)
+    engine = open_database()
+    columns = (
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+    )
+    # No refresh thread: the workers are forked, which wants a single-threaded parent.
+    with Progress(*columns, console=err, transient=False, auto_refresh=False) as bar:
+        task = bar.add_task(f"mailout {plan.name}", total=len(plan.roster.rows))
+
+        def advance(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+            bar.refresh()
+
+        result = run_mailout(
+            plan, out_dir, engine, issued_by=current_user(), jobs=jobs, progress=advance
+        )
+    table = Table(title=f"mailout {result.name}", show_header=False)
+    table.add_row("letter number (ที่)", result.reference or "one per college (see manifest)")
+    table.add_row("colleges", f"{result.colleges:,}")
+    table.add_row("issued in this run", f"{result.issued_now:,}")
+    table.add_row("pages", f"{result.pages:,}")
+    table.add_row("bundles", f"{result.out}/<code>.pdf")
+    table.add_row("print file", f"{result.out}/print-all.pdf")
+    table.add_row("manifest", f"{result.out}/manifest.csv")
+    table.add_row("time", f"{result.seconds:.1f} s")
+    out.print(table)

@@ -1,0 +1,1 @@
+"""The rules of saraban, pure: no database, web or command line."""

@@ -1,1 +1,0 @@
-"""Alembic migration environment for saraban (run via ``saraban.db.upgrade_schema``)."""

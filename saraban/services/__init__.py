@@ -1,0 +1,1 @@
+"""One module per capability: the rules applied to storage, for both front doors."""

@@ -1,0 +1,196 @@
+"""Checking passwords, and making their hashes, under the login throttle.
+
+Every check of a password someone typed (logging in, a college's credential checked for
+e-MVS or from the command line, the current password before a change) takes two short
+transactions around the hash: the first asks the throttle (saraban.services.throttle) and
+reads the stored hash (:func:`attempt`), the second records the outcome. No transaction is open
+while the hash is computed, a throttled attempt computes none, and an unknown username is
+checked against a decoy hash, so that it takes as long as a known one.
+
+``hash_work`` counts the argon2 computations this process made for logins and passwords:
+the throttle's tests and the benchmark read it.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from functools import lru_cache
+
+from passlib.context import CryptContext
+from sqlalchemy import Engine, update
+from sqlmodel import Session, col, select
+
+from credentials import LONG_POLICY, HashSettings, generate, hash_password, verify_password
+from saraban.domain.colleges import is_college_code, normalise_college_code
+from saraban.domain.errors import Throttled
+from saraban.domain.vocabulary import SessionKind
+from saraban.services import audit, throttle
+from saraban.settings import Settings
+from saraban.storage import store
+from saraban.storage.engine import session_scope
+from saraban.storage.models import Account, AccountKind, Credential
+
+log = logging.getLogger(__name__)
+
+
+class HashWork:
+    """A thread-safe count of argon2 computations."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._count = 0
+
+    def add(self) -> None:
+        with self._lock:
+            self._count += 1
+
+    @property
+    def value(self) -> int:
+        return self._count
+
+
+hash_work = HashWork()
+
+
+@lru_cache(maxsize=8)
+def crypt_context(hashing: HashSettings) -> CryptContext:
+    return hashing.context()
+
+
+@lru_cache(maxsize=8)
+def _decoy_hash(hashing: HashSettings) -> str:
+    """A hash no password matches, checked for unknown usernames so that they take as long
+    as known ones."""
+    return crypt_context(hashing).hash(generate(LONG_POLICY) + generate(LONG_POLICY))
+
+
+def check_password(
+    hashing: HashSettings, password: str, stored_hash: str
+) -> tuple[bool, str | None]:
+    """``credentials.verify_password``, counted."""
+    hash_work.add()
+    return verify_password(crypt_context(hashing), password, stored_hash)
+
+
+def make_hash(hashing: HashSettings, password: str) -> str:
+    hash_work.add()
+    return hash_password(crypt_context(hashing), password)
+
+
+@dataclass(frozen=True)
+class Client:
+    """Where a request came from, as the trusted proxies tell it."""
+
+    address: str
+    https: bool = False
+
+
+@dataclass(frozen=True)
+class Target:
+    """What a username logs in as: a college's live credential, or an account."""
+
+    kind: SessionKind
+    stored_hash: str
+    college_code: str | None = None
+    credential_id: int | None = None
+    account_id: int | None = None
+
+
+def normalise_username(username: str) -> str:
+    name = username.strip().lower()
+    try:
+        return normalise_college_code(name)
+    except ValueError:
+        return name[:64]
+
+
+def limits_for(settings: Settings, username: str, address: str) -> dict[str, throttle.Limit]:
+    def limit(free: int) -> throttle.Limit:
+        return throttle.Limit(
+            free,
+            settings.max_lock_seconds,
+            settings.forget_failures_seconds,
+            settings.first_lock_seconds,
+        )
+
+    return {
+        throttle.account_key(username): limit(settings.account_free_failures),
+        throttle.address_key(address): limit(settings.address_free_failures),
+    }
+
+
+def _target(session: Session, username: str, *, colleges_only: bool = False) -> Target | None:
+    if is_college_code(username):
+        credential = store.live_credential(session=session, code=username)
+        if credential is None:
+            return None
+        return Target(
+            SessionKind.COLLEGE,
+            credential.password_hash,
+            college_code=credential.college_code,
+            credential_id=credential.id,
+        )
+    if colleges_only:
+        return None
+    account = session.exec(select(Account).where(Account.username == username)).one_or_none()
+    if account is None or not account.active:
+        return None
+    kind = SessionKind.OVEC if account.kind == AccountKind.OVEC else SessionKind.STAFF
+    return Target(
+        kind, account.password_hash, college_code=account.college_code, account_id=account.id
+    )
+
+
+def attempt(
+    engine: Engine,
+    limits: Mapping[str, throttle.Limit],
+    username: str,
+    now: datetime,
+    *,
+    colleges_only: bool = False,
+) -> Target | None:
+    """Transaction 1: the throttle's word, then the hash to check (None: no such login)."""
+    with Session(engine) as session:
+        wait = throttle.locked_for(session, limits, now)
+    if wait:
+        raise Throttled(wait)
+    with session_scope(engine, immediate=True) as session:
+        wait = throttle.reserve(session, limits, now)
+        target = None if wait else _target(session, username, colleges_only=colleges_only)
+    if wait:
+        raise Throttled(wait)
+    return target
+
+
+def check(settings: Settings, password: str, target: Target | None) -> tuple[bool, str | None]:
+    if target is None:
+        check_password(settings.hashing, password, _decoy_hash(settings.hashing))
+        return False, None
+    return check_password(settings.hashing, password, target.stored_hash)
+
+
+def store_rehash(session: Session, target: Target, new_hash: str) -> None:
+    """Replace a hash made with other settings, unless it changed meanwhile."""
+    model: type[Credential] | type[Account]
+    if target.credential_id is not None:
+        model, row_id = Credential, target.credential_id
+    elif target.account_id is not None:
+        model, row_id = Account, target.account_id
+    else:
+        return
+    session.exec(
+        update(model)
+        .where(col(model.id) == row_id, col(model.password_hash) == target.stored_hash)
+        .values(password_hash=new_hash)
+    )
+
+
+def failed(engine: Engine, username: str, client: Client, via: str) -> None:
+    with session_scope(engine, immediate=True) as session:
+        details = {"address": client.address, "via": via}
+        audit.record(session, "login_failed", username, f"user:{username}", details)
+    log.info("failed login for %s from %s (%s)", username, client.address, via)

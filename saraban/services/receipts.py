@@ -1,0 +1,471 @@
+"""A college's correspondence: its inbox of delivered letters and its receipt register
+(ทะเบียนหนังสือรับ).
+
+The inbox lists the mailout bundles delivered to the college (items ``issued``). A bundle's
+last page is always its credential slip: the inbox serves a copy without it, so the
+password never leaves through the service. A delivered letter's date (ลงวันที่) is the one the
+mailout stored (``mailout.letter_date``); for mailouts made before it was stored, the date in
+OVEC's dispatch register, if the letter was numbered there.
+
+Registering a letter takes the college's next receipt number for the calendar year in
+Thailand (saraban.storage.counters, scope ``receipt:{college code}``), in the transaction that
+writes the register entry: on SQLite that transaction must be ``BEGIN IMMEDIATE``. A delivered
+letter is registered once; a letter that came on paper or by e-mail is registered with its PDF, kept
+under ``data_dir/letters/{college code}/{sha256}.pdf``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from datetime import date, datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field
+from pypdf import PdfReader, PdfWriter
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from saraban.domain import principal
+from saraban.domain.errors import Conflict, Invalid, NotFound, PayloadTooLarge
+from saraban.domain.numbering import receipt_number, receipt_scope
+from saraban.domain.principal import Principal
+from saraban.domain.vocabulary import numeric_thai_date, year_be
+from saraban.files import write_atomically
+from saraban.services import audit
+from saraban.settings import Settings
+from saraban.storage.counters import next_number
+from saraban.storage.models import (
+    Account,
+    College,
+    DispatchEntry,
+    LetterRoute,
+    Mailout,
+    MailoutItem,
+    Receipt,
+    ReceiptChannel,
+    ReceiptCreate,
+    ReceiptPublic,
+    utcnow,
+)
+
+DELIVERED = "issued"  # a mailout item's state once its bundle is committed
+PDF_MAGIC = b"%PDF-"
+
+
+# --------------------------------------------------------------------------- #
+# Inbox
+# --------------------------------------------------------------------------- #
+
+
+class InboxItem(BaseModel):
+    item_id: int
+    mailout_id: int
+    mailout_name: str
+    kind: str
+    subject: str
+    reference: str | None
+    letter_date: date | None = Field(description="ลงวันที่, if OVEC knows it")
+    due_date: date | None
+    delivered_at: datetime | None
+    letter_pages: int | None = Field(
+        description="pages served: the letter and its enclosures, without the slip"
+    )
+    receipt_id: int | None
+    receipt_number: str | None
+    received_at: datetime | None
+
+
+def _inbox_query(code: str) -> Any:
+    return (
+        select(
+            MailoutItem.id,
+            Mailout.id,
+            Mailout.name,
+            Mailout.kind,
+            Mailout.subject,
+            MailoutItem.reference,
+            Mailout.due_date,
+            MailoutItem.issued_at,
+            MailoutItem.pages,
+            Mailout.letter_date,
+            Receipt.id,
+            Receipt.number,
+            Receipt.year_be,
+            Receipt.received_at,
+        )
+        .join(Mailout, col(Mailout.id) == col(MailoutItem.mailout_id))
+        .outerjoin(Receipt, col(Receipt.mailout_item_id) == col(MailoutItem.id))
+        .where(MailoutItem.college_code == code, MailoutItem.state == DELIVERED)
+    )
+
+
+def _inbox_items(session: Session, rows: list[tuple[Any, ...]]) -> list[InboxItem]:
+    registered = _registered_dates(session, [row[1] for row in rows if row[9] is None])
+    return [_inbox_item(row, registered) for row in rows]
+
+
+def _inbox_item(row: tuple[Any, ...], registered: dict[tuple[int, str | None], date]) -> InboxItem:
+    (item_id, mailout_id, name, kind, subject, reference, due, issued_at, pages) = row[:9]
+    stored, receipt_id, number, year, received_at = row[9:]
+    return InboxItem(
+        item_id=item_id,
+        mailout_id=mailout_id,
+        mailout_name=name,
+        kind=kind,
+        subject=subject,
+        reference=reference,
+        letter_date=stored or registered.get((mailout_id, reference)),
+        due_date=due,
+        delivered_at=issued_at,
+        letter_pages=pages - 1 if pages else None,
+        receipt_id=receipt_id,
+        receipt_number=receipt_number(number, year) if receipt_id is not None else None,
+        received_at=received_at,
+    )
+
+
+def inbox(session: Session, *, who: Principal) -> list[InboxItem]:
+    """The letters delivered to the college, newest first, with their receipt if registered."""
+    code = principal.college_of(who)
+    query = _inbox_query(code).order_by(
+        col(MailoutItem.issued_at).desc(), col(MailoutItem.id).desc()
+    )
+    return _inbox_items(session, [tuple(row) for row in session.exec(query)])
+
+
+def inbox_item(session: Session, *, who: Principal, item_id: int) -> InboxItem:
+    code = principal.college_of(who)
+    row = session.exec(_inbox_query(code).where(MailoutItem.id == item_id)).one_or_none()
+    if row is None:
+        raise NotFound(f"no letter {item_id} in your inbox")
+    return _inbox_items(session, [tuple(row)])[0]
+
+
+def _registered_dates(
+    session: Session, mailout_ids: list[int]
+) -> dict[tuple[int, str | None], date]:
+    """The dates OVEC's dispatch register gives the letters of these mailouts, by (mailout,
+    reference): the fallback for mailouts that did not store their letter's date."""
+    if not mailout_ids:
+        return {}
+    found: dict[tuple[int, str | None], date] = {}
+    query = select(DispatchEntry.mailout_id, DispatchEntry.reference, DispatchEntry.dated).where(
+        col(DispatchEntry.mailout_id).in_(sorted(set(mailout_ids)))
+    )
+    for mailout_id, reference, dated in session.exec(query):
+        found.setdefault((mailout_id, reference), dated)
+    return found
+
+
+def _delivered(session: Session, code: str, item_id: int) -> tuple[MailoutItem, Mailout]:
+    found = session.exec(
+        select(MailoutItem, Mailout)
+        .join(Mailout, col(Mailout.id) == col(MailoutItem.mailout_id))
+        .where(
+            MailoutItem.id == item_id,
+            MailoutItem.college_code == code,
+            MailoutItem.state == DELIVERED,
+        )
+    ).one_or_none()
+    if found is None:
+        raise NotFound(f"no letter {item_id} in your inbox")
+    return found[0], found[1]
+
+
+def bundle_path(mailout: Mailout, item: MailoutItem) -> Path:
+    folder = Path(mailout.out_dir)
+    path = folder / item.file_name
+    if path.resolve().parent != folder.resolve():
+        raise NotFound(f"bundle {item.file_name!r} is not in the mailout's folder")
+    return path
+
+
+@lru_cache(maxsize=32)
+def _without_slip(path: str, _mtime_ns: int, _size: int) -> bytes:
+    reader = PdfReader(path)
+    if len(reader.pages) < 2:
+        raise Conflict(f"{Path(path).name} holds no letter before its credential slip")
+    writer = PdfWriter()
+    for page in reader.pages[:-1]:
+        writer.add_page(page)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def letter_without_slip(path: Path) -> bytes:
+    """A copy of a bundle without its last page (the credential slip): only the pages are
+    copied, not the bundle's objects, so nothing of the slip comes along."""
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
+        raise NotFound(f"the bundle {path.name} is missing from the mailout's folder") from None
+    return _without_slip(str(path), stat.st_mtime_ns, stat.st_size)
+
+
+def inbox_letter(session: Session, *, who: Principal, item_id: int) -> tuple[str, bytes]:
+    """The file name and bytes of a delivered letter with its enclosures, without the slip."""
+    code = principal.college_of(who)
+    item, mailout = _delivered(session, code, item_id)
+    return f"{mailout.name}-{code}.pdf", letter_without_slip(bundle_path(mailout, item))
+
+
+# --------------------------------------------------------------------------- #
+# Receipt register
+# --------------------------------------------------------------------------- #
+
+
+class ReceiptEntry(ReceiptPublic):
+    receipt_number: str
+    route_status: str | None = None
+
+
+def receipt_entry(receipt: Receipt, route_status: str | None = None) -> ReceiptEntry:
+    return ReceiptEntry.model_validate(
+        receipt,
+        from_attributes=True,
+        update={
+            "receipt_number": receipt_number(receipt.number, receipt.year_be),
+            "route_status": route_status,
+        },
+    )
+
+
+def _take_number(session: Session, code: str, now: datetime) -> tuple[int, int]:
+    year = year_be(now)
+    return year, next_number(session=session, scope=receipt_scope(code), year_be=year)
+
+
+def _dispatch_entry(
+    session: Session, mailout: Mailout, item: MailoutItem
+) -> tuple[date | None, str | None]:
+    """The letter's date and addressee from the dispatch register, if OVEC numbered it there
+    (a letter whose number was written in its file has no entry)."""
+    entry = session.exec(
+        select(DispatchEntry.dated, DispatchEntry.recipients).where(
+            DispatchEntry.mailout_id == mailout.id,
+            DispatchEntry.reference == item.reference,
+        )
+    ).first()
+    return (entry[0], entry[1]) if entry is not None else (None, None)
+
+
+def _dated_otherwise(known: date) -> str:
+    thai = numeric_thai_date(known)
+    return (
+        f"หนังสือนี้ลงวันที่ {thai} ตามที่ สอศ. ส่ง / the letter is dated {known.isoformat()}"
+        " (leave it blank)"
+    )
+
+
+def receive(
+    session: Session,
+    *,
+    who: Principal,
+    item_id: int,
+    settings: Settings,
+    action: str | None = None,
+    note: str | None = None,
+    letter_date: date | None = None,
+) -> ReceiptEntry:
+    """Register a delivered letter: the next receipt number, the time, and the letter's own
+    number, date, sender, addressee and subject from the mailout.
+
+    The date is the one the mailout stored (a different ``letter_date`` is refused); for a
+    mailout that stored none, the clerk's ``letter_date``, else the dispatch register's."""
+    code = principal.registrar(who)
+    item, mailout = _delivered(session, code, item_id)
+    existing = session.exec(select(Receipt).where(Receipt.mailout_item_id == item_id)).first()
+    if existing is not None:
+        raise Conflict(
+            f"ลงรับแล้ว / already registered as {receipt_number(existing.number, existing.year_be)}"
+        )
+    college = session.get(College, code)
+    assert college is not None
+    dated, recipients = _dispatch_entry(session, mailout, item)
+    if mailout.letter_date is not None:
+        if letter_date is not None and letter_date != mailout.letter_date:
+            raise Invalid("letter_date", _dated_otherwise(mailout.letter_date))
+        letter_date = mailout.letter_date
+    fields = ReceiptCreate.model_validate(
+        {
+            "letter_number": item.reference,
+            "letter_date": letter_date or dated,
+            "sender": settings.ovec_sender,
+            "addressee": (recipients or college.director_title or f"ผู้อำนวยการ{college.name}")[:255],
+            "subject": mailout.subject,
+            "action": action,
+            "note": note,
+        }
+    )
+    return _numbered(session, who, code, fields, ReceiptChannel.MAILOUT, mailout_item_id=item_id)
+
+
+def _numbered(
+    session: Session,
+    who: Principal,
+    code: str,
+    fields: ReceiptCreate,
+    channel: ReceiptChannel,
+    **links: object,
+) -> ReceiptEntry:
+    """The receipt with the college's next number for the year, received now by ``who``."""
+    now = utcnow()
+    year, number = _take_number(session, code, now)
+    receipt = Receipt.model_validate(
+        fields.model_dump(exclude={"channel"}),
+        update={
+            "college_code": code,
+            "year_be": year,
+            "number": number,
+            "received_at": now,
+            "received_by": who.actor,
+            "channel": channel,
+            **links,
+        },
+    )
+    return _registered(session, who, receipt)
+
+
+def _registered(session: Session, who: Principal, receipt: Receipt) -> ReceiptEntry:
+    session.add(receipt)
+    try:
+        session.flush()
+    except IntegrityError:
+        raise Conflict("ลงรับแล้ว / already registered (at the same moment)") from None
+    audit.record(
+        session,
+        "receipt",
+        who.actor,
+        f"receipt:{receipt.id}",
+        {
+            "college": receipt.college_code,
+            "number": receipt_number(receipt.number, receipt.year_be),
+            "channel": receipt.channel.value,
+            "mailout_item": receipt.mailout_item_id,
+            "letter_number": receipt.letter_number,
+            "file_sha256": receipt.file_sha256,
+        },
+    )
+    return receipt_entry(receipt)
+
+
+def _check_pdf(data: bytes, settings: Settings) -> None:
+    if len(data) > settings.max_upload_bytes:
+        raise PayloadTooLarge(f"the file is larger than {settings.max_upload_bytes:,} bytes")
+    if not data.startswith(PDF_MAGIC):
+        raise Invalid("file", "is not a PDF")
+    try:
+        pages = len(PdfReader(io.BytesIO(data)).pages)
+    except Exception as exc:  # a hostile file can make pypdf raise anything
+        raise Invalid("file", f"is not a readable PDF ({type(exc).__name__})") from None
+    if pages < 1:
+        raise Invalid("file", "the PDF has no pages")
+
+
+def _keep(data: bytes, settings: Settings, code: str) -> tuple[str, str]:
+    """Write the file once under its sha256; returns (path relative to data_dir, sha256)."""
+    digest = hashlib.sha256(data).hexdigest()
+    relative = Path("letters") / code / f"{digest}.pdf"
+    target = settings.data_dir / relative
+    if not target.exists():
+        write_atomically(target, data, private=True, make_folder=True)
+    return relative.as_posix(), digest
+
+
+def receive_uploaded(
+    session: Session, *, who: Principal, data: ReceiptCreate, pdf: bytes, settings: Settings
+) -> ReceiptEntry:
+    """Register a letter that came on paper or by e-mail, with its PDF. (A file kept for an
+    entry whose transaction then fails stays: it is named by its content, and harmless.)"""
+    code = principal.registrar(who)
+    _check_pdf(pdf, settings)
+    path, digest = _keep(pdf, settings, code)
+    return _numbered(
+        session,
+        who,
+        code,
+        data,
+        ReceiptChannel(data.channel),
+        file_path=path,
+        file_sha256=digest,
+    )
+
+
+def receipt_register(
+    session: Session,
+    *,
+    who: Principal,
+    year: int | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> list[ReceiptEntry]:
+    """The receipt register, latest first."""
+    code = principal.college_of(who)
+    query = (
+        select(Receipt, LetterRoute.status)
+        .outerjoin(LetterRoute, col(LetterRoute.receipt_id) == col(Receipt.id))
+        .where(Receipt.college_code == code)
+    )
+    if year is not None:
+        query = query.where(Receipt.year_be == year)
+    query = query.order_by(col(Receipt.year_be).desc(), col(Receipt.number).desc())
+    return [
+        receipt_entry(r, status) for r, status in session.exec(query.offset(offset).limit(limit))
+    ]
+
+
+def registrar_name(session: Session, entry: ReceiptEntry) -> str:
+    """Who registered the entry, as the register shows it (``received_by`` stores who logged
+    in): the college's name for its own account, a member of staff's name and position; else
+    the stored name as it is."""
+    actor = entry.received_by
+    if actor == entry.college_code:
+        college = session.get(College, actor)
+        return college.name if college is not None else actor
+    account = session.exec(
+        select(Account).where(Account.username == actor, Account.college_code == entry.college_code)
+    ).first()
+    if account is None:
+        return actor
+    return " ".join(part for part in (account.name, account.position) if part)
+
+
+def get_receipt(session: Session, *, who: Principal, receipt_id: int) -> Receipt:
+    code = principal.college_of(who)
+    receipt = session.get(Receipt, receipt_id)
+    if receipt is None or receipt.college_code != code:
+        raise NotFound(f"no receipt {receipt_id}")
+    return receipt
+
+
+def stored_letter_pages(session: Session, *, who: Principal, receipt_id: int) -> int | None:
+    """How many of a delivered letter's first pages are the letter itself, as its mailout
+    stored it (None: not delivered, or delivered before the mailout stored it)."""
+    receipt = get_receipt(session, who=who, receipt_id=receipt_id)
+    if receipt.mailout_item_id is None:
+        return None
+    item = session.get(MailoutItem, receipt.mailout_item_id)
+    return item.letter_pages if item is not None else None
+
+
+def receipt_letter(
+    session: Session, *, who: Principal, receipt_id: int, settings: Settings
+) -> tuple[str, bytes]:
+    """The registered letter's PDF (a delivered one without its slip)."""
+    receipt = get_receipt(session, who=who, receipt_id=receipt_id)
+    name = f"receipt-{receipt.number}-{receipt.year_be}.pdf"
+    if receipt.mailout_item_id is not None:
+        item = session.get(MailoutItem, receipt.mailout_item_id)
+        mailout = session.get(Mailout, item.mailout_id) if item else None
+        if item is None or mailout is None:
+            raise NotFound("the delivered letter is gone")
+        return name, letter_without_slip(bundle_path(mailout, item))
+    assert receipt.file_path is not None
+    try:
+        return name, (settings.data_dir / receipt.file_path).read_bytes()
+    except FileNotFoundError:
+        raise NotFound(f"the file of receipt {receipt_id} is missing from data_dir") from None

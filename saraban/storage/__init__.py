@@ -1,0 +1,1 @@
+"""Every table, the engine and sessions, the migrations and the queries."""

@@ -1,0 +1,1 @@
+"""Storage and the services below the web, on SQLite and PostgreSQL (and the command line)."""

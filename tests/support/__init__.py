@@ -1,0 +1,2 @@
+"""Helpers the tests share: imported by test modules and conftest files, never a test
+module itself. Fixtures live in the conftest.py files."""

@@ -1,0 +1,1 @@
+"""The web service: the JSON API and the pages, over both databases."""

@@ -1,0 +1,363 @@
+"""Who may do what, for every route in the OpenAPI schema.
+
+A college (its account and its staff) never reads or changes another college's letters, notes
+or staff: anything not theirs answers 404, exactly as if it did not exist. Every route but
+logging in needs a session, every state-changing one its CSRF token, and a first login allows
+nothing but a password change. Staff act only on their own step, in turn.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from saraban.storage.engine import make_engine
+from saraban.web.app import create_app
+from tests.support.pdftext import page_texts, squash
+from tests.support.service import (
+    LAMPANG,
+    STAFF_PASSWORD,
+    Actor,
+    College,
+    World,
+    service_settings,
+    tiny_pdf,
+)
+
+PUBLIC = {("POST", "/api/login"), ("POST", "/api/credentials/verify")}
+# Open to a session that must still change its password.
+FIRST_LOGIN = {("GET", "/api/session"), ("POST", "/api/logout"), ("POST", "/api/session/password")}
+BODIES: dict[str, dict[str, Any]] = {
+    "/api/login": {"json": {"username": "x", "password": "y"}},
+    "/api/credentials/verify": {"json": {"code": "x", "password": "y"}},
+    "/api/session/password": {"json": {"current_password": "x", "new_password": "y"}},
+}
+
+
+def schema_routes() -> set[tuple[str, str]]:
+    app = create_app(service_settings(Path("unused")), make_engine("sqlite://"))
+    paths = app.openapi()["paths"]
+    return {(method.upper(), path) for path, ops in paths.items() for method in ops}
+
+
+def concrete(path: str, value: int = 1) -> str:
+    return re.sub(r"\{[^}]+\}", str(value), path)
+
+
+@dataclass
+class Scene:
+    """Lampang with a routed letter; another college (B) trying to reach it."""
+
+    world: World
+    a: College
+    b: College
+    item: int  # Lampang's inbox item
+    receipt: int  # Lampang's receipt, routed: clerk's note, then the acting director's decision
+
+
+def scene_of(world: World) -> Scene:
+    a = world.college(staff=("clerk", "acting", "planning_head"))
+    b = world.college(world.run.other, staff=("clerk",))
+    item = world.inbox_item(LAMPANG)
+    receipt = a.staff["clerk"].ok("POST", f"/api/inbox/{item}/receive", 201, json={})["id"]
+    steps = [
+        {"order": 1, "staff_id": a.ids["clerk"], "kind": "note"},
+        {"order": 2, "staff_id": a.ids["acting"], "kind": "decision"},
+    ]
+    a.staff["clerk"].ok("POST", f"/api/receipts/{receipt}/route", 201, json={"steps": steps})
+    return Scene(world, a, b, item, receipt)
+
+
+def not_found(actor: Actor, method: str, path: str, **kwargs: Any) -> None:
+    response = actor.request(method, path, **kwargs)
+    assert response.status_code == 404, f"{method} {path}: {response.status_code} {response.text}"
+
+
+def lampang_is_untouched(s: Scene) -> None:
+    detail = s.a.account.ok("GET", f"/api/receipts/{s.receipt}")
+    assert detail["route"]["events"] == []
+    assert s.a.staff["clerk"].ok("GET", "/api/session")["username"] == f"anchalee@{LAMPANG}"
+
+
+def _login(s: Scene) -> None:
+    stranger = s.world.actor()
+    stranger.login(f"anchalee@{LAMPANG}", STAFF_PASSWORD + "-b", expect=401)
+    stranger.login(LAMPANG, s.world.run.passwords[s.world.run.other], expect=401)
+
+
+def _logout(s: Scene) -> None:
+    b = s.world.actor()
+    b.login(f"anchalee@{s.b.code}", STAFF_PASSWORD)
+    assert b.post("/api/logout").status_code == 204
+    assert b.get("/api/session").status_code == 401
+    lampang_is_untouched(s)
+
+
+def _session(s: Scene) -> None:
+    assert s.b.staff["clerk"].ok("GET", "/api/session")["college_code"] == s.b.code
+
+
+def _password(s: Scene) -> None:
+    body = {"handle": "anchalee2", "name": "นางสาวบี", "position": "ครู", "role": "staff"}
+    created = s.b.account.ok("POST", "/api/staff", 201, json=body)
+    b = s.world.actor()
+    b.login(f"anchalee2@{s.b.code}", created["initial_password"])
+    assert b.change_password(created["initial_password"], STAFF_PASSWORD).status_code == 200
+    lampang_is_untouched(s)
+
+
+def _verify(s: Scene) -> None:
+    body = {"code": LAMPANG, "password": s.world.run.passwords[s.b.code]}
+    assert s.world.actor().ok("POST", "/api/credentials/verify", json=body) == {"valid": False}
+
+
+def _list_staff(s: Scene) -> None:
+    for actor in (s.b.account, s.b.staff["clerk"]):
+        listed = actor.ok("GET", "/api/staff")
+        assert {m["college_code"] for m in listed} == {s.b.code}
+
+
+def _create_staff(s: Scene) -> None:
+    body = {"handle": "planhead", "name": "นายบี", "position": "ครู", "role": "staff"}
+    created = s.b.account.ok("POST", "/api/staff", 201, json=body)
+    assert created["staff"]["college_code"] == s.b.code
+    assert created["staff"]["username"] == f"planhead@{s.b.code}"
+
+
+def _get_staff(s: Scene) -> None:
+    for actor in (s.b.account, s.b.staff["clerk"]):
+        not_found(actor, "GET", f"/api/staff/{s.a.ids['clerk']}")
+
+
+def _update_staff(s: Scene) -> None:
+    not_found(s.b.account, "PATCH", f"/api/staff/{s.a.ids['clerk']}", json={"active": False})
+    lampang_is_untouched(s)
+
+
+def _reset_staff(s: Scene) -> None:
+    not_found(s.b.account, "POST", f"/api/staff/{s.a.ids['clerk']}/password-reset")
+    lampang_is_untouched(s)
+
+
+def _inbox(s: Scene) -> None:
+    assert s.item not in {i["item_id"] for i in s.b.staff["clerk"].ok("GET", "/api/inbox")}
+
+
+def _inbox_item(s: Scene) -> None:
+    not_found(s.b.staff["clerk"], "GET", f"/api/inbox/{s.item}")
+
+
+def _inbox_letter(s: Scene) -> None:
+    not_found(s.b.staff["clerk"], "GET", f"/api/inbox/{s.item}/letter")
+
+
+def _receive(s: Scene) -> None:
+    for actor in (s.b.account, s.b.staff["clerk"]):
+        not_found(actor, "POST", f"/api/inbox/{s.item}/receive", json={})
+
+
+def _register(s: Scene) -> None:
+    assert {r["college_code"] for r in s.b.account.ok("GET", "/api/receipts")} <= {s.b.code}
+    assert s.receipt not in {r["id"] for r in s.b.staff["clerk"].ok("GET", "/api/receipts")}
+
+
+def _upload(s: Scene) -> None:
+    entry = s.b.staff["clerk"].ok(
+        "POST",
+        "/api/receipts",
+        201,
+        data={"sender": "จังหวัดลำปาง", "subject": "ทดสอบ"},
+        files={"file": ("x.pdf", tiny_pdf(), "application/pdf")},
+    )
+    assert entry["college_code"] == s.b.code
+    assert entry["number"] == 1  # B's own sequence, not Lampang's
+
+
+def _receipt(s: Scene) -> None:
+    not_found(s.b.staff["clerk"], "GET", f"/api/receipts/{s.receipt}")
+
+
+def _receipt_letter(s: Scene) -> None:
+    not_found(s.b.account, "GET", f"/api/receipts/{s.receipt}/letter")
+
+
+def _annotated(s: Scene) -> None:
+    for actor in (s.b.account, s.b.staff["clerk"]):
+        not_found(actor, "GET", f"/api/receipts/{s.receipt}/annotated")
+    own = s.a.staff["clerk"].get(f"/api/receipts/{s.receipt}/annotated")
+    assert own.status_code == 200 and own.headers["content-type"] == "application/pdf"
+    assert own.headers["cache-control"] == "private, no-store"
+    number = s.a.account.ok("GET", f"/api/receipts/{s.receipt}")["receipt"]["receipt_number"]
+    assert squash(f"เลขรับ {number}") in squash(page_texts(own.content, "pypdf")[0])
+
+
+def _route(s: Scene) -> None:
+    steps = [{"order": 1, "staff_id": s.b.ids["clerk"], "kind": "decision"}]
+    not_found(s.b.staff["clerk"], "POST", f"/api/receipts/{s.receipt}/route", json={"steps": steps})
+
+
+def _note(s: Scene) -> None:
+    not_found(s.b.staff["clerk"], "POST", f"/api/receipts/{s.receipt}/notes", json={})
+    lampang_is_untouched(s)
+
+
+def _decision(s: Scene) -> None:
+    body = {"kind": "ทราบ"}
+    not_found(s.b.staff["clerk"], "POST", f"/api/receipts/{s.receipt}/decision", json=body)
+
+
+def _acknowledgement(s: Scene) -> None:
+    not_found(s.b.staff["clerk"], "POST", f"/api/receipts/{s.receipt}/acknowledgement")
+
+
+def _tasks(s: Scene) -> None:
+    assert s.b.staff["clerk"].ok("GET", "/api/tasks") == []
+
+
+def _ovec_only(method: str, path: str) -> Callable[[Scene], None]:
+    def check(s: Scene) -> None:
+        for actor in (s.b.account, s.b.staff["clerk"]):
+            assert actor.request(method, path).status_code == 403
+
+    return check
+
+
+def _credential(action: str) -> Callable[[Scene], None]:
+    """OVEC's reissue and void: another college's credential is not found (as one that does
+    not exist), the college's own is refused, and nothing changes."""
+
+    def check(s: Scene) -> None:
+        for actor in (s.b.account, s.b.staff["clerk"]):
+            for code in (s.a.code, "0000000000", "x"):
+                url = f"/api/colleges/{code}/credential/{action}"
+                not_found(actor, "POST", url, json={"reason": "x"})
+            own = actor.post(f"/api/colleges/{s.b.code}/credential/{action}", json={"reason": "x"})
+            assert own.status_code == 403, own.text
+        assert s.a.account.ok("GET", "/api/session")["username"] == LAMPANG
+        assert s.b.account.ok("GET", "/api/session")["username"] == s.b.code
+        lampang_is_untouched(s)
+
+    return check
+
+
+CASES: dict[tuple[str, str], Callable[[Scene], None]] = {
+    ("POST", "/api/login"): _login,
+    ("POST", "/api/logout"): _logout,
+    ("GET", "/api/session"): _session,
+    ("POST", "/api/session/password"): _password,
+    ("POST", "/api/credentials/verify"): _verify,
+    ("GET", "/api/staff"): _list_staff,
+    ("POST", "/api/staff"): _create_staff,
+    ("GET", "/api/staff/{staff_id}"): _get_staff,
+    ("PATCH", "/api/staff/{staff_id}"): _update_staff,
+    ("POST", "/api/staff/{staff_id}/password-reset"): _reset_staff,
+    ("GET", "/api/inbox"): _inbox,
+    ("GET", "/api/inbox/{item_id}"): _inbox_item,
+    ("GET", "/api/inbox/{item_id}/letter"): _inbox_letter,
+    ("POST", "/api/inbox/{item_id}/receive"): _receive,
+    ("GET", "/api/receipts"): _register,
+    ("POST", "/api/receipts"): _upload,
+    ("GET", "/api/receipts/{receipt_id}"): _receipt,
+    ("GET", "/api/receipts/{receipt_id}/letter"): _receipt_letter,
+    ("GET", "/api/receipts/{receipt_id}/annotated"): _annotated,
+    ("POST", "/api/receipts/{receipt_id}/route"): _route,
+    ("POST", "/api/receipts/{receipt_id}/notes"): _note,
+    ("POST", "/api/receipts/{receipt_id}/decision"): _decision,
+    ("POST", "/api/receipts/{receipt_id}/acknowledgement"): _acknowledgement,
+    ("GET", "/api/tasks"): _tasks,
+    ("GET", "/api/mailouts"): _ovec_only("GET", "/api/mailouts"),
+    ("GET", "/api/tracking"): _ovec_only("GET", "/api/tracking"),
+    ("GET", "/api/tracking.csv"): _ovec_only("GET", "/api/tracking.csv"),
+    ("POST", "/api/colleges/{code}/credential/reissue"): _credential("reissue"),
+    ("POST", "/api/colleges/{code}/credential/void"): _credential("void"),
+}
+
+
+def test_every_route_in_the_schema_has_its_access_case() -> None:
+    assert set(CASES) == schema_routes()
+
+
+def test_a_college_reaches_nothing_of_another_college(world: World) -> None:
+    scene = scene_of(world)
+    for (method, path), check in CASES.items():
+        try:
+            check(scene)
+        except AssertionError as exc:
+            raise AssertionError(f"{method} {path}: {exc}") from exc
+
+
+def test_every_route_needs_a_session_and_csrf(world: World) -> None:
+    stranger = world.actor()
+    lampang = world.college()
+    no_csrf = world.actor()
+    no_csrf.login(LAMPANG, world.run.passwords[LAMPANG])
+    no_csrf.csrf = ""
+    for method, path in sorted(schema_routes() - PUBLIC):
+        url = concrete(path)
+        kwargs = BODIES.get(path, {})
+        response = stranger.request(method, url, **kwargs)
+        assert response.status_code == 401, f"{method} {path}: {response.text}"
+        if method != "GET":
+            response = no_csrf.request(method, url, **kwargs)
+            assert response.status_code == 403, f"{method} {path}: {response.text}"
+            assert "CSRF" in response.json()["detail"]
+    assert lampang.account.ok("GET", "/api/session")["username"] == LAMPANG
+
+
+def test_a_first_login_allows_only_a_password_change(world: World) -> None:
+    lampang = world.college()
+    created = lampang.account.ok(
+        "POST",
+        "/api/staff",
+        201,
+        json={"handle": "newbie", "name": "นางใหม่ มาก่อน", "position": "ครู", "role": "clerk"},
+    )
+    newbie = world.actor()
+    newbie.login(f"newbie@{LAMPANG}", created["initial_password"])
+    for method, path in sorted(schema_routes() - PUBLIC - FIRST_LOGIN):
+        response = newbie.request(method, concrete(path), **BODIES.get(path, {}))
+        assert response.status_code == 403, f"{method} {path}: {response.text}"
+        assert "change your password" in response.text
+    assert newbie.ok("GET", "/api/session")["must_change_password"] is True
+    weak = newbie.change_password(created["initial_password"], "short")
+    assert weak.status_code == 422
+    assert newbie.change_password(created["initial_password"], STAFF_PASSWORD).status_code == 200
+    assert newbie.ok("GET", "/api/inbox") is not None
+
+
+def test_staff_act_only_on_their_own_step_in_turn(world: World) -> None:
+    s = scene_of(world)
+    clerk, acting, head = (s.a.staff[r] for r in ("clerk", "acting", "planning_head"))
+    notes, decision = f"/api/receipts/{s.receipt}/notes", f"/api/receipts/{s.receipt}/decision"
+
+    early = acting.post(decision, json={"kind": "ทราบ"})
+    assert early.status_code == 409 and "ยังไม่ถึงลำดับ" in early.json()["detail"]
+    stranger = head.post(notes, json={"summary": "ขอเสนอ"})
+    assert stranger.status_code == 409 and "ไม่ใช่ผู้รับผิดชอบ" in stranger.json()["detail"]
+    assert (
+        s.a.account.post(notes, json={}).status_code == 403
+    )  # the college's account signs nothing
+    assert clerk.post(decision, json={"kind": "ทราบ"}).status_code == 409  # a clerk never decides
+
+    clerk.ok("POST", notes, 201, json={"summary": "ด้วย สอศ. แจ้ง"})
+    twice = clerk.post(notes, json={"summary": "อีกครั้ง"})
+    assert twice.status_code == 409 and "ดำเนินการแล้ว" in twice.json()["detail"]
+    wrong_kind = acting.post(notes, json={"summary": "x"})
+    assert wrong_kind.status_code == 409  # the acting director's step is a decision
+    bad = acting.post(decision, json={"kind": "แจ้ง", "people": "รองฯ", "assignees": [999999]})
+    assert bad.status_code == 422  # not one of Lampang's staff (nor anyone's, as far as it knows)
+    acting.ok("POST", decision, 201, json={"kind": "ทราบ"})
+    assert head.post(f"/api/receipts/{s.receipt}/acknowledgement").status_code == 409
+
+    # Only the college's account manages staff; only the clerk (or the account) registers.
+    member = {"handle": "x1", "name": "x", "position": "x", "role": "staff"}
+    assert head.post("/api/staff", json=member).status_code == 403
+    assert head.post(f"/api/inbox/{s.item}/receive", json={}).status_code == 403
+    assert s.a.account.get("/api/tracking").status_code == 403
+    ovec = world.ovec()
+    assert ovec.get("/api/inbox").status_code == 403
+    assert ovec.get(f"/api/receipts/{s.receipt}").status_code == 403
+    assert ovec.get(f"/api/receipts/{s.receipt}/annotated").status_code == 403
