@@ -36,7 +36,8 @@ from tests.unit.pdfreaders import (
 )
 from tests.unit.reader_documents import DOCUMENTS, corpus_letter, seed_letter
 
-ORDERED = {"seed letter", "corpus letter"}  # one column: lines must come top to bottom
+# One column: lines must come top to bottom.
+ORDERED = {"seed letter", "corpus letter", "memo", "long memo"}
 PRIVATE = re.compile("[\ue000-\uf8ff\U000f0000-\U0010ffff]")
 
 
