@@ -1,7 +1,9 @@
 """Letter files: TOML with Jinja2 templates in ``to`` and ``body``, checked key by key.
 
 Every error names the file, the key and its line, and nothing is rendered from a bad file. A
-letter file can be read from text (:func:`parse_letter_file`), as a draft from the web would be.
+letter file is the exchange format between the command line and the web: a draft is read from
+text (:func:`parse_letter_file`) and written back (:func:`dump_letter_file`) unmerged, its
+templates as written.
 
 Kinds: ``external`` and ``circular`` letters, and the internal memo, ``memo`` (บันทึกข้อความ). A
 memo's ``[sender]`` gives ``code`` (for ที่), ``agency``, ``unit`` (required) and ``phone``: its
@@ -12,6 +14,7 @@ when given, under เรียน, as on a letter.
 
 from __future__ import annotations
 
+import os
 import re
 import tomllib
 from collections.abc import Mapping
@@ -22,6 +25,7 @@ from types import MappingProxyType
 from typing import Any
 
 import jinja2
+import tomli_w
 from jinja2.sandbox import SandboxedEnvironment
 
 from letters.model import (
@@ -442,3 +446,69 @@ _EMPTY = LetterSource(
     sender=Sender(code="", agency=""),
     signer=Signer(name="", position=""),
 )
+
+
+def _relative(path: str | Path, folder: Path | None) -> str:
+    """``path`` relative to ``folder`` where it can be (the file is written there), else as
+    it is."""
+    if folder is None:
+        return str(path)
+    try:
+        return Path(os.path.relpath(Path(path), folder.resolve())).as_posix()
+    except ValueError:  # another drive
+        return str(path)
+
+
+def dump_letter_file(letter: LetterSource | LetterFile, *, folder: Path | None = None) -> str:
+    """A letter file's text that loads back to the same :class:`LetterSource`: templates as
+    written, the body as a multi-line string, enclosure files and the emblem relative to
+    ``folder`` (where the text will be saved; by default the letter file's own folder)."""
+    if isinstance(letter, LetterFile):
+        folder = folder if folder is not None else letter.path.parent
+        spec = letter.spec
+    else:
+        spec = letter
+    out: dict[str, Any] = {"kind": spec.kind}
+    if spec.number is not None:
+        out["number"] = spec.number
+    out["date"] = spec.date
+    out["thai_digits"] = spec.thai_digits
+    if spec.urgency is not None:
+        out["urgency"] = spec.urgency
+    if spec.secrecy is not None:
+        out["secrecy"] = spec.secrecy
+    out["subject"] = spec.subject
+    out["to"] = spec.to
+    if spec.references:
+        out["references"] = list(spec.references)
+    if spec.enclosures:
+        enclosures = []
+        for e in spec.enclosures:
+            item: dict[str, str] = {"title": e.title}
+            if e.count:
+                item["count"] = e.count
+            if e.file is not None:
+                item["file"] = _relative(e.file, folder)
+            if e.make is not None:
+                item["make"] = e.make
+            enclosures.append(item)
+        out["enclosures"] = enclosures
+    out["body"] = spec.body  # a multi-line string: one paragraph a line, a blank line between
+    if spec.closing is not None:
+        out["closing"] = spec.closing
+    sender = spec.sender
+    table: dict[str, str] = {"code": sender.code, "agency": sender.agency}
+    for key in ("address", "unit", "phone", "fax", "email"):
+        value = getattr(sender, key)
+        if value:
+            table[key] = value
+    if sender.emblem is not None:
+        table["emblem"] = _relative(sender.emblem, folder)
+    out["sender"] = table
+    signer = spec.signer
+    out["signer"] = {
+        key: getattr(signer, key)
+        for key in ("name", "position", "acting", "on_behalf_of")
+        if getattr(signer, key)
+    }
+    return tomli_w.dumps(out, multiline_strings=True)
