@@ -1,7 +1,7 @@
 """The documents every PDF reader must read back exactly: the seed letter, a Thai letter of three
 pages and more, the example memo, a two-page secret and urgent memo signed digitally,
 credential slips, the QR sheet, an annotated letter and a six-college ``print-all.pdf`` made by
-the real ``saraban mailout`` command."""
+the real ``saraban mailout`` command; and the seed letter signed digitally (PAdES)."""
 
 from __future__ import annotations
 
@@ -112,6 +112,18 @@ def long_memo() -> Letter:
     )
 
 
+def signed_letter() -> bytes:
+    """The seed letter signed by a key of a test PKI, its widget over the signature block."""
+    from letters.letter import render_letter_layout
+    from letters.signing import load_signing_key, sign_letter
+    from tests.unit.pki import make_pki
+
+    pki = make_pki()
+    key = load_signing_key(pki.p12("signer"), pki.passphrase)
+    rendered = render_letter_layout(replace(seed_letter(), signed_on=date(2026, 4, 10)))
+    return sign_letter(rendered, key, reason="ลงนามหนังสือราชการ")
+
+
 def annotated_letter() -> bytes:
     stamp = ReceiptStamp(COLLEGE, "1234", datetime(2026, 4, 20, 10, 35, tzinfo=ICT))
     return annotate(render_letter(seed_letter()), stamp, NOTES)
@@ -144,6 +156,7 @@ def print_all(folder: Path, colleges: int = 6) -> bytes:
 DOCUMENTS: dict[str, Callable[[Path], bytes]] = {
     "seed letter": lambda _: render_letter(seed_letter()),
     "corpus letter": lambda _: render_letter(corpus_letter()),
+    "signed seed letter": lambda _: signed_letter(),
     "memo": lambda _: render_letter(memo()),
     "long memo": lambda _: render_letter(long_memo()),
     "slips": lambda _: render_slips(list(SLIPS), per_page=2),

@@ -37,7 +37,7 @@ from tests.unit.pdfreaders import (
 from tests.unit.reader_documents import DOCUMENTS, corpus_letter, seed_letter
 
 # One column: lines must come top to bottom.
-ORDERED = {"seed letter", "corpus letter", "memo", "long memo"}
+ORDERED = {"seed letter", "signed seed letter", "corpus letter", "memo", "long memo"}
 PRIVATE = re.compile("[\ue000-\uf8ff\U000f0000-\U0010ffff]")
 
 
@@ -170,7 +170,9 @@ def _subset(font: pypdf.generic.DictionaryObject) -> tuple[str, str, bytes]:
     return kind, name, hashlib.sha256(data).digest()
 
 
-@pytest.mark.parametrize("document", ["seed letter", "print-all (6 colleges)"])
+@pytest.mark.parametrize(
+    "document", ["seed letter", "signed seed letter", "long memo", "print-all (6 colleges)"]
+)
 def test_every_subset_has_its_own_tag_and_every_font_is_embedded(
     documents: dict[str, Path], document: str
 ) -> None:
