@@ -34,7 +34,13 @@ from tests.unit.pdfreaders import (
     read_back,
     typeset_runs,
 )
-from tests.unit.reader_documents import DOCUMENTS, corpus_letter, seed_letter
+from tests.unit.reader_documents import (
+    DOCUMENTS,
+    corpus_letter,
+    long_memo,
+    memo,
+    seed_letter,
+)
 
 # One column: lines must come top to bottom.
 ORDERED = {"seed letter", "signed seed letter", "corpus letter", "memo", "long memo"}
@@ -93,11 +99,14 @@ def test_the_drawn_text_is_plain_unicode(documents: dict[str, Path], document: s
             assert "\u0e4d\u0e32" not in run.text and "\u0e4d" not in run.text
 
 
-@pytest.mark.parametrize("make", [seed_letter, corpus_letter])
-def test_the_drawn_text_is_the_letter_file(make, documents: dict[str, Path]) -> None:
+@pytest.mark.parametrize(
+    ("name", "make"),
+    [("seed letter", seed_letter), ("corpus letter", corpus_letter), ("memo", memo),
+     ("long memo", long_memo)],
+)
+def test_the_drawn_text_is_the_letter_file(name: str, make, documents: dict[str, Path]) -> None:
     """The drawn text is the letter's own: every word of the body, in order, squashed."""
     letter = make()
-    name = "seed letter" if make is seed_letter else "corpus letter"
     drawn = "".join(
         run.text for runs in typeset_runs(documents[name].read_bytes()) for run in runs
     )
