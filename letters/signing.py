@@ -295,6 +295,12 @@ def sign_pdf(
     ``trust_roots`` so is one that does not chain to them, or may not sign. Raises
     :class:`SigningError` (Thai and English). Call :func:`async_sign_pdf` from an event loop.
     """
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        pass
+    else:
+        raise RuntimeError("sign_pdf called in an event loop: await async_sign_pdf instead")
     return asyncio.run(
         async_sign_pdf(
             pdf, key, box=box, page=page, reason=reason, location=location,

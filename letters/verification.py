@@ -292,6 +292,8 @@ async def async_verify_pdf(
     at: datetime | None = None,
 ) -> list[SignatureVerdict]:
     """:func:`verify_pdf` for callers already in an event loop."""
+    if at is not None and at.tzinfo is None:
+        raise ValueError("at must be an aware datetime (with its time zone)")
     with _verifying():
         try:
             reader = PdfFileReader(io.BytesIO(pdf), strict=False)
@@ -318,9 +320,21 @@ def verify_pdf(
     at: datetime | None = None,
 ) -> list[SignatureVerdict]:
     """A verdict for each signature in ``pdf`` (none for an unsigned PDF), checked against
-    ``trust_roots`` at ``at`` (default now). Never raises: unreadable input gives one
-    ``unreadable`` verdict. Call :func:`async_verify_pdf` from an event loop."""
+    ``trust_roots`` at ``at`` (default now). Never raises on any input: unreadable input gives
+    one ``unreadable`` verdict. (Calling it from an event loop, or with a naive ``at``, is a
+    programming error and raises: use :func:`async_verify_pdf` there.)"""
+    _check_call(at)
     try:
         return asyncio.run(async_verify_pdf(pdf, trust_roots=trust_roots, at=at))
     except Exception as exc:
         return [unreadable(type(exc).__name__)]
+
+
+def _check_call(at: datetime | None) -> None:
+    if at is not None and at.tzinfo is None:
+        raise ValueError("at must be an aware datetime (with its time zone)")
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return
+    raise RuntimeError("verify_pdf called in an event loop: await async_verify_pdf instead")

@@ -521,3 +521,30 @@ def test_trust_store_from_a_folder_of_ca_certificates(pki: TestPKI, signed: byte
         load_trust_roots(empty)
     with pytest.raises(TrustStoreError, match="does not exist"):
         load_trust_roots(tmp_path / "missing")
+
+
+def test_from_an_event_loop_the_async_forms(rendered: RenderedLetter, signing_key: SigningKey,
+                                            pki: TestPKI) -> None:
+    """A web service's async routes await the async forms; the sync ones say so if called
+    there (they run their own event loop)."""
+    import asyncio
+
+    from letters.signing import async_sign_pdf
+    from letters.verification import async_verify_pdf
+
+    async def in_a_loop() -> None:
+        box = rendered.signature
+        signed = await async_sign_pdf(rendered.pdf, signing_key, box=box.rect, page=box.page)
+        (verdict,) = await async_verify_pdf(signed, trust_roots=pki.roots)
+        assert verdict.status == "valid"
+        with pytest.raises(RuntimeError, match="await async_verify_pdf"):
+            verify_pdf(signed, trust_roots=pki.roots)
+        with pytest.raises(RuntimeError, match="await async_sign_pdf"):
+            sign_pdf(rendered.pdf, signing_key)
+
+    asyncio.run(in_a_loop())
+
+
+def test_a_naive_moment_is_a_programming_error(signed: bytes, pki: TestPKI) -> None:
+    with pytest.raises(ValueError, match="aware datetime"):
+        verify_pdf(signed, trust_roots=pki.roots, at=datetime(2026, 4, 10))
