@@ -1,9 +1,11 @@
-"""Lay out an official letter (หนังสือภายนอก, หนังสือเวียน) on A4 and give its PDF bytes.
+"""Lay out an official letter (หนังสือภายนอก, หนังสือเวียน) or an internal memo (บันทึกข้อความ) on
+A4 and give its PDF bytes.
 
 Positions follow ``shared/reference/letter-format.md``: margins 3 cm left, 2 cm right, about
 2 cm at the bottom; the emblem 3 cm tall, its top 1.5 cm below the page edge, centred; ``ที่`` at
 the left on the emblem's bottom line and the agency's address at the right; the date starting
-at the page's centre.
+at the page's centre. A memo's head is in ``letters.memo``; the rest (body, signature block,
+page numbers, continuation words, secrecy marks) is the same machinery for every kind.
 """
 
 from __future__ import annotations
@@ -12,18 +14,15 @@ import io
 import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import cast
+from typing import Protocol, cast
 
 from reportlab.lib.colors import Color
-from reportlab.lib.pagesizes import A4
-from reportlab.lib.units import mm
 from reportlab.lib.utils import ImageReader
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import (
     BaseDocTemplate,
     Flowable,
     Frame,
-    KeepTogether,
     NextPageTemplate,
     PageBreak,
     PageTemplate,
@@ -31,46 +30,42 @@ from reportlab.platypus import (
 )
 
 from letters.fonts import FontFamily, load_family
+from letters.layout import LetterLayout
+from letters.memo import MemoHead, memo_fields, memo_opening
 from letters.model import Letter
 from letters.pages import FurnishedCanvas, Furniture, canvas_maker
 from letters.paragraph import TextStyle, ThaiParagraph
+from letters.parts import (
+    SignatureBox,
+    SignaturePlace,
+    body,
+    body_style,
+    labelled,
+    references_and_enclosures,
+    signature_block,
+)
 from letters.pdfglyphs import draw_text
-from letters.segment import NBSP
 from letters.thaitext import numerals, thai_date
+
+__all__ = [
+    "LetterLayout",
+    "RenderedLetter",
+    "SignatureBox",
+    "letter_story",
+    "render_letter",
+    "render_letter_layout",
+    "render_letters",
+]
 
 URGENCY_RED = Color(0.85, 0.0, 0.0)
 
 
-@dataclass(frozen=True)
-class LetterLayout:
-    """The regulation's measures, in points."""
+class Head(Protocol):
+    """What draws the top of a document's first page and says where its story starts."""
 
-    page: tuple[float, float] = A4
-    left: float = 30 * mm
-    right: float = 20 * mm
-    bottom: float = 20 * mm
-    emblem_top: float = 15 * mm  # from the page's top edge
-    emblem_height: float = 30 * mm
-    later_top: float = 25 * mm  # body top on pages after the first, below the page number
-    date_x: float = 105 * mm  # the date starts at the page's centre
-    size: float = 16.0
-    leading: float = 20.5
-    urgency_size: float = 32.0
-    body_indent: float = 25 * mm
-    paragraph_gap: float = 4.0
-    signature_space: float = 3  # blank lines for the hand signature
+    body_top: float
 
-    @property
-    def text_width(self) -> float:
-        return self.page[0] - self.left - self.right
-
-    @property
-    def emblem_bottom_y(self) -> float:
-        return self.page[1] - self.emblem_top - self.emblem_height
-
-
-def _label_gap(style: TextStyle) -> float:
-    return style.font.shape("  ").points(style.size)
+    def draw(self, canvas: Canvas) -> None: ...
 
 
 class _Head:
@@ -122,56 +117,6 @@ class _Head:
         draw_text(canvas, font, size, lay.date_x, self.date_baseline, date_text)
 
 
-def _labelled(label: str, text: str, style: TextStyle, *, gap_after: float = 0.0) -> Flowable:
-    indent = style.font.shape(label).points(style.size) + _label_gap(style)
-    return ThaiParagraph(
-        text,
-        style.but(first_indent=indent, rest_indent=indent, space_after=gap_after),
-        label=label,
-    )
-
-
-def _numbered_items(label: str, items: list[str], style: TextStyle, thai: bool) -> list[Flowable]:
-    """อ้างถึง / สิ่งที่ส่งมาด้วย: one item follows the label; several are numbered, hanging."""
-    if len(items) == 1:
-        return [_labelled(label, items[0], style)]
-    indent = style.font.shape(label).points(style.size) + _label_gap(style)
-    flowables: list[Flowable] = []
-    for n, item in enumerate(items, start=1):
-        number = numerals(f"{n}. ", thai)
-        hang = indent + style.font.shape(number).points(style.size)
-        flowables.append(
-            ThaiParagraph(
-                number + item,
-                style.but(first_indent=indent, rest_indent=hang),
-                label=label if n == 1 else None,
-            )
-        )
-    return flowables
-
-
-def _signature(letter: Letter, style: TextStyle, layout: LetterLayout) -> Flowable:
-    """Closing, space to sign, (name), position with its acting relation: one centred block."""
-    closing_width = style.font.shape(letter.closing).points(style.size)
-    axis = layout.date_x - layout.left + closing_width / 2
-    half = min(axis, layout.text_width - axis)
-    centred = style.but(
-        align="center",
-        first_indent=axis - half,
-        rest_indent=axis - half,
-        right_indent=layout.text_width - axis - half,
-    )
-    signer = letter.signer
-    position = " ".join(p for p in (signer.position, signer.acting) if p)
-    lines = [f"({signer.name})", position, signer.on_behalf_of]
-    parts: list[Flowable] = [
-        ThaiParagraph(letter.closing, centred),
-        Spacer(1, layout.signature_space * layout.leading),
-    ]
-    parts += [ThaiParagraph(numerals(line, letter.thai_digits), centred) for line in lines if line]
-    return KeepTogether(parts)
-
-
 def _owning_unit(letter: Letter, style: TextStyle) -> list[Flowable]:
     sender, thai = letter.sender, letter.thai_digits
     lines = [sender.unit]
@@ -187,50 +132,66 @@ def _owning_unit(letter: Letter, style: TextStyle) -> list[Flowable]:
     return [Spacer(1, style.leading), ThaiParagraph(text, style)]
 
 
-def letter_story(letter: Letter, family: FontFamily, layout: LetterLayout) -> list[Flowable]:
-    """The flowing part of the letter, from เรื่อง to the owning unit."""
-    thai = letter.thai_digits
-    base = TextStyle(font=family.regular, size=family.size(layout.size), leading=layout.leading)
-    story: list[Flowable] = [
-        _labelled("เรื่อง", numerals(letter.subject, thai), base, gap_after=layout.paragraph_gap),
-        _labelled("เรียน", numerals(letter.to, thai), base, gap_after=layout.paragraph_gap),
-    ]
-    if letter.references:
-        references = [numerals(r, thai) for r in letter.references]
-        story += _numbered_items("อ้างถึง", references, base, thai)
-    if letter.enclosures:
-        items = [
-            numerals(
-                f"{e.title} จำนวน\u00a0{e.count.replace(' ', NBSP)}" if e.count else e.title, thai
-            )
-            for e in letter.enclosures
+def letter_story(
+    letter: Letter, family: FontFamily, layout: LetterLayout
+) -> tuple[list[Flowable], SignaturePlace]:
+    """The flowing part of a letter or memo, from its first labelled line to the end, and
+    where its signature block will land."""
+    base = body_style(family, layout)
+    story: list[Flowable]
+    if letter.is_memo:
+        story = [*memo_fields(letter, family, layout, base), *memo_opening(letter, layout, base)]
+    else:
+        thai = letter.thai_digits
+        story = [
+            labelled("เรื่อง", numerals(letter.subject, thai), base, gap_after=layout.paragraph_gap),
+            labelled("เรียน", numerals(letter.to, thai), base, gap_after=layout.paragraph_gap),
+            *references_and_enclosures(letter, base),
         ]
-        story += _numbered_items("สิ่งที่ส่งมาด้วย", items, base, thai)
-    body_style = base.but(
-        align="justify", first_indent=layout.body_indent, space_before=layout.paragraph_gap * 2
-    )
-    for paragraph in letter.body:
-        story.append(ThaiParagraph(numerals(paragraph, thai), body_style))
+    story += body(letter, base, layout)
     story.append(Spacer(1, layout.leading * 0.5))
-    story.append(_signature(letter, base, layout))
-    story += _owning_unit(letter, base)
-    return story
+    signature, place = signature_block(letter, base, layout)
+    story.append(signature)
+    if not letter.is_memo:  # a memo names its unit and phone at the top
+        story += _owning_unit(letter, base)
+    return story, place
+
+
+def _head(letter: Letter, family: FontFamily, layout: LetterLayout) -> Head:
+    return MemoHead(letter, family, layout) if letter.is_memo else _Head(letter, family, layout)
+
+
+@dataclass(frozen=True)
+class RenderedLetter:
+    """A rendered letter and where its parts landed: its page count and its signature
+    block (for a signature widget over it)."""
+
+    pdf: bytes
+    pages: int
+    signature: SignatureBox
+
+
+def render_letter_layout(
+    letter: Letter, *, family: FontFamily | None = None, layout: LetterLayout | None = None
+) -> RenderedLetter:
+    """The letter (or memo) as PDF bytes, with where its signature block landed."""
+    pdf, pages, places = _render([letter], family=family, layout=layout)
+    return RenderedLetter(pdf, len(pages[0]), places[0].box(first_page=1))
 
 
 def render_letter(
     letter: Letter, *, family: FontFamily | None = None, layout: LetterLayout | None = None
 ) -> bytes:
-    """The letter as PDF bytes: A4, fonts embedded, text layer exact."""
-    pdf, _pages = render_letters([letter], family=family, layout=layout)
-    return pdf
+    """The letter (or memo) as PDF bytes: A4, fonts embedded, text layer exact."""
+    return render_letter_layout(letter, family=family, layout=layout).pdf
 
 
 class _NextLetter(Flowable):
     """Marks, on the last page of one letter, that the next page starts the next letter."""
 
-    def __init__(self, index: int, heads: list[_Head]) -> None:
+    def __init__(self, index: int) -> None:
         super().__init__()
-        self.index, self.heads = index, heads
+        self.index = index
 
     def wrap(self, availWidth: float, availHeight: float) -> tuple[float, float]:
         return 0, 0
@@ -251,55 +212,76 @@ def render_letters(
 
     ``appendix`` draws more pages after the letters in the same document (a mailout's slips,
     so they share the embedded fonts)."""
-    if not letters:
-        raise ValueError("no letters to render")
-    family = family or load_family()
-    layout = layout or LetterLayout()
-    heads = [_Head(letter, family, layout) for letter in letters]
-    page_w, page_h = layout.page
-    body_bottom = layout.bottom + layout.leading
-    # Every head has the same height unless the agency's address differs: frames per letter.
-    first_frames = {
-        round(head.body_top, 3): Frame(
-            layout.left,
-            body_bottom,
-            layout.text_width,
-            head.body_top - body_bottom,
-            leftPadding=0,
-            rightPadding=0,
-            topPadding=0,
-            bottomPadding=0,
-            id="first",
-        )
-        for head in heads
-    }
-    later_frame = Frame(
+    pdf, pages, _places = _render(letters, family=family, layout=layout, appendix=appendix)
+    return pdf, pages
+
+
+def _frame(layout: LetterLayout, top: float, name: str) -> Frame:
+    bottom = layout.bottom + layout.leading
+    return Frame(
         layout.left,
-        body_bottom,
+        bottom,
         layout.text_width,
-        page_h - layout.later_top - body_bottom,
+        top - bottom,
         leftPadding=0,
         rightPadding=0,
         topPadding=0,
         bottomPadding=0,
-        id="later",
+        id=name,
     )
+
+
+def _render(
+    letters: Sequence[Letter],
+    *,
+    family: FontFamily | None = None,
+    layout: LetterLayout | None = None,
+    appendix: Callable[[Canvas], None] | None = None,
+) -> tuple[bytes, list[list[int]], list[SignaturePlace]]:
+    if not letters:
+        raise ValueError("no letters to render")
+    family = family or load_family()
+    layout = layout or LetterLayout()
+    heads = [_head(letter, family, layout) for letter in letters]
+    page_w, page_h = layout.page
+    # Every head of a kind has the same height unless the agency's address differs: a first
+    # page template per height.
+    first_templates: dict[float, str] = {}
     starts: list[int] = []
 
     # reportlab calls these with the canvas that canvas_maker made: a FurnishedCanvas.
     def first_page(canvas: Canvas, _doc: BaseDocTemplate) -> None:
         furnished = cast(FurnishedCanvas, canvas)
         index = getattr(canvas, "_saraban_letter", 0)
-        furnished.start_document()
+        furnished.start_document(letters[index].secrecy)
         starts.append(canvas.getPageNumber())
+        furnished.mark_secrecy()
         heads[index].draw(canvas)
 
     def later_page(canvas: Canvas, _doc: BaseDocTemplate) -> None:
-        cast(FurnishedCanvas, canvas).draw_page_number()
+        furnished = cast(FurnishedCanvas, canvas)
+        furnished.mark_secrecy()
+        furnished.draw_page_number()
 
     def page_end(canvas: Canvas, _doc: BaseDocTemplate) -> None:
         cast(FurnishedCanvas, canvas).refer_to_continuation()
 
+    templates = []
+    for head in heads:
+        top = round(head.body_top, 3)
+        if top not in first_templates:
+            name = first_templates[top] = f"first{len(first_templates)}"
+            templates.append(
+                PageTemplate(
+                    name,
+                    [_frame(layout, head.body_top, "first")],
+                    onPage=first_page,
+                    onPageEnd=page_end,
+                    autoNextPageTemplate="later",
+                )
+            )
+    later_frame = _frame(layout, page_h - layout.later_top, "later")
+    templates.append(PageTemplate("later", [later_frame], onPage=later_page, onPageEnd=page_end))
     out = io.BytesIO()
     doc = BaseDocTemplate(
         out,
@@ -313,20 +295,6 @@ def render_letters(
         lang="th",
         invariant=True,
     )
-    templates = []
-    first_templates: dict[float, str] = {}
-    for n, (top, frame) in enumerate(first_frames.items()):
-        templates.append(
-            PageTemplate(
-                f"first{n}",
-                [frame],
-                onPage=first_page,
-                onPageEnd=page_end,
-                autoNextPageTemplate="later",
-            )
-        )
-        first_templates[top] = f"first{n}"
-    templates.append(PageTemplate("later", [later_frame], onPage=later_page, onPageEnd=page_end))
     doc.addPageTemplates(templates)
     furniture = Furniture(
         font=family.regular,
@@ -336,17 +304,25 @@ def render_letters(
         right_x=page_w - layout.right,
         number_baseline=page_h - layout.emblem_top,
         continuation_baseline=layout.bottom,
+        secrecy_font=family.bold,
+        secrecy_size=family.size(layout.secrecy_size),
+        secrecy_top_baseline=page_h - layout.secrecy_top,
+        secrecy_bottom_baseline=layout.secrecy_bottom,
     )
     story: list[Flowable] = []
+    places: list[SignaturePlace] = []
     for n, (letter, head) in enumerate(zip(letters, heads, strict=True)):
         if n:
             story += [
-                _NextLetter(n, heads),
+                _NextLetter(n),
                 NextPageTemplate(first_templates[round(head.body_top, 3)]),
                 PageBreak(),
             ]
-        story += letter_story(letter, family, layout)
+        own, place = letter_story(letter, family, layout)
+        story += own
+        places.append(place)
     doc.build(story, canvasmaker=canvas_maker(furniture, appendix))
     total = doc.page
     bounds = [*starts, total + 1]
-    return out.getvalue(), [list(range(a, b)) for a, b in itertools.pairwise(bounds)]
+    pages = [list(range(a, b)) for a, b in itertools.pairwise(bounds)]
+    return out.getvalue(), pages, places

@@ -1,26 +1,42 @@
 """Letter files: TOML with Jinja2 templates in ``to`` and ``body``, checked key by key.
 
-Every error names the file, the key and its line, and nothing is rendered from a bad file.
+Every error names the file, the key and its line, and nothing is rendered from a bad file. A
+letter file is the exchange format between the command line and the web: a draft is read from
+text (:func:`parse_letter_file`) and written back (:func:`dump_letter_file`) unmerged, its
+templates as written.
+
+Kinds: ``external`` and ``circular`` letters, and the internal memo, ``memo`` (บันทึกข้อความ). A
+memo's ``[sender]`` gives ``code`` (for ที่), ``agency``, ``unit`` (required) and ``phone``: its
+ส่วนราชการ line; it has no address, fax, e-mail or closing words, and those keys are refused on
+a memo rather than silently not printed. ``references`` and ``enclosures`` print on a memo only
+when given, under เรียน, as on a letter.
 """
 
 from __future__ import annotations
 
+import os
 import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import jinja2
+import tomli_w
 from jinja2.sandbox import SandboxedEnvironment
 
 from letters.model import (
     ACTING_RELATIONS,
+    DEFAULT_CLOSING,
+    KINDS,
     MADE_ENCLOSURES,
+    SECRECY_CLASSES,
     URGENCIES,
     Enclosure,
+    Kind,
     Letter,
     Sender,
     Signer,
@@ -35,6 +51,7 @@ TOP_KEYS = {
     "date",
     "thai_digits",
     "urgency",
+    "secrecy",
     "subject",
     "to",
     "references",
@@ -48,6 +65,13 @@ SENDER_KEYS = {"code", "agency", "address", "unit", "phone", "fax", "email", "em
 SIGNER_KEYS = {"name", "position", "acting", "on_behalf_of"}
 ENCLOSURE_KEYS = {"title", "count", "file", "make"}
 TEMPLATE_KEYS = ("to", "body")
+# What a memo does not print, so does not take.
+MEMO_REFUSED = {"closing": "a memo has no closing words"}
+MEMO_SENDER_REFUSED = {
+    "address": "a memo prints no address",
+    "fax": "a memo prints only the unit's phone (ส่วนราชการ)",
+    "email": "a memo prints only the unit's phone (ส่วนราชการ)",
+}
 
 
 class LetterFileError(Invalid):
@@ -105,13 +129,55 @@ def split_paragraphs(text: str) -> tuple[str, ...]:
 
 
 @dataclass(frozen=True)
+class LetterSource:
+    """A letter file's content, checked and unmerged: ``to`` and ``body`` are still Jinja2
+    templates. Paths (enclosure files, the emblem) are absolute."""
+
+    kind: Kind
+    date: date
+    subject: str
+    to: str
+    body: str
+    sender: Sender
+    signer: Signer
+    number: str | None = None
+    thai_digits: bool = True
+    urgency: str | None = None
+    secrecy: str | None = None
+    references: tuple[str, ...] = ()
+    enclosures: tuple[Enclosure, ...] = ()
+    closing: str | None = None  # None: the regulation's ขอแสดงความนับถือ (a memo has none)
+
+
+@dataclass(frozen=True)
 class LetterFile:
     """A parsed, checked letter file whose templates are ready to merge per recipient."""
 
     path: Path
-    source: str
-    data: Mapping[str, Any]
+    source: str  # the file's text
+    spec: LetterSource
     templates: Mapping[str, jinja2.Template]
+
+    @property
+    def data(self) -> Mapping[str, Any]:
+        """The checked values by letter-file key (``enclosures`` as :class:`Enclosure`)."""
+        spec = self.spec
+        return MappingProxyType(
+            {
+                "kind": spec.kind,
+                "number": spec.number,
+                "date": spec.date,
+                "thai_digits": spec.thai_digits,
+                "urgency": spec.urgency,
+                "secrecy": spec.secrecy,
+                "subject": spec.subject,
+                "references": list(spec.references),
+                "enclosures": spec.enclosures,
+                "closing": spec.closing,
+                "sender": spec.sender,
+                "signer": spec.signer,
+            }
+        )
 
     def error(self, key: str, message: str, table: str | None = None) -> LetterFileError:
         return LetterFileError(self.path, key, key_line(self.source, table, key), message)
@@ -126,21 +192,22 @@ class LetterFile:
                 raise self.error(key, f"template uses an undefined name: {exc.message}") from None
             except jinja2.TemplateError as exc:
                 raise self.error(key, f"template error: {exc}") from None
-        d = self.data
+        spec = self.spec
         return Letter(
-            kind=d["kind"],
-            number=d.get("number"),
-            date=d["date"],
-            thai_digits=d.get("thai_digits", True),
-            urgency=d.get("urgency"),
-            subject=d["subject"],
+            kind=spec.kind,
+            number=spec.number,
+            date=spec.date,
+            thai_digits=spec.thai_digits,
+            urgency=spec.urgency,
+            secrecy=spec.secrecy,
+            subject=spec.subject,
             to=join_wrapped(rendered["to"]),
-            references=tuple(d.get("references", ())),
-            enclosures=d["enclosures"],
+            references=spec.references,
+            enclosures=spec.enclosures,
             body=split_paragraphs(rendered["body"]),
-            closing=d.get("closing", "ขอแสดงความนับถือ"),
-            sender=d["sender"],
-            signer=d["signer"],
+            closing=spec.closing or DEFAULT_CLOSING,
+            sender=spec.sender,
+            signer=spec.signer,
         )
 
 
@@ -237,6 +304,16 @@ def _parse_enclosures(lf: LetterFile, value: Any) -> tuple[Enclosure, ...]:
     return tuple(out)
 
 
+def _parse_toml(path: Path, source: str) -> dict[str, Any]:
+    try:
+        return tomllib.loads(source)
+    except tomllib.TOMLDecodeError as exc:
+        line = re.search(r"line (\d+)", str(exc))
+        raise LetterFileError(
+            path, None, int(line.group(1)) if line else None, f"invalid TOML: {exc}"
+        ) from None
+
+
 def read_toml(path: Path) -> tuple[str, dict[str, Any]]:
     """A TOML file's text and data; a missing, non-UTF-8 or malformed file is a
     :class:`LetterFileError` naming the file and, for bad TOML, the line."""
@@ -246,30 +323,39 @@ def read_toml(path: Path) -> tuple[str, dict[str, Any]]:
         raise LetterFileError(path, None, None, "file not found") from None
     except UnicodeDecodeError as exc:
         raise LetterFileError(path, None, None, f"not UTF-8 text ({exc.reason})") from None
-    try:
-        return source, tomllib.loads(source)
-    except tomllib.TOMLDecodeError as exc:
-        line = re.search(r"line (\d+)", str(exc))
-        raise LetterFileError(
-            path, None, int(line.group(1)) if line else None, f"invalid TOML: {exc}"
-        ) from None
+    return source, _parse_toml(path, source)
 
 
 def load_letter_file(path: Path | str) -> LetterFile:
     """Read and check a letter file; raises :class:`LetterFileError` naming file, key and line."""
     path = Path(path)
     source, raw = read_toml(path)
+    return _check(path, source, raw)
 
-    lf = LetterFile(path=path, source=source, data={}, templates={})
+
+def parse_letter_file(source: str, path: Path | str = "letter.toml") -> LetterFile:
+    """Check a letter file given as text (a draft from the web): as :func:`load_letter_file`,
+    errors naming ``path``, and enclosure files and the emblem relative to its folder."""
+    path = Path(path)
+    return _check(path, source, _parse_toml(path, source))
+
+
+def _check(path: Path, source: str, raw: dict[str, Any]) -> LetterFile:
+    lf = LetterFile(path=path, source=source, spec=_EMPTY, templates={})
     _check_unknown(lf, raw, TOP_KEYS, None)
     data: dict[str, Any] = {}
 
     kind = raw.get("kind")
-    if kind not in ("external", "circular"):
+    if kind not in KINDS:
         if kind is None:
-            raise LetterFileError(path, "kind", None, "is required: external or circular")
-        raise lf.error("kind", f"{kind!r} is not external or circular")
+            raise LetterFileError(path, "kind", None, "is required: external, circular or memo")
+        raise lf.error("kind", f"{kind!r} is not external, circular or memo")
     data["kind"] = kind
+    memo = kind == "memo"
+    if memo:
+        for key, why in MEMO_REFUSED.items():
+            if key in raw:
+                raise lf.error(key, f"{why}: remove it")
     if "number" in raw:
         number = raw["number"]
         if isinstance(number, bool) or not isinstance(number, (int, str)) or not str(number):
@@ -282,23 +368,25 @@ def load_letter_file(path: Path | str) -> LetterFile:
         if not isinstance(raw["thai_digits"], bool):
             raise lf.error("thai_digits", f"must be true or false, got {raw['thai_digits']!r}")
         data["thai_digits"] = raw["thai_digits"]
-    if "urgency" in raw:
-        urgency = raw["urgency"]
-        if urgency not in URGENCIES:
-            raise lf.error("urgency", f"{urgency!r} is not one of {', '.join(URGENCIES)}")
-        data["urgency"] = urgency
+    for key, allowed in (("urgency", URGENCIES), ("secrecy", SECRECY_CLASSES)):
+        if key in raw:
+            value = raw[key]
+            if value not in allowed:
+                raise lf.error(key, f"{value!r} is not one of {', '.join(allowed)}")
+            data[key] = value
     data["subject"] = _require_str(lf, raw, "subject", None)
     if "closing" in raw:
         data["closing"] = _require_str(lf, raw, "closing", None)
     references = raw.get("references", [])
     if not isinstance(references, list) or not all(isinstance(r, str) for r in references):
         raise lf.error("references", "must be a list of text")
-    data["references"] = [nfc(r.strip()) for r in references]
+    data["references"] = tuple(nfc(r.strip()) for r in references)
     data["enclosures"] = _parse_enclosures(lf, raw.get("enclosures"))
 
     templates: dict[str, jinja2.Template] = {}
     for key in TEMPLATE_KEYS:
         source_text = _require_str(lf, raw, key, None)
+        data[key] = source_text
         try:
             templates[key] = _ENV.from_string(source_text)
         except jinja2.TemplateSyntaxError as exc:
@@ -315,16 +403,22 @@ def load_letter_file(path: Path | str) -> LetterFile:
             raise LetterFileError(path, table, None, f"the [{table}] table is required")
         _check_unknown(lf, raw[table], keys, table)
     s = raw["sender"]
+    if memo:
+        for key, why in MEMO_SENDER_REFUSED.items():
+            if key in s:
+                raise lf.error(key, f"{why}: remove it", "sender")
     emblem = None
     if "emblem" in s:
         emblem = (path.parent / str(s["emblem"])).resolve()
         if not emblem.is_file():
             raise lf.error("emblem", f"image {emblem} does not exist", "sender")
     optional = {k: nfc(str(s.get(k, "")).strip()) for k in ("unit", "phone", "fax", "email")}
+    if memo:
+        optional["unit"] = _require_str(lf, s, "unit", "sender")
     data["sender"] = Sender(
         code=_require_str(lf, s, "code", "sender"),
         agency=_require_str(lf, s, "agency", "sender"),
-        address=_require_str(lf, s, "address", "sender"),
+        address="" if memo else _require_str(lf, s, "address", "sender"),
         emblem=emblem,
         **optional,
     )
@@ -340,4 +434,82 @@ def load_letter_file(path: Path | str) -> LetterFile:
         acting=acting,
         on_behalf_of=nfc(str(g.get("on_behalf_of", "")).strip()),
     )
-    return LetterFile(path=path, source=source, data=data, templates=templates)
+    return LetterFile(path=path, source=source, spec=LetterSource(**data), templates=templates)
+
+
+# A stand-in while a file is checked (errors need only its path and text).
+_EMPTY = LetterSource(
+    kind="external",
+    date=date(1970, 1, 1),
+    subject="",
+    to="",
+    body="",
+    sender=Sender(code="", agency=""),
+    signer=Signer(name="", position=""),
+)
+
+
+def _relative(path: str | Path, folder: Path | None) -> str:
+    """``path`` relative to ``folder`` where it can be (the file is written there), else as
+    it is."""
+    if folder is None:
+        return str(path)
+    try:
+        return Path(os.path.relpath(Path(path), folder.resolve())).as_posix()
+    except ValueError:  # another drive
+        return str(path)
+
+
+def dump_letter_file(letter: LetterSource | LetterFile, *, folder: Path | None = None) -> str:
+    """A letter file's text that loads back to the same :class:`LetterSource`: templates as
+    written, the body as a multi-line string, enclosure files and the emblem relative to
+    ``folder`` (where the text will be saved; by default the letter file's own folder)."""
+    if isinstance(letter, LetterFile):
+        folder = folder if folder is not None else letter.path.parent
+        spec = letter.spec
+    else:
+        spec = letter
+    out: dict[str, Any] = {"kind": spec.kind}
+    if spec.number is not None:
+        out["number"] = spec.number
+    out["date"] = spec.date
+    out["thai_digits"] = spec.thai_digits
+    if spec.urgency is not None:
+        out["urgency"] = spec.urgency
+    if spec.secrecy is not None:
+        out["secrecy"] = spec.secrecy
+    out["subject"] = spec.subject
+    out["to"] = spec.to
+    if spec.references:
+        out["references"] = list(spec.references)
+    if spec.enclosures:
+        enclosures = []
+        for e in spec.enclosures:
+            item: dict[str, str] = {"title": e.title}
+            if e.count:
+                item["count"] = e.count
+            if e.file is not None:
+                item["file"] = _relative(e.file, folder)
+            if e.make is not None:
+                item["make"] = e.make
+            enclosures.append(item)
+        out["enclosures"] = enclosures
+    out["body"] = spec.body  # a multi-line string: one paragraph a line, a blank line between
+    if spec.closing is not None:
+        out["closing"] = spec.closing
+    sender = spec.sender
+    table: dict[str, str] = {"code": sender.code, "agency": sender.agency}
+    for key in ("address", "unit", "phone", "fax", "email"):
+        value = getattr(sender, key)
+        if value:
+            table[key] = value
+    if sender.emblem is not None:
+        table["emblem"] = _relative(sender.emblem, folder)
+    out["sender"] = table
+    signer = spec.signer
+    out["signer"] = {
+        key: getattr(signer, key)
+        for key in ("name", "position", "acting", "on_behalf_of")
+        if getattr(signer, key)
+    }
+    return tomli_w.dumps(out, multiline_strings=True)

@@ -1,10 +1,14 @@
-"""Page furniture for multi-page official documents: ``- ๒ -`` page numbers and continuation words.
+"""Page furniture for multi-page official documents: ``- ๒ -`` page numbers, continuation words
+and the secrecy class (ชั้นความลับ) at the top and bottom of every page.
 
 Continuation words (คำต่อ) are the first words of the next page, printed with ``...`` at the
 bottom right of every page that continues. The next page is not laid out when a page ends, so
 the canvas adds them to each finished page's content just before it saves, when every page's
 first line is known: one pass, no second build. (Drawn in the page's own content, not in a form
 XObject: pdf.js runs a form's text into the line before it.)
+
+A document with a secrecy class has it in red at the top centre of every page, drawn first, and
+at the bottom centre, added with the continuation words: each page's text reads top to bottom.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from reportlab import rl_config
+from reportlab.lib.colors import Color
 from reportlab.pdfbase import pdfdoc
 from reportlab.pdfgen.canvas import Canvas
 
@@ -28,6 +33,8 @@ from letters.segment import break_units
 from letters.shaping import ShapingFont
 from letters.textlayer import KEPT_FLATE
 from letters.thaitext import numerals
+
+SECRECY_RED = Color(0.85, 0.0, 0.0)
 
 # The page number is set a hair (0.2 %, a thousandth of a millimetre on a glyph) smaller than
 # the text: poppler (pdftotext, Evince, Okular) reads a line that ends with a hyphen, as
@@ -61,6 +68,10 @@ class Furniture:
     right_x: float  # right edge of the text block
     number_baseline: float  # y of the page number on pages after the first
     continuation_baseline: float  # y of the continuation words
+    secrecy_font: ShapingFont | None = None  # bold
+    secrecy_size: float = 0.0
+    secrecy_top_baseline: float = 0.0
+    secrecy_bottom_baseline: float = 0.0
 
 
 class FurnishedCanvas(Canvas):
@@ -80,16 +91,38 @@ class FurnishedCanvas(Canvas):
         self._continued_pages: list[int] = []
         # Several documents (letters) may share one canvas: each starts its own page count.
         self.document_starts: list[int] = [1]
+        self.secrecy: str | None = None  # of the current document
+        self._secret_pages: dict[int, str] = {}
 
     def note_line(self, text: str) -> None:
         if text.strip():
             self.first_lines.setdefault(self.getPageNumber(), text)
 
-    def start_document(self) -> None:
-        """The current page begins a new document: numbering restarts, nothing continues."""
+    def start_document(self, secrecy: str | None = None) -> None:
+        """The current page begins a new document: numbering restarts, nothing continues;
+        its pages carry ``secrecy`` (a secrecy class) if given."""
         page = self.getPageNumber()
         if page != self.document_starts[-1]:
             self.document_starts.append(page)
+        self.secrecy = secrecy
+
+    def mark_secrecy(self) -> None:
+        """The document's secrecy class at the top centre of this page (first thing drawn on
+        it); the bottom one is added when the document is saved."""
+        if not self.secrecy:
+            return
+        self._secret_pages[self.getPageNumber()] = self.secrecy
+        self.setFillColor(SECRECY_RED)
+        self._draw_centred(self.secrecy, self.furniture.secrecy_top_baseline)
+        self.setFillColorRGB(0, 0, 0)
+
+    def _draw_centred(self, text: str, baseline: float) -> None:
+        f = self.furniture
+        if f.secrecy_font is None:
+            raise ValueError("a secrecy class needs Furniture.secrecy_font")
+        shaped = f.secrecy_font.shape(text)
+        x = (f.page_width - shaped.points(f.secrecy_size)) / 2
+        draw_glyphs(self, f.secrecy_font, f.secrecy_size, x, baseline, shaped.glyphs)
 
     def draw_page_number(self) -> None:
         page = self.getPageNumber() - self.document_starts[-1] + 1
@@ -133,17 +166,34 @@ class FurnishedCanvas(Canvas):
             forms_in_use = canvas_forms(self)
             forms_before = len(forms_in_use)
             ops = glyph_operators(self, f.font, f.size, x, f.continuation_baseline, shaped.glyphs)
-            target = pages[page - 1]
-            target.stream += f"q 0 g\n{ops}\nQ\n"
-            forms = forms_in_use[forms_before:]
-            if forms:  # outlines of glyphs that speak no text: the page must name them
-                del forms_in_use[forms_before:]
-                named = target.XObjects or pdfdoc.PDFDictionary({})
-                named.dict.update(doc.xobjDict(forms).dict)
-                target.XObjects = named
+            self._add_to_page(pages[page - 1], "0 g", ops, forms_before)
+        for page, secrecy in self._secret_pages.items():
+            font = f.secrecy_font
+            assert font is not None  # mark_secrecy drew with it
+            shaped = font.shape(secrecy)
+            x = (f.page_width - shaped.points(f.secrecy_size)) / 2
+            forms_before = len(canvas_forms(self))
+            ops = glyph_operators(
+                self, font, f.secrecy_size, x, f.secrecy_bottom_baseline, shaped.glyphs
+            )
+            red = " ".join(f"{c:g}" for c in SECRECY_RED.rgb())
+            self._add_to_page(pages[page - 1], f"{red} rg", ops, forms_before)
         for page in pages:
             _compress_kept(page)
         super().save()
+
+
+    def _add_to_page(self, target: Any, colour: str, ops: str, forms_before: int) -> None:
+        """Text operators added to a finished page's content, in ``colour``; glyph outline
+        forms they drew (glyphs that speak no text) named in the page's resources."""
+        target.stream += f"q {colour}\n{ops}\nQ\n"
+        forms_in_use = canvas_forms(self)
+        forms = forms_in_use[forms_before:]
+        if forms:
+            del forms_in_use[forms_before:]
+            named = target.XObjects or pdfdoc.PDFDictionary({})
+            named.dict.update(canvas_doc(self).xobjDict(forms).dict)
+            target.XObjects = named
 
 
 def _compress_kept(page: Any) -> None:

@@ -13,7 +13,7 @@ from reportlab.lib.colors import Color, black
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Flowable
 
-from letters.pdfglyphs import draw_cached, draw_glyphs
+from letters.pdfglyphs import draw_cached, draw_glyphs, draw_runs
 from letters.segment import break_units
 from letters.shaping import Glyph, Shaped, ShapingFont
 
@@ -219,6 +219,7 @@ class ThaiParagraph(Flowable):
         style: TextStyle,
         *,
         label: str | None = None,
+        label_style: TextStyle | None = None,
         lines: list[Line] | None = None,
         continued: bool = False,
     ) -> None:
@@ -226,6 +227,9 @@ class ThaiParagraph(Flowable):
         self.text = text
         self.style = style
         self.label = label  # drawn at the left of the first line (เรื่อง, เรียน, ...)
+        # The label's own font and size (a memo's bold labels), else the text's; a first line
+        # with a label of its own style is not justified.
+        self.label_style = label_style
         self._lines = lines
         self._lines_width: float | None = None
         self.continued = continued
@@ -261,7 +265,12 @@ class ThaiParagraph(Flowable):
         if fit <= 0:
             return []
         head = ThaiParagraph(
-            self.text, self.style, label=self.label, lines=lines[:fit], continued=self.continued
+            self.text,
+            self.style,
+            label=self.label,
+            label_style=self.label_style,
+            lines=lines[:fit],
+            continued=self.continued,
         )
         tail = ThaiParagraph(self.text, self.style, lines=lines[fit:], continued=True)
         head._lines_width = tail._lines_width = availWidth
@@ -287,12 +296,33 @@ class ThaiParagraph(Flowable):
         justify = style.align == "justify"
         for n, (line, x, y) in enumerate(self.line_positions()):
             label = self.label if n == 0 and not self.continued else None
+            if label and self.label_style is not None:
+                self._draw_styled_label(canvas, label, line, x, y)
+                if note_line is not None:
+                    note_line(line.text)
+                continue
             key = (line.drawn_as, style.font.name, style.size, x, y, justify, label)
             if not draw_cached(canvas, key):
                 glyphs, extra, x = self._glyph_run(line, x, label, justify)
                 draw_glyphs(canvas, style.font, style.size, x, y, glyphs, extra, cache_key=key)
             if note_line is not None:
                 note_line(line.text)
+
+    def _draw_styled_label(
+        self, canvas: Canvas, label: str, line: Line, x: float, y: float
+    ) -> None:
+        """The label in its own style and the line's text as one text object, a real space
+        after the label (as in :meth:`_glyph_run`)."""
+        assert self.label_style is not None
+        label_font, label_size = self.label_style.font, self.label_style.size
+        glyphs = [g for unit in line.units for g in unit.glyphs]
+        draw_runs(
+            canvas,
+            [
+                (label_font, label_size, 0.0, y, label_font.shape(label + " ").glyphs),
+                (self.style.font, self.style.size, x, y, glyphs),
+            ],
+        )
 
     def _glyph_run(
         self, line: Line, x: float, label: str | None, justify: bool

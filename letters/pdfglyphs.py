@@ -311,3 +311,27 @@ def draw_text(
     if not draw_cached(canvas, key):
         draw_glyphs(canvas, font, size, x, y, shaped.glyphs, cache_key=key)
     return shaped.points(size)
+
+
+Run = tuple[ShapingFont, float, float, float, Sequence[Glyph]]  # font, size, x, y, glyphs
+
+
+def draw_runs(canvas: Canvas, runs: Sequence[Run]) -> None:
+    """Draw several runs, each in its own font and size, as one text object (``BT … ET``):
+    readers take them for one line (a memo's bold label and the text after it), as they do
+    one run. Each run starts where its x and y say."""
+    texts: list[str] = []
+    outlines: list[str] = []
+    for font, size, x, y, glyphs in runs:
+        ops = glyph_operators(canvas, font, size, x, y, glyphs)
+        if not ops:
+            continue
+        lines = ops.split("\n")
+        end = lines.index("ET")
+        text = lines[:end]
+        if texts:  # within one text object, a run starts by setting the text matrix anew
+            text[0] = text[0].removeprefix("BT ")
+        texts += text
+        outlines += lines[end + 1 :]
+    if texts:
+        canvas_code(canvas).append("\n".join([*texts, "ET", *outlines]))

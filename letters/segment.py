@@ -34,9 +34,17 @@ def _is_space(unit: str) -> bool:
     return unit.isspace() and NBSP not in unit
 
 
+def _is_abbreviation_letter(token: str) -> bool:
+    """A consonant and its full stop (``ร.`` of ``โทร.``, the second ``ผ.`` of ``ผ.ผ.``):
+    newmm cuts abbreviations there, and no line may."""
+    return len(token) >= 2 and token[1] == "." and "\u0e01" <= token[0] <= "\u0e2e"
+
+
 def _may_break_between(left: str, right: str) -> bool:
     a, b = left[-1], right[0]
     if b in NO_BREAK_BEFORE or a in NO_BREAK_AFTER:
+        return False
+    if _is_abbreviation_letter(right) and (is_thai(a) or (a == "." and is_thai(left[-2:-1]))):
         return False
     if _is_space(left) or _is_space(right):
         return True
@@ -51,7 +59,11 @@ def break_units(text: str) -> tuple[str, ...]:
     """
     units: list[str] = []
     for piece in _pieces(text):
-        for token in _words(piece):
+        tokens = list(_words(piece))
+        for n in range(len(tokens) - 1, 0, -1):  # a lone consonant and its full stop: one
+            if tokens[n].startswith(".") and _is_abbreviation_letter(tokens[n - 1] + "."):
+                tokens[n - 1 : n + 1] = [tokens[n - 1] + tokens[n]]
+        for token in tokens:
             for part in list(token) if token.isspace() else [token]:
                 if units and not _may_break_between(units[-1], part):
                     units[-1] += part

@@ -145,6 +145,22 @@ class ShapingFont:
     def descent(self) -> float:
         return float(self.rl.face.descent)
 
+    def ink(self, text: str) -> tuple[float, float]:
+        """The lowest and highest ink of ``text`` as shaped, thousandths of an em above the
+        baseline (for placing a line by its letters, not its line box)."""
+        buf = hb.Buffer()
+        buf.add_str(text)
+        buf.guess_segment_properties()
+        with self._lock:
+            hb.shape(self._hb_font, buf, {"kern": True, "liga": True})
+            extents = [
+                (self._hb_font.get_glyph_extents(info.codepoint), pos.y_offset)
+                for info, pos in zip(buf.glyph_infos, buf.glyph_positions, strict=True)
+            ]
+        tops = [e.y_bearing + dy for e, dy in extents if e is not None]
+        bottoms = [e.y_bearing + e.height + dy for e, dy in extents if e is not None]
+        return float(min(bottoms, default=0)), float(max(tops, default=0))
+
     def has_char(self, char: str) -> bool:
         return ord(char) in self.rl.face.charToGlyph
 

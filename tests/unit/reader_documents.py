@@ -1,6 +1,7 @@
 """The documents every PDF reader must read back exactly: the seed letter, a Thai letter of three
-pages and more, credential slips, the QR sheet, an annotated letter and a six-college
-``print-all.pdf`` made by the real ``saraban mailout`` command."""
+pages and more, the example memo, a two-page secret and urgent memo signed digitally,
+credential slips, the QR sheet, an annotated letter and a six-college ``print-all.pdf`` made by
+the real ``saraban mailout`` command; and the seed letter signed digitally (PAdES)."""
 
 from __future__ import annotations
 
@@ -17,12 +18,13 @@ from pathlib import Path
 from letters.annotation import NoteBlock, ReceiptStamp, annotate
 from letters.letter import render_letter
 from letters.letterfile import load_letter_file
-from letters.model import Letter
+from letters.model import Enclosure, Letter
 from letters.qrsheet import load_qr_sheet, render_qr_sheet
 from letters.slip import Slip, render_slips
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "emvs-2569"
+MEMO = ROOT / "examples" / "memo" / "memo.toml"
 
 # Administrative Thai in a circular's register: long compounds, numbers, Latin words, quotes,
 # parentheses, and marks on tall consonants (ปี เป้า ปฏิบัติ ฝ่าย ฟื้นฟู).
@@ -87,6 +89,41 @@ def corpus_letter() -> Letter:
     return replace(seed, body=body, date=date(2026, 4, 10))
 
 
+def memo() -> Letter:
+    return load_letter_file(MEMO).merge()
+
+
+def long_memo() -> Letter:
+    """Two pages and more, secret and urgent, with the digital signature's line, a reference
+    and enclosures: every part a memo can have."""
+    example = memo()
+    body = (*example.body[:-1], *EXTRA_PARAGRAPHS[:4], example.body[-1])
+    return replace(
+        example,
+        body=body,
+        secrecy="ลับ",
+        urgency="ด่วนที่สุด",
+        references=("หนังสือสำนักงานคณะกรรมการการอาชีวศึกษา ที่ ศธ 0603/ว 5553 ลงวันที่ 10 เมษายน 2569",),
+        enclosures=(
+            Enclosure("สำเนาหนังสือ ที่ ศธ 0603/ว 5553", "1 ชุด"),
+            Enclosure("ซองชื่อผู้ใช้และรหัสผ่านระบบ e-MVS", "1 ซอง"),
+        ),
+        signed_on=date(2026, 4, 20),
+    )
+
+
+def signed_letter() -> bytes:
+    """The seed letter signed by a key of a test PKI, its widget over the signature block."""
+    from letters.letter import render_letter_layout
+    from letters.signing import load_signing_key, sign_letter
+    from tests.unit.pki import make_pki
+
+    pki = make_pki()
+    key = load_signing_key(pki.p12("signer"), pki.passphrase)
+    rendered = render_letter_layout(replace(seed_letter(), signed_on=date(2026, 4, 10)))
+    return sign_letter(rendered, key, reason="ลงนามหนังสือราชการ")
+
+
 def annotated_letter() -> bytes:
     stamp = ReceiptStamp(COLLEGE, "1234", datetime(2026, 4, 20, 10, 35, tzinfo=ICT))
     return annotate(render_letter(seed_letter()), stamp, NOTES)
@@ -119,6 +156,9 @@ def print_all(folder: Path, colleges: int = 6) -> bytes:
 DOCUMENTS: dict[str, Callable[[Path], bytes]] = {
     "seed letter": lambda _: render_letter(seed_letter()),
     "corpus letter": lambda _: render_letter(corpus_letter()),
+    "signed seed letter": lambda _: signed_letter(),
+    "memo": lambda _: render_letter(memo()),
+    "long memo": lambda _: render_letter(long_memo()),
     "slips": lambda _: render_slips(list(SLIPS), per_page=2),
     "QR sheet": lambda _: render_qr_sheet(load_qr_sheet(EXAMPLE / "qr-sheet.toml")),
     "annotated letter": lambda _: annotated_letter(),

@@ -41,7 +41,7 @@ BAD_FILES = [
     # (change to the sample, key named, text on the line named or None)
     (lambda s: s.replace("date = 2026-04-10", 'date = "10 เมษายน 2569"'), "date", 'date = "10'),
     (lambda s: s.replace("date = 2026-04-10", 'date = "2026-02-30"'), "date", 'date = "2026'),
-    (lambda s: s.replace('kind = "circular"', 'kind = "memo"'), "kind", 'kind = "memo"'),
+    (lambda s: s.replace('kind = "circular"', 'kind = "notice"'), "kind", 'kind = "notice"'),
     (lambda s: s.replace('kind = "circular"', 'kind = "circular"\ncolour = "red"'), "colour",
      "colour"),
     (lambda s: s.replace("\nthai_digits = true", "\n" + 'thai_digits = "yes"'), "thai_digits",

@@ -34,9 +34,16 @@ from tests.unit.pdfreaders import (
     read_back,
     typeset_runs,
 )
-from tests.unit.reader_documents import DOCUMENTS, corpus_letter, seed_letter
+from tests.unit.reader_documents import (
+    DOCUMENTS,
+    corpus_letter,
+    long_memo,
+    memo,
+    seed_letter,
+)
 
-ORDERED = {"seed letter", "corpus letter"}  # one column: lines must come top to bottom
+# One column: lines must come top to bottom.
+ORDERED = {"seed letter", "signed seed letter", "corpus letter", "memo", "long memo"}
 PRIVATE = re.compile("[\ue000-\uf8ff\U000f0000-\U0010ffff]")
 
 
@@ -92,11 +99,14 @@ def test_the_drawn_text_is_plain_unicode(documents: dict[str, Path], document: s
             assert "\u0e4d\u0e32" not in run.text and "\u0e4d" not in run.text
 
 
-@pytest.mark.parametrize("make", [seed_letter, corpus_letter])
-def test_the_drawn_text_is_the_letter_file(make, documents: dict[str, Path]) -> None:
+@pytest.mark.parametrize(
+    ("name", "make"),
+    [("seed letter", seed_letter), ("corpus letter", corpus_letter), ("memo", memo),
+     ("long memo", long_memo)],
+)
+def test_the_drawn_text_is_the_letter_file(name: str, make, documents: dict[str, Path]) -> None:
     """The drawn text is the letter's own: every word of the body, in order, squashed."""
     letter = make()
-    name = "seed letter" if make is seed_letter else "corpus letter"
     drawn = "".join(
         run.text for runs in typeset_runs(documents[name].read_bytes()) for run in runs
     )
@@ -169,7 +179,9 @@ def _subset(font: pypdf.generic.DictionaryObject) -> tuple[str, str, bytes]:
     return kind, name, hashlib.sha256(data).digest()
 
 
-@pytest.mark.parametrize("document", ["seed letter", "print-all (6 colleges)"])
+@pytest.mark.parametrize(
+    "document", ["seed letter", "signed seed letter", "long memo", "print-all (6 colleges)"]
+)
 def test_every_subset_has_its_own_tag_and_every_font_is_embedded(
     documents: dict[str, Path], document: str
 ) -> None:

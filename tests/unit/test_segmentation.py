@@ -84,3 +84,20 @@ def test_a_word_set_of_other_words_is_the_trie_of_them() -> None:
     for text in ["กากบาทข ค", "ข คกา", " กาก"]:
         for start in range(len(text) + 1):
             assert mine.prefixes(text, start) == theirs.prefixes(text, start)
+
+
+@pytest.mark.parametrize(
+    ("text", "units"),
+    [
+        # newmm cuts โทร. as โท|ร. and ผ.ผ. as ผ.|ผ.: no line may break there.
+        ("ลำปาง โทร.\u00a0๐\u00a0๕๔๒๒", ("ลำปาง", " ", "โทร.\u00a0๐\u00a0๕๔๒๒")),
+        ("รองฯ ผ.ผ., หน.งานวางแผนฯ", ("รองฯ", " ", "ผ.ผ.,", " ", "หน.", "งาน", "วางแผนฯ")),
+        ("ปีงบประมาณ พ.ศ. 2569", ("ปีงบประมาณ", " ", "พ.ศ.", " ", "2569")),
+        # a province or a district after its abbreviation still may
+        ("ต.บ้านเอื้อม อ.เมือง", ("ต.", "บ้าน", "เอื้อม", " ", "อ.", "เมือง")),
+    ],
+)
+def test_abbreviations_are_never_broken(text: str, units: tuple[str, ...]) -> None:
+    from letters.segment import break_units
+
+    assert break_units(text) == units
