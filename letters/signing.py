@@ -49,17 +49,24 @@ from pyhanko_certvalidator.registry import SimpleCertificateStore
 from pyhanko_certvalidator.util import get_pyca_cryptography_hash
 
 from letters.letter import RenderedLetter
+from saraban.domain.errors import Invalid
 
 FIELD_NAME = "Signature1"
 TIMESTAMP_TIMEOUT = 10  # seconds for the timestamp authority to answer
 
 
-class SigningKeyError(ValueError):
+class SigningKeyError(Invalid):
     """A PKCS#12 file that gives no usable signing key (never says more than that)."""
 
+    def __init__(self, message: str) -> None:
+        super().__init__("key", message, text=message)
 
-class SigningError(Exception):
-    """A PDF that was not signed, and why, in Thai and in English."""
+
+class SigningError(Invalid):
+    """A PDF that was not signed, and why, in Thai and in English (the request as a whole)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(None, message)
 
 
 class _CachedKeySigner(signers.SimpleSigner):

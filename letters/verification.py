@@ -33,6 +33,8 @@ from pyhanko.sign.validation.pdf_embedded import async_validate_pdf_signature
 from pyhanko.sign.validation.settings import KeyUsageConstraints
 from pyhanko_certvalidator import ValidationContext
 
+from saraban.domain.errors import ConfigError
+
 MAX_SIGNATURES = 20
 MAX_REVISIONS = 64
 
@@ -109,7 +111,7 @@ def unreadable(detail: str) -> SignatureVerdict:
 CERT_SUFFIXES = {".pem", ".crt", ".cer", ".der"}
 
 
-class TrustStoreError(Exception):
+class TrustStoreError(ConfigError):
     """A trust-store folder that cannot be used, naming the file."""
 
 
