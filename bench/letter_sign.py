@@ -32,7 +32,7 @@ from letters.letter import RenderedLetter, render_letter_layout
 from letters.letterfile import load_letter_file
 from letters.signing import load_signing_key, sign_letter
 from letters.verification import verify_pdf
-from tests.unit.pki import TimestampServer, make_pki
+from tests.support.pki import TimestampServer, make_pki
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "emvs-2569"

@@ -24,11 +24,18 @@ error), ``tests/db``, ``tests/web``, ``tests/browser`` and ``tests/packaging``. 
 marked with its folder's name; the PostgreSQL runs are marked ``postgresql``, and tests that
 take tens of seconds ``slow`` (``scripts/test.sh --quick`` leaves out both, and the browser).
 Helpers shared by several test modules are in ``tests/support``; fixtures in conftest files.
+
+The digital-signature fixtures are here too, for every layer: ``pki`` (a test PKI made with
+``cryptography``: tests/support/pki.py), ``signing_key``, ``timestamp_server`` (a timestamp
+authority on 127.0.0.1) and ``nss_db`` (an NSS database trusting the test root, for poppler's
+``pdfsig``).
 """
 
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -40,7 +47,9 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.pool import NullPool
 from sqlmodel import Session
 
+from letters.signing import SigningKey, load_signing_key
 from saraban.storage.engine import make_engine, normalise_url, upgrade_schema
+from tests.support.pki import TestPKI, TimestampServer, make_pki
 
 PG_URL_ENV = "SARABAN_TEST_PG_URL"
 PG_URL_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -123,3 +132,44 @@ def session(engine: Engine) -> Iterator[Session]:
     """A session on ``engine``; nothing is committed unless the test commits."""
     with Session(engine, expire_on_commit=False) as s:
         yield s
+
+
+# --- digital signatures -------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def pki() -> TestPKI:
+    return make_pki()
+
+
+@pytest.fixture(scope="session")
+def signing_key(pki: TestPKI) -> SigningKey:
+    return load_signing_key(pki.p12("signer"), pki.passphrase)
+
+
+@pytest.fixture(scope="session")
+def timestamp_server(pki: TestPKI) -> Iterator[TimestampServer]:
+    server = TimestampServer(pki)
+    try:
+        yield server
+    finally:
+        server.close()
+
+
+@pytest.fixture(scope="session")
+def nss_db(pki: TestPKI, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """``sql:<folder>`` of an NSS database that trusts the test root to sign documents
+    (``-t ",C,"``: trusted for e-mail, what pdfsig checks; ``C,,`` trusts for TLS only)."""
+    certutil = shutil.which("certutil")
+    if certutil is None or shutil.which("pdfsig") is None:
+        pytest.fail("certutil and pdfsig are needed: install Debian's libnss3-tools and "
+                    "poppler-utils (scripts/readers.sh does)", pytrace=False)
+    folder = tmp_path_factory.mktemp("nssdb")
+    root = folder / "root.pem"
+    root.write_bytes(pki.root.pem)
+    db = f"sql:{folder}"
+    for args in (["-N", "-d", db, "--empty-password"],
+                 ["-A", "-d", db, "-n", "saraban test root", "-t", ",C,", "-i", str(root)]):
+        subprocess.run([certutil, *args], check=True, capture_output=True)
+    assert Path(folder, "cert9.db").is_file()
+    return db

@@ -116,7 +116,7 @@ def signed_letter() -> bytes:
     """The seed letter signed by a key of a test PKI, its widget over the signature block."""
     from letters.letter import render_letter_layout
     from letters.signing import load_signing_key, sign_letter
-    from tests.unit.pki import make_pki
+    from tests.support.pki import make_pki
 
     pki = make_pki()
     key = load_signing_key(pki.p12("signer"), pki.passphrase)

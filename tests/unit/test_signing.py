@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import io
 import re
-import subprocess
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -35,8 +34,9 @@ from letters.signing import (
     sign_pdf,
 )
 from letters.verification import verify_pdf
+from tests.support.pdfsig import pdfsig
+from tests.support.pki import TestPKI, TimestampServer, sign_unchecked
 from tests.unit.pdfreaders import read
-from tests.unit.pki import TestPKI, TimestampServer, sign_unchecked
 
 ROOT = Path(__file__).resolve().parents[2]
 SEED = ROOT / "examples" / "emvs-2569" / "letter.toml"
@@ -63,25 +63,6 @@ def rendered() -> RenderedLetter:
 @pytest.fixture(scope="module")
 def signed(rendered: RenderedLetter, signing_key: SigningKey) -> bytes:
     return sign_letter(rendered, signing_key, reason="ลงนามหนังสือราชการ", location="กรุงเทพมหานคร")
-
-
-def pdfsig(pdf: bytes, nss_db: str, tmp_path: Path) -> list[dict[str, str]]:
-    """pdfsig's report, one dict a signature. Its exit code is 0 whatever the verdict (2: no
-    signature), so the lines are what counts."""
-    path = tmp_path / f"pdfsig-{abs(hash(pdf))}.pdf"
-    path.write_bytes(pdf)
-    result = subprocess.run(["pdfsig", "-nssdir", nss_db, str(path)], capture_output=True,
-                            text=True, timeout=60)
-    if result.returncode == 2:
-        return []
-    assert result.returncode == 0, result.stderr
-    signatures: list[dict[str, str]] = []
-    for line in result.stdout.splitlines():
-        if re.match(r"^Signature #\d+:", line):
-            signatures.append({})
-        elif (m := re.match(r"^\s+- ([^:]+?)(?:: (.*))?$", line)) and signatures:
-            signatures[-1][m.group(1)] = m.group(2) or ""
-    return signatures
 
 
 # --- valid, and the same letter ---------------------------------------------------------------

@@ -2,7 +2,7 @@
 expired one, one that may only make digital signatures, one under another root), a timestamp
 authority; PKCS#12 files for the signers, with the issuing CA inside (as a CA delivers them).
 
-Helpers, not fixtures (those are in conftest.py): the benchmarks use them too.
+Helpers, not fixtures (those are in tests/conftest.py): the benchmarks use them too.
 """
 
 from __future__ import annotations
