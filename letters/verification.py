@@ -44,7 +44,7 @@ Status = Literal[
     "tampered",  # the signed bytes changed
     "invalid",  # the signature value does not verify
     "modified",  # intact, but content was added or changed after signing
-    "untrusted",  # no chain to a trusted root
+    "untrusted",  # no chain to a trusted root (or no trusted root given at all)
     "expired",
     "not_yet_valid",
     "revoked",
@@ -61,12 +61,32 @@ SUMMARIES: dict[str, str] = {
     "invalid": "ลายมือชื่อดิจิทัลไม่ถูกต้อง",
     "modified": "เอกสารถูกแก้ไขหลังลงนาม",
     "untrusted": "ใบรับรองไม่อยู่ในรายการที่เชื่อถือ",
+    "no_trust_store": "ใบรับรองไม่อยู่ในรายการที่เชื่อถือ: ยังไม่ได้กำหนดรายการใบรับรองที่เชื่อถือ",
     "expired": "ใบรับรองหมดอายุ",
     "not_yet_valid": "ใบรับรองยังไม่มีผล",
     "revoked": "ใบรับรองถูกเพิกถอน",
     "not_for_signing": "ใบรับรองนี้ใช้ลงนามเอกสารไม่ได้",
     "unverified": "ตรวจสอบใบรับรองไม่ได้",
     "unreadable": "อ่านลายมือชื่อดิจิทัลไม่ได้ หรือไฟล์เสียหาย",
+}
+
+# The same, in English (the command line prints both; logs and administrators read these).
+SUMMARIES_EN: dict[str, str] = {
+    "valid": "the digital signature is valid",
+    "valid_changed": "the digital signature is valid; allowed additions were made after signing",
+    "valid_when_signed": "the digital signature was valid when signed (the certificate has "
+    "expired since)",
+    "tampered": "the document was changed after signing",
+    "invalid": "the digital signature is not valid",
+    "modified": "the document was changed after signing",
+    "untrusted": "the certificate does not chain to a trusted root",
+    "no_trust_store": "untrusted: no trust store configured",
+    "expired": "the certificate has expired",
+    "not_yet_valid": "the certificate is not valid yet",
+    "revoked": "the certificate is revoked",
+    "not_for_signing": "the certificate may not sign documents",
+    "unverified": "the certificate could not be checked",
+    "unreadable": "the signature cannot be read, or the file is damaged",
 }
 
 KEY_USAGE = KeyUsageConstraints(
@@ -80,6 +100,7 @@ class SignatureVerdict:
 
     status: Status
     summary: str  # one line of Thai for the letter page
+    summary_en: str = ""  # the same in English
     field: str = ""  # the signature field's name
     signer: str = ""  # the signer certificate's subject, human-friendly
     signer_name: str = ""  # its common name
@@ -94,7 +115,8 @@ class SignatureVerdict:
     claimed_time: datetime | None = None  # the signer's own claim (/M): not proof
     timestamp: datetime | None = None  # from a timestamp token, if any
     timestamp_trusted: bool = False
-    trust_problem: str | None = None  # no_chain, expired, not_yet_valid, revoked, key_usage
+    # no_chain, no_trust_store, expired, not_yet_valid, revoked, key_usage, other
+    trust_problem: str | None = None
     detail: str = ""  # for administrators and logs: pyHanko's summary, or the error's class
 
     @property
@@ -103,7 +125,9 @@ class SignatureVerdict:
 
 
 def unreadable(detail: str) -> SignatureVerdict:
-    return SignatureVerdict("unreadable", SUMMARIES["unreadable"], detail=detail)
+    return SignatureVerdict(
+        "unreadable", SUMMARIES["unreadable"], SUMMARIES_EN["unreadable"], detail=detail
+    )
 
 
 # --- trust store ---------------------------------------------------------------------------------
@@ -192,7 +216,16 @@ def _name(value: Any) -> str:
     return str(getattr(value, "name", value) or "").lower()
 
 
-def _trust_problem(status: Any, moment: datetime) -> str | None:
+def _out_of_period(cert: Any, moment: datetime) -> str | None:
+    validity = cert["tbs_certificate"]["validity"]
+    if moment > validity["not_after"].native:
+        return "expired"
+    if moment < validity["not_before"].native:
+        return "not_yet_valid"
+    return None
+
+
+def _trust_problem(status: Any, moment: datetime, has_roots: bool) -> str | None:
     if status.trusted:
         return None
     if status.revoked:
@@ -200,12 +233,14 @@ def _trust_problem(status: Any, moment: datetime) -> str | None:
     indication = _name(status.trust_problem_indic)
     cert = status.signing_cert
     if "no_certificate_chain" in indication:
-        return "no_chain"
+        if has_roots:
+            return "no_chain"
+        # Nothing to chain to: say what can be said without a root, the certificate's period.
+        return _out_of_period(cert, moment) or "no_trust_store"
     if "out_of_bounds" in indication or "expired" in indication:
-        if moment > cert["tbs_certificate"]["validity"]["not_after"].native:
-            return "expired"
-        if moment < cert["tbs_certificate"]["validity"]["not_before"].native:
-            return "not_yet_valid"
+        period = _out_of_period(cert, moment)
+        if period is not None:
+            return period
     if "chain_constraints" in indication:
         return "key_usage"
     if "revoked" in indication:
@@ -215,6 +250,7 @@ def _trust_problem(status: Any, moment: datetime) -> str | None:
 
 _PROBLEM_STATUS: dict[str | None, Status] = {
     "no_chain": "untrusted",
+    "no_trust_store": "untrusted",
     "expired": "expired",
     "not_yet_valid": "not_yet_valid",
     "revoked": "revoked",
@@ -242,7 +278,7 @@ async def _verdict(
     ts = status.timestamp_validity
     timestamp = ts.timestamp if ts is not None else None
     ts_trusted = bool(ts is not None and ts.intact and ts.valid and ts.trusted)
-    problem = _trust_problem(status, moment)
+    problem = _trust_problem(status, moment, bool(roots))
     whole = coverage == "entire_file"
     allowed = bool(status.docmdp_ok) and (whole or level in ("none", "lta_updates",
                                                               "form_filling"))
@@ -280,11 +316,11 @@ async def _verdict(
             result = summary_key = "expired"
     elif problem is not None:
         result = _PROBLEM_STATUS[problem]
-        summary_key = result
+        summary_key = "no_trust_store" if problem == "no_trust_store" else result
     else:
         result = "valid"
         summary_key = "valid" if whole else "valid_changed"
-    return SignatureVerdict(result, SUMMARIES[summary_key], **base)
+    return SignatureVerdict(result, SUMMARIES[summary_key], SUMMARIES_EN[summary_key], **base)
 
 
 async def async_verify_pdf(
@@ -322,7 +358,9 @@ def verify_pdf(
     at: datetime | None = None,
 ) -> list[SignatureVerdict]:
     """A verdict for each signature in ``pdf`` (none for an unsigned PDF), checked against
-    ``trust_roots`` at ``at`` (default now). Never raises on any input: unreadable input gives
+    ``trust_roots`` at ``at`` (default now). With no trust roots at all, an intact signature
+    is ``untrusted`` with ``trust_problem`` ``no_trust_store`` (or ``expired``, ``not_yet_valid``
+    by its certificate's own dates). Never raises on any input: unreadable input gives
     one ``unreadable`` verdict. (Calling it from an event loop, or with a naive ``at``, is a
     programming error and raises: use :func:`async_verify_pdf` there.)"""
     _check_call(at)

@@ -264,6 +264,36 @@ def test_an_expired_certificate(rendered: RenderedLetter, pki: TestPKI, nss_db: 
     assert verify_pdf(signed, trust_roots=pki.roots, at=when)[0].status == "valid"
 
 
+def test_without_a_trust_store_every_signature_is_untrusted_and_says_why(
+    signed: bytes, rendered: RenderedLetter, pki: TestPKI
+) -> None:
+    """No trusted root configured: an intact signature is never called valid, and the verdict
+    says that no trust store is configured (an expired certificate still says expired)."""
+    (verdict,) = verify_pdf(signed, trust_roots=())
+    assert verdict.status == "untrusted" and verdict.intact and not verdict.ok
+    assert verdict.trust_problem == "no_trust_store"
+    assert verdict.summary == ("ใบรับรองไม่อยู่ในรายการที่เชื่อถือ: "
+                               "ยังไม่ได้กำหนดรายการใบรับรองที่เชื่อถือ")
+    assert verdict.summary_en == "untrusted: no trust store configured"
+    box = rendered.signature
+    expired = sign_unchecked(rendered.pdf, pki.p12("expired"), pki.passphrase, page=box.page,
+                             box=tuple(round(v) for v in box.rect))  # type: ignore[arg-type]
+    (verdict,) = verify_pdf(expired, trust_roots=())
+    assert verdict.status == "expired" and verdict.summary_en == "the certificate has expired"
+    (verdict,) = verify_pdf(_edit_one_byte(signed), trust_roots=())
+    assert verdict.status == "tampered"
+
+
+def test_every_verdict_has_its_english(signed: bytes, pki: TestPKI) -> None:
+    from letters.verification import SUMMARIES, SUMMARIES_EN
+
+    assert set(SUMMARIES) == set(SUMMARIES_EN)
+    (verdict,) = verify_pdf(signed, trust_roots=pki.roots)
+    assert verdict.summary_en == "the digital signature is valid"
+    assert verify_pdf(b"garbage", trust_roots=pki.roots)[0].summary_en.startswith(
+        "the signature cannot be read")
+
+
 def test_changed_after_signing_by_an_incremental_update(signed: bytes, pki: TestPKI,
                                                         nss_db: str, tmp_path: Path) -> None:
     from pyhanko.pdf_utils import generic
