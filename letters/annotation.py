@@ -54,6 +54,7 @@ from reportlab.pdfgen.canvas import Canvas
 from letters.fonts import FontFamily, load_family
 from letters.paragraph import TextStyle, placed_lines
 from letters.pdfglyphs import draw_glyphs, pdf_canvas
+from letters.provenance import Source, attach_source, drop_signature_fields, is_signed
 from letters.shaping import Glyph, ShapingFont
 from letters.thaitext import numerals
 from saraban.domain.vocabulary import abbreviated_thai_date, thai_time
@@ -561,7 +562,12 @@ def _draw_stamp(canvas: Canvas, design: _StampDesign, x: float, top: float, page
 
 
 def _sheet_heading(
-    stamp: ReceiptStamp, subject: str, family: FontFamily, lay: AnnotationLayout, more: bool
+    stamp: ReceiptStamp,
+    subject: str,
+    family: FontFamily,
+    lay: AnnotationLayout,
+    more: bool,
+    source: Sequence[str] = (),
 ) -> tuple[list[_Run], float]:
     width = A4[0] - 2 * lay.sheet_margin
     title = SHEET_TITLE + (" (ต่อ)" if more else "")
@@ -579,6 +585,8 @@ def _sheet_heading(
     if subject:
         lines.append(f"เรื่อง {numerals(_clean(subject), stamp.thai_digits)}")
     lines.append(f"เลขรับ {stamp.number_text} วันที่ {stamp.date_text} เวลา {stamp.time_text}")
+    if not more:
+        lines += source
     for line in lines:
         indent = base.font.shape(line.split(" ", 1)[0] + " ").points(base.size)
         line_runs, height = _paragraph(line, base.but(rest_indent=indent), width, top)
@@ -594,11 +602,12 @@ def _sheet_head(
     family: FontFamily,
     lay: AnnotationLayout,
     more: bool,
+    source: Sequence[str] = (),
 ) -> list[_Column]:
     """A sheet's heading, the rule under it and the rule between the columns; the columns."""
     page_w, page_h = A4
     margin = lay.sheet_margin
-    heading, height = _sheet_heading(stamp, subject, family, lay, more)
+    heading, height = _sheet_heading(stamp, subject, family, lay, more, source)
     canvas.setFillColor(black)
     _draw_block(canvas, _Block(tuple(heading), height), margin, margin, page_h)
     rule = margin + height + 3 * mm
@@ -632,6 +641,7 @@ def _sheet_pages(
     subject: str,
     family: FontFamily,
     lay: AnnotationLayout,
+    source: Sequence[str] = (),
 ) -> bytes:
     out = io.BytesIO()
     canvas = pdf_canvas(out, family.regular, pagesize=A4, invariant=True, lang="th")
@@ -640,7 +650,7 @@ def _sheet_pages(
     remaining: list[_Block] = []
     more = False
     while remaining or not more:
-        columns = _sheet_head(canvas, stamp, subject, family, lay, more)
+        columns = _sheet_head(canvas, stamp, subject, family, lay, more, source)
         if not more:
             remaining = _cut_to_column(blocks, columns[0])
         # A single line taller than a column (a heading gone wild) still goes somewhere.
@@ -707,13 +717,24 @@ def annotate(
     family: FontFamily | None = None,
     subject: str = "",
     layout: AnnotationLayout | None = None,
+    source: Source | None = None,
 ) -> bytes:
     """The letter with the receipt stamp on page 1 and the notes on its last page's blank
     space, in order; notes that do not fit go to appended note sheets (headed with ``subject``
-    and the receipt number)."""
+    and the receipt number).
+
+    ``source`` is the received file the letter comes from (default: ``letter_pdf`` itself, a
+    signed one attached). The result is a new document, never the signed original changed:
+    signature fields copied with the pages are dropped, the metadata states the source's
+    sha256, and a digitally signed source is attached byte for byte (letters.provenance), with
+    a note sheet that says so (``ทำจากต้นฉบับ sha256 ...``) even when every note fits on the
+    letter."""
     family = family or load_family()
     lay = layout or AnnotationLayout()
+    if source is None:
+        source = Source(letter_pdf, signed=is_signed(letter_pdf))
     writer = _read(letter_pdf)
+    drop_signature_fields(writer)
     doc = pypdfium2.PdfDocument(_to_bytes(writer))
     try:
         first = _scan_page(doc, 0, lay)
@@ -738,13 +759,15 @@ def annotate(
     for index, draws in overlays.items():
         _merge_overlay(writer.pages[index], draws)
     rest = notes[len(placed) :]
-    if rest:
+    said = source.lines() if source.signed else []
+    if rest or said:
         width = (A4[0] - 2 * lay.sheet_margin - lay.gutter) / 2
         sheets = _sheet_pages(
-            [_note_block(n, family, width, lay) for n in rest], stamp, subject, family, lay
+            [_note_block(n, family, width, lay) for n in rest], stamp, subject, family, lay, said
         )
         for sheet in PdfReader(io.BytesIO(sheets)).pages:
             writer.add_page(sheet)
+    attach_source(writer, source)
     return _to_bytes(writer)
 
 

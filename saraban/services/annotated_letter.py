@@ -17,6 +17,7 @@ from pypdf import PdfReader, PdfWriter
 from sqlmodel import Session
 
 from letters.annotation import NoteBlock, ReceiptStamp, annotate
+from letters.provenance import Source, is_signed
 from saraban.domain.errors import NotFound
 from saraban.domain.principal import Principal
 from saraban.domain.vocabulary import arabic_digits
@@ -111,9 +112,11 @@ def _split(pdf: bytes, at: int) -> tuple[bytes, bytes]:
     return _bytes(head), _bytes(tail)
 
 
-def _concat(*pdfs: bytes) -> bytes:
-    writer = PdfWriter()
-    for pdf in pdfs:
+def _concat(first: bytes, *more: bytes) -> bytes:
+    """The PDFs one after the other, as the first one's document: its information and
+    attachments (the signed original it was made from) stay."""
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(first)))
+    for pdf in more:
         writer.append(PdfReader(io.BytesIO(pdf)))
     return _bytes(writer)
 
@@ -123,11 +126,16 @@ def annotated_letter(
 ) -> tuple[str, bytes]:
     """The registered letter with the college's receipt stamp at the top right of page 1 and
     every note, decision and acknowledgement so far written on it in the letter page's order (a
-    corrected note struck through and marked, its correction labelled right after it)."""
+    corrected note struck through and marked, its correction labelled right after it).
+
+    A new document made from the letter as received, never that file changed: a digitally
+    signed original is attached to it byte for byte and named by its sha256
+    (letters.provenance), and stays downloadable as it came."""
     detail = endorsement.detail(session, who=who, receipt_id=receipt_id)
-    _, pdf = receipts.receipt_letter(
+    original_name, pdf = receipts.receipt_letter(
         session, who=who, receipt_id=receipt_id, settings=settings
     )
+    source = Source(pdf, original_name, signed=is_signed(pdf))
     entry = detail.receipt
     college = session.get(College, entry.college_code)
     if college is None:
@@ -142,6 +150,6 @@ def annotated_letter(
         if count < total:
             letter, enclosures = _split(pdf, count)
     with PDFIUM_LOCK:
-        data = annotate(letter, stamp, notes, subject=entry.subject)
+        data = annotate(letter, stamp, notes, subject=entry.subject, source=source)
     name = f"kasian-{entry.number}-{entry.year_be}.pdf"
     return name, _concat(data, enclosures) if enclosures else data
