@@ -5,12 +5,23 @@ The database is configured as for the CLI (``DATABASE_URL`` or ``SARABAN_DB``, s
 without a secret key of its own (``SARABAN_SECRET_KEY``, at least 32 characters, not a known
 placeholder); elsewhere a missing key is replaced by a random one per process, so sessions'
 CSRF tokens do not survive a restart.
+
+Digital signatures (saraban.services.signatures): ``SARABAN_TRUST_DIR``, a folder of the CA
+certificates the administrator trusts, against which every received PDF's signatures are
+checked (without one, every signature shows as untrusted: no trust store configured);
+``SARABAN_SEAL_FILE`` and ``SARABAN_SEAL_PASSPHRASE``, the organisation's seal (a PKCS#12 key
+file and its passphrase), which signs letters when the signer gives no key of their own; in
+production the seal file must be readable by its owner only; ``SARABAN_TIMESTAMP_URL``, an
+RFC 3161 timestamp authority (PAdES B-T) for every signature made. A passphrase is never put
+in an error message: the checks here see only the file's path.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import os
 import secrets
+import stat
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -19,6 +30,7 @@ from pydantic import (
     PrivateAttr,
     SecretStr,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -62,6 +74,20 @@ class Settings(BaseSettings):
     hash_time_cost: int = DEFAULT_TIME_COST
     max_upload_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
     ovec_sender: str = "สำนักงานคณะกรรมการการอาชีวศึกษา"
+    trust_dir: Path | None = Field(
+        default=None,
+        description="a folder of trusted CA certificates (.pem, .crt, .cer, .der) for checking "
+        "the digital signatures of received PDFs",
+    )
+    seal_file: Path | None = Field(
+        default=None, description="the organisation's seal: a PKCS#12 key file (.p12)"
+    )
+    seal_passphrase: SecretStr | None = Field(
+        default=None, description="the seal file's passphrase (from the environment only)"
+    )
+    timestamp_url: str | None = Field(
+        default=None, description="an RFC 3161 timestamp authority: signatures become PAdES B-T"
+    )
 
     _fallback_secret: bytes = PrivateAttr(default_factory=lambda: secrets.token_bytes(32))
 
@@ -78,6 +104,49 @@ class Settings(BaseSettings):
         for item in value:
             ipaddress.ip_network(item, strict=False)  # ValueError names the bad entry
         return value
+
+    @field_validator("trust_dir")
+    @classmethod
+    def _trust_dir(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_dir():
+            raise ValueError(f"{value}: the trust store folder does not exist")
+        return value
+
+    @field_validator("seal_file")
+    @classmethod
+    def _seal_file(cls, value: Path | None, info: ValidationInfo) -> Path | None:
+        """The seal file exists; in production only its owner may read it (like an ssh key).
+        Only the path is seen here, never the passphrase."""
+        if value is None:
+            return None
+        try:
+            mode = os.stat(value).st_mode
+        except OSError as exc:
+            raise ValueError(f"{value}: cannot read the seal file ({exc.strerror})") from None
+        if not stat.S_ISREG(mode):
+            raise ValueError(f"{value}: the seal file is not a file")
+        if info.data.get("env") == "production" and mode & 0o077:
+            raise ValueError(
+                f"{value}: the seal file is readable by others (mode {stat.S_IMODE(mode):04o}); "
+                f"only its owner may read it in production: chmod 600 {value}"
+            )
+        return value
+
+    @field_validator("seal_passphrase")
+    @classmethod
+    def _passphrase_with_a_file(
+        cls, value: SecretStr | None, info: ValidationInfo
+    ) -> SecretStr | None:
+        if value is not None and info.data.get("seal_file") is None and "seal_file" in info.data:
+            raise ValueError("SARABAN_SEAL_PASSPHRASE is set but SARABAN_SEAL_FILE is not")
+        return value
+
+    @field_validator("timestamp_url")
+    @classmethod
+    def _timestamp_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError(f"{value!r}: a timestamp authority's URL starts with http(s)://")
+        return value or None
 
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> Settings:

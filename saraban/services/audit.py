@@ -15,7 +15,8 @@ row is kept in the same database, so it only catches the crude cases (the last r
 publish ``head()`` elsewhere and pass it as ``anchor`` to catch a chain rewritten to its end.
 
 Events: login, login_failed, issue, reissue, void, receipt, route, note, decision,
-acknowledgement, export, staff_created, staff_updated, password_changed, password_reset.
+acknowledgement, export, staff_created, staff_updated, password_changed, password_reset,
+signature_check (the digital signatures of a received PDF, as checked on arrival).
 """
 
 from __future__ import annotations

@@ -11,7 +11,11 @@ Registering a letter takes the college's next receipt number for the calendar ye
 Thailand (saraban.storage.counters, scope ``receipt:{college code}``), in the transaction that
 writes the register entry: on SQLite that transaction must be ``BEGIN IMMEDIATE``. A delivered
 letter is registered once; a letter that came on paper or by e-mail is registered with its PDF, kept
-under ``data_dir/letters/{college code}/{sha256}.pdf``.
+under ``data_dir/letters/{college code}/{sha256}.pdf``, and served byte for byte as it came.
+
+Registering a letter checks its PDF's digital signatures (saraban.services.signatures: the
+delivered bundle, or the uploaded file) and stores the verdicts with the entry, in the same
+transaction; the check runs before the receipt number is taken.
 """
 
 from __future__ import annotations
@@ -28,13 +32,15 @@ from pypdf import PdfReader, PdfWriter
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from letters.verification import SignatureVerdict
 from saraban.domain import principal
 from saraban.domain.errors import Conflict, Invalid, NotFound, PayloadTooLarge
 from saraban.domain.numbering import receipt_number, receipt_scope
 from saraban.domain.principal import Principal
 from saraban.domain.vocabulary import numeric_thai_date, year_be
 from saraban.files import write_atomically
-from saraban.services import audit
+from saraban.services import audit, signatures
+from saraban.services.signatures import SignatureHeadline
 from saraban.settings import Settings
 from saraban.storage.counters import next_number
 from saraban.storage.models import (
@@ -76,6 +82,9 @@ class InboxItem(BaseModel):
     receipt_id: int | None
     receipt_number: str | None
     received_at: datetime | None
+    signature: SignatureHeadline | None = Field(
+        default=None, description="its digital signatures as checked (None: not checked yet)"
+    )
 
 
 def _inbox_query(code: str) -> Any:
@@ -95,6 +104,7 @@ def _inbox_query(code: str) -> Any:
             Receipt.number,
             Receipt.year_be,
             Receipt.received_at,
+            MailoutItem.sha256,
         )
         .join(Mailout, col(Mailout.id) == col(MailoutItem.mailout_id))
         .outerjoin(Receipt, col(Receipt.mailout_item_id) == col(MailoutItem.id))
@@ -102,14 +112,19 @@ def _inbox_query(code: str) -> Any:
     )
 
 
-def _inbox_items(session: Session, rows: list[tuple[Any, ...]]) -> list[InboxItem]:
+def _inbox_items(session: Session, code: str, rows: list[tuple[Any, ...]]) -> list[InboxItem]:
     registered = _registered_dates(session, [row[1] for row in rows if row[9] is None])
-    return [_inbox_item(row, registered) for row in rows]
+    checked = signatures.headlines(session, code, [row[14] for row in rows if row[14]])
+    return [_inbox_item(row, registered, checked) for row in rows]
 
 
-def _inbox_item(row: tuple[Any, ...], registered: dict[tuple[int, str | None], date]) -> InboxItem:
+def _inbox_item(
+    row: tuple[Any, ...],
+    registered: dict[tuple[int, str | None], date],
+    checked: dict[str, SignatureHeadline],
+) -> InboxItem:
     (item_id, mailout_id, name, kind, subject, reference, due, issued_at, pages) = row[:9]
-    stored, receipt_id, number, year, received_at = row[9:]
+    stored, receipt_id, number, year, received_at, sha256 = row[9:]
     return InboxItem(
         item_id=item_id,
         mailout_id=mailout_id,
@@ -124,6 +139,7 @@ def _inbox_item(row: tuple[Any, ...], registered: dict[tuple[int, str | None], d
         receipt_id=receipt_id,
         receipt_number=receipt_number(number, year) if receipt_id is not None else None,
         received_at=received_at,
+        signature=checked.get(sha256 or ""),
     )
 
 
@@ -133,7 +149,7 @@ def inbox(session: Session, *, who: Principal) -> list[InboxItem]:
     query = _inbox_query(code).order_by(
         col(MailoutItem.issued_at).desc(), col(MailoutItem.id).desc()
     )
-    return _inbox_items(session, [tuple(row) for row in session.exec(query)])
+    return _inbox_items(session, code, [tuple(row) for row in session.exec(query)])
 
 
 def inbox_item(session: Session, *, who: Principal, item_id: int) -> InboxItem:
@@ -141,7 +157,7 @@ def inbox_item(session: Session, *, who: Principal, item_id: int) -> InboxItem:
     row = session.exec(_inbox_query(code).where(MailoutItem.id == item_id)).one_or_none()
     if row is None:
         raise NotFound(f"no letter {item_id} in your inbox")
-    return _inbox_items(session, [tuple(row)])[0]
+    return _inbox_items(session, code, [tuple(row)])[0]
 
 
 def _registered_dates(
@@ -221,15 +237,23 @@ def inbox_letter(session: Session, *, who: Principal, item_id: int) -> tuple[str
 class ReceiptEntry(ReceiptPublic):
     receipt_number: str
     route_status: str | None = None
+    signature: SignatureHeadline | None = Field(
+        default=None, description="its digital signatures as checked (None: not checked yet)"
+    )
 
 
-def receipt_entry(receipt: Receipt, route_status: str | None = None) -> ReceiptEntry:
+def receipt_entry(
+    receipt: Receipt,
+    route_status: str | None = None,
+    signature: SignatureHeadline | None = None,
+) -> ReceiptEntry:
     return ReceiptEntry.model_validate(
         receipt,
         from_attributes=True,
         update={
             "receipt_number": receipt_number(receipt.number, receipt.year_be),
             "route_status": route_status,
+            "signature": signature,
         },
     )
 
@@ -285,6 +309,9 @@ def receive(
         )
     college = session.get(College, code)
     assert college is not None
+    bundle = _read_bundle(bundle_path(mailout, item))
+    digest = item.sha256 or hashlib.sha256(bundle).hexdigest()
+    verdicts = signatures.verdicts_of(bundle, settings)
     dated, recipients = _dispatch_entry(session, mailout, item)
     if mailout.letter_date is not None:
         if letter_date is not None and letter_date != mailout.letter_date:
@@ -301,7 +328,39 @@ def receive(
             "note": note,
         }
     )
-    return _numbered(session, who, code, fields, ReceiptChannel.MAILOUT, mailout_item_id=item_id)
+    entry = _numbered(
+        session, who, code, fields, ReceiptChannel.MAILOUT, mailout_item_id=item_id
+    )
+    return _checked(session, who, entry, digest, verdicts, settings)
+
+
+def _checked(
+    session: Session,
+    who: Principal,
+    entry: ReceiptEntry,
+    sha256: str,
+    verdicts: list[SignatureVerdict],
+    settings: Settings,
+) -> ReceiptEntry:
+    """The entry with its document's signature check stored (and in the audit log)."""
+    signatures.record_check(
+        session,
+        who=who,
+        college_code=entry.college_code,
+        sha256=sha256,
+        verdicts=verdicts,
+        settings=settings,
+        subject=f"receipt:{entry.id}",
+    )
+    headline = signatures.headlines(session, entry.college_code, [sha256])[sha256]
+    return entry.model_copy(update={"signature": headline})
+
+
+def _read_bundle(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise NotFound(f"the bundle {path.name} is missing from the mailout's folder") from None
 
 
 def _numbered(
@@ -383,8 +442,9 @@ def receive_uploaded(
     entry whose transaction then fails stays: it is named by its content, and harmless.)"""
     code = principal.registrar(who)
     _check_pdf(pdf, settings)
+    verdicts = signatures.verdicts_of(pdf, settings)
     path, digest = _keep(pdf, settings, code)
-    return _numbered(
+    entry = _numbered(
         session,
         who,
         code,
@@ -393,6 +453,7 @@ def receive_uploaded(
         file_path=path,
         file_sha256=digest,
     )
+    return _checked(session, who, entry, digest, verdicts, settings)
 
 
 def receipt_register(
@@ -406,16 +467,20 @@ def receipt_register(
     """The receipt register, latest first."""
     code = principal.college_of(who)
     query = (
-        select(Receipt, LetterRoute.status)
+        select(Receipt, LetterRoute.status, MailoutItem.sha256)
         .outerjoin(LetterRoute, col(LetterRoute.receipt_id) == col(Receipt.id))
+        .outerjoin(MailoutItem, col(MailoutItem.id) == col(Receipt.mailout_item_id))
         .where(Receipt.college_code == code)
     )
     if year is not None:
         query = query.where(Receipt.year_be == year)
     query = query.order_by(col(Receipt.year_be).desc(), col(Receipt.number).desc())
-    return [
-        receipt_entry(r, status) for r, status in session.exec(query.offset(offset).limit(limit))
+    rows = [
+        (r, status, r.file_sha256 or bundle)
+        for r, status, bundle in session.exec(query.offset(offset).limit(limit))
     ]
+    checked = signatures.headlines(session, code, [sha for _, _, sha in rows if sha])
+    return [receipt_entry(r, status, checked.get(sha or "")) for r, status, sha in rows]
 
 
 def registrar_name(session: Session, entry: ReceiptEntry) -> str:
@@ -450,6 +515,50 @@ def stored_letter_pages(session: Session, *, who: Principal, receipt_id: int) ->
         return None
     item = session.get(MailoutItem, receipt.mailout_item_id)
     return item.letter_pages if item is not None else None
+
+
+def received_document(
+    session: Session, *, who: Principal, receipt_id: int, settings: Settings
+) -> tuple[str, bytes]:
+    """The registered letter's document as it arrived, and its sha256: the uploaded file, or
+    the delivered bundle (whose signatures are checked; the college is served a copy of it
+    without the slip)."""
+    receipt = get_receipt(session, who=who, receipt_id=receipt_id)
+    if receipt.mailout_item_id is not None:
+        item = session.get(MailoutItem, receipt.mailout_item_id)
+        mailout = session.get(Mailout, item.mailout_id) if item else None
+        if item is None or mailout is None:
+            raise NotFound("the delivered letter is gone")
+        data = _read_bundle(bundle_path(mailout, item))
+        return item.sha256 or hashlib.sha256(data).hexdigest(), data
+    _, data = receipt_letter(session, who=who, receipt_id=receipt_id, settings=settings)
+    return receipt.file_sha256 or hashlib.sha256(data).hexdigest(), data
+
+
+def delivered_document(session: Session, *, who: Principal, item_id: int) -> tuple[str, bytes]:
+    """A delivered letter's bundle as it arrived, and its sha256 (see received_document)."""
+    code = principal.college_of(who)
+    item, mailout = _delivered(session, code, item_id)
+    data = _read_bundle(bundle_path(mailout, item))
+    return item.sha256 or hashlib.sha256(data).hexdigest(), data
+
+
+def receipt_signatures(
+    session: Session, *, who: Principal, receipt_id: int, settings: Settings
+) -> signatures.SignatureCheckPublic:
+    """The digital signatures of a registered letter's PDF, as checked when it arrived (an
+    entry registered before checks were stored: checked now, not stored)."""
+    sha256, data = received_document(session, who=who, receipt_id=receipt_id, settings=settings)
+    return signatures.check_of(session, principal.college_of(who), sha256, data, settings)
+
+
+def inbox_signatures(
+    session: Session, *, who: Principal, item_id: int, settings: Settings
+) -> signatures.SignatureCheckPublic:
+    """The digital signatures of a delivered letter's bundle: as checked when it was
+    delivered or registered, else checked now (not stored)."""
+    sha256, data = delivered_document(session, who=who, item_id=item_id)
+    return signatures.check_of(session, principal.college_of(who), sha256, data, settings)
 
 
 def receipt_letter(

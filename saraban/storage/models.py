@@ -778,3 +778,84 @@ class DispatchEntryPublic(DispatchEntryBase):
     cancelled_at: datetime | None
     cancelled_by: str | None
     created_at: datetime
+
+
+# --------------------------------------------------------------------------- #
+# Digital signatures of received PDFs, as checked on arrival
+# (saraban.services.signatures)
+# --------------------------------------------------------------------------- #
+
+SIGNATURE_STATUSES = (
+    "valid",
+    "valid_when_signed",
+    "tampered",
+    "invalid",
+    "modified",
+    "untrusted",
+    "expired",
+    "not_yet_valid",
+    "revoked",
+    "not_for_signing",
+    "unverified",
+    "unreadable",
+)
+CHECK_STATUSES = ("unsigned", *SIGNATURE_STATUSES)
+
+
+class SignatureCheck(SQLModel, table=True):
+    """One stored document (a college's copy of a received PDF, named by its sha256) checked
+    for digital signatures: when, by whom, against which trust store, and the outcome as a
+    whole (``unsigned``, or the least good of its signatures' verdicts)."""
+
+    __tablename__ = "signature_check"
+    __table_args__ = (
+        sa.UniqueConstraint("college_code", "document_sha256"),
+        sa.CheckConstraint(f"status IN ({_sql_list(CHECK_STATUSES)})", name="status"),
+        sa.CheckConstraint(
+            "(status = 'unsigned') = (signatures = 0)", name="unsigned_has_no_signatures"
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    college_code: str = Field(foreign_key="college.code", index=True, max_length=10)
+    document_sha256: str = Field(min_length=64, max_length=64)
+    checked_at: datetime = _ts(default_factory=utcnow)
+    checked_by: str = Field(max_length=255)
+    trust_store: str | None = Field(
+        default=None, max_length=64, description="sha256 of the trusted roots; None: none set"
+    )
+    signatures: int = Field(ge=0)
+    status: str = Field(max_length=20)
+
+
+class SignatureVerdictRow(SQLModel, table=True):
+    """What one signature of a checked document said (letters.verification.SignatureVerdict)."""
+
+    __tablename__ = "signature_verdict"
+    __table_args__ = (
+        sa.UniqueConstraint("check_id", "position"),
+        sa.CheckConstraint(f"status IN ({_sql_list(SIGNATURE_STATUSES)})", name="status"),
+        sa.CheckConstraint("position >= 1", name="position_positive"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    check_id: int = Field(foreign_key="signature_check.id", index=True)
+    position: int
+    status: str = Field(max_length=20)
+    summary: str = Field(max_length=255, description="one line of Thai")
+    field: str = Field(default="", max_length=255, description="the signature field's name")
+    signer: str = Field(default="", sa_type=sa.Text, description="the certificate's subject")
+    signer_name: str = Field(default="", max_length=255)
+    issuer: str = Field(default="", sa_type=sa.Text)
+    intact: bool = False
+    valid: bool = False
+    trusted: bool = False
+    covers_whole_file: bool = False
+    coverage: str = Field(default="", max_length=40)
+    modification_level: str = Field(default="", max_length=40)
+    changes_allowed: bool = False
+    claimed_time: datetime | None = _ts(default=None, nullable=True)
+    timestamp: datetime | None = _ts(default=None, nullable=True)
+    timestamp_trusted: bool = False
+    trust_problem: str | None = Field(default=None, max_length=40)
+    detail: str = Field(default="", max_length=300)

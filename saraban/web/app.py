@@ -16,6 +16,7 @@ from fastapi import FastAPI
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 
+from saraban.services import signatures
 from saraban.settings import Settings
 from saraban.storage.engine import SQLITE_IMMEDIATE, database_url, make_engine
 from saraban.web.api import router
@@ -28,6 +29,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     """The service over ``engine`` (default: the configured database, which must already be
     migrated)."""
     settings = settings if settings is not None else Settings()
+    signatures.check_configuration(settings)  # the trust store reads, the seal opens
     app = FastAPI(
         title="saraban",
         version="0.1.0",

@@ -154,6 +154,10 @@ def _inbox_letter(s: Scene) -> None:
     not_found(s.b.staff["clerk"], "GET", f"/api/inbox/{s.item}/letter")
 
 
+def _inbox_signatures(s: Scene) -> None:
+    not_found(s.b.staff["clerk"], "GET", f"/api/inbox/{s.item}/signatures")
+
+
 def _receive(s: Scene) -> None:
     for actor in (s.b.account, s.b.staff["clerk"]):
         not_found(actor, "POST", f"/api/inbox/{s.item}/receive", json={})
@@ -182,6 +186,13 @@ def _receipt(s: Scene) -> None:
 
 def _receipt_letter(s: Scene) -> None:
     not_found(s.b.account, "GET", f"/api/receipts/{s.receipt}/letter")
+
+
+def _receipt_signatures(s: Scene) -> None:
+    for actor in (s.b.account, s.b.staff["clerk"]):
+        not_found(actor, "GET", f"/api/receipts/{s.receipt}/signatures")
+    own = s.a.staff["clerk"].ok("GET", f"/api/receipts/{s.receipt}/signatures")
+    assert own["status"] == "unsigned" and own["recorded"]
 
 
 def _annotated(s: Scene) -> None:
@@ -257,11 +268,13 @@ CASES: dict[tuple[str, str], Callable[[Scene], None]] = {
     ("GET", "/api/inbox"): _inbox,
     ("GET", "/api/inbox/{item_id}"): _inbox_item,
     ("GET", "/api/inbox/{item_id}/letter"): _inbox_letter,
+    ("GET", "/api/inbox/{item_id}/signatures"): _inbox_signatures,
     ("POST", "/api/inbox/{item_id}/receive"): _receive,
     ("GET", "/api/receipts"): _register,
     ("POST", "/api/receipts"): _upload,
     ("GET", "/api/receipts/{receipt_id}"): _receipt,
     ("GET", "/api/receipts/{receipt_id}/letter"): _receipt_letter,
+    ("GET", "/api/receipts/{receipt_id}/signatures"): _receipt_signatures,
     ("GET", "/api/receipts/{receipt_id}/annotated"): _annotated,
     ("POST", "/api/receipts/{receipt_id}/route"): _route,
     ("POST", "/api/receipts/{receipt_id}/notes"): _note,

@@ -188,6 +188,7 @@ def test_the_seed_routing_from_receipt_to_acknowledgement(world: World) -> None:
     assert story == [
         "user_created",
         "receipt",
+        "signature_check",  # the delivered letter's signatures, checked as it is registered
         "route",
         "note",
         "note",

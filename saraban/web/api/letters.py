@@ -21,6 +21,7 @@ from saraban.services.endorsement import (
     Task,
 )
 from saraban.services.receipts import InboxItem, ReceiptEntry
+from saraban.services.signatures import SignatureCheckPublic
 from saraban.storage.models import CleanStr, ReceiptCreate
 from saraban.web.deps import ActiveUser, SessionDep, SettingsDep
 
@@ -68,6 +69,15 @@ def inbox_item(item_id: ItemId, who: ActiveUser, db: SessionDep) -> InboxItem:
 def inbox_letter(item_id: ItemId, who: ActiveUser, db: SessionDep) -> Response:
     """The letter and its enclosures (never the credential slip)."""
     return _pdf(*receipts.inbox_letter(db, who=who, item_id=item_id))
+
+
+@router.get("/inbox/{item_id}/signatures", responses=NOT_YOURS)
+def inbox_signatures(
+    item_id: ItemId, who: ActiveUser, db: SessionDep, settings: SettingsDep
+) -> SignatureCheckPublic:
+    """The digital signatures of the delivered letter: who signed, whether the file is as
+    signed, whether the certificate chains to a trusted root, when."""
+    return receipts.inbox_signatures(db, who=who, item_id=item_id, settings=settings)
 
 
 @router.post(
@@ -147,10 +157,21 @@ def receipt(receipt_id: ReceiptId, who: ActiveUser, db: SessionDep) -> ReceiptDe
     return endorsement.detail(db, who=who, receipt_id=receipt_id)
 
 
+@router.get("/receipts/{receipt_id}/signatures", responses=NOT_YOURS)
+def receipt_signatures(
+    receipt_id: ReceiptId, who: ActiveUser, db: SessionDep, settings: SettingsDep
+) -> SignatureCheckPublic:
+    """The digital signatures of the registered letter's PDF, as checked when it arrived:
+    who signed (subject and issuer), whether the signature covers the whole file, whether it
+    chains to a trusted root, the signing time (the signer's claim, or a timestamp)."""
+    return receipts.receipt_signatures(db, who=who, receipt_id=receipt_id, settings=settings)
+
+
 @router.get("/receipts/{receipt_id}/letter", response_class=Response, responses=PDF)
 def receipt_letter(
     receipt_id: ReceiptId, who: ActiveUser, db: SessionDep, settings: SettingsDep
 ) -> Response:
+    """The letter's PDF; an uploaded one byte for byte as it came (its signatures intact)."""
     return _pdf(
         *receipts.receipt_letter(db, who=who, receipt_id=receipt_id, settings=settings)
     )

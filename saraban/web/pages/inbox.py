@@ -15,12 +15,15 @@ from saraban.domain.principal import Principal
 from saraban.domain.vocabulary import REGISTRAR_ROLES, SessionKind
 from saraban.services import endorsement, previews, receipts
 from saraban.services.receipts import InboxItem, ReceiptEntry
+from saraban.services.signatures import SignatureHeadline
+from saraban.settings import Settings
 from saraban.web.deps import CheckedForm, CollegeUser, SessionDep, SettingsDep
 from saraban.web.errors import status_of
 from saraban.web.pages.errors import thai_part
 from saraban.web.pages.forms import date_values, form_date, text
 from saraban.web.pages.render import page, redirect
 from saraban.web.pages.responses import pdf_response, png_response
+from saraban.web.pages.signatures import check_view, headline_mark
 from saraban.web.pages.thai import INBOX_STATES, BadDate, be_parts, inbox_state
 
 router = APIRouter(include_in_schema=False)
@@ -45,6 +48,11 @@ class InboxRow:
     arrived: datetime | None
     due_date: date | None
     state: str
+    signature: SignatureHeadline | None = None
+
+    @property
+    def signature_mark(self) -> tuple[str, str] | None:
+        return headline_mark(self.signature)
 
     def matches(self, query: str) -> bool:
         wanted = query.casefold()
@@ -56,6 +64,7 @@ class InboxRow:
 
 def _rows(items: list[InboxItem], entries: list[ReceiptEntry], ovec: str) -> list[InboxRow]:
     status = {e.id: e.route_status for e in entries}
+    checked = {e.id: e.signature for e in entries}
     # A registered letter's date as the register has it, else as the mailout gives it.
     dated = {e.id: e.letter_date for e in entries if e.letter_date is not None}
     rows = [
@@ -69,6 +78,7 @@ def _rows(items: list[InboxItem], entries: list[ReceiptEntry], ovec: str) -> lis
             arrived=i.delivered_at,
             due_date=i.due_date,
             state=inbox_state(i.receipt_id, status.get(i.receipt_id or 0)),
+            signature=checked.get(i.receipt_id or 0) or i.signature,
         )
         for i in items
     ]
@@ -83,6 +93,7 @@ def _rows(items: list[InboxItem], entries: list[ReceiptEntry], ovec: str) -> lis
             arrived=e.received_at,
             due_date=None,
             state=inbox_state(e.id, e.route_status),
+            signature=e.signature,
         )
         for e in entries
         if e.mailout_item_id is None
@@ -128,6 +139,7 @@ def _item_page(
     who: Principal,
     db: SessionDep,
     item_id: int,
+    settings: Settings,
     *,
     errors: dict[str, str] | None = None,
     form: dict[str, str] | None = None,
@@ -135,6 +147,7 @@ def _item_page(
 ) -> Response:
     item = receipts.inbox_item(db, who=who, item_id=item_id)
     _, pdf = receipts.inbox_letter(db, who=who, item_id=item_id)
+    check = receipts.inbox_signatures(db, who=who, item_id=item_id, settings=settings)
     # The form starts with the letter's date when OVEC gave it (a different one is refused).
     dated = {f"letter_date_{part}": value for part, value in be_parts(item.letter_date).items()}
     context = {
@@ -143,16 +156,19 @@ def _item_page(
         "may_register": may_register(who),
         "errors": errors or {},
         "form": form or dated,
+        "sig": check_view(check),
     }
     return page(request, "inbox_item.html", context, who=who, status_code=status_code)
 
 
 @router.get("/inbox/{item_id}")
-def inbox_item(request: Request, item_id: ItemId, who: CollegeUser, db: SessionDep) -> Response:
+def inbox_item(
+    request: Request, item_id: ItemId, who: CollegeUser, db: SessionDep, settings: SettingsDep
+) -> Response:
     item = receipts.inbox_item(db, who=who, item_id=item_id)
     if item.receipt_id is not None:
         return redirect(f"/receipts/{item.receipt_id}")
-    return _item_page(request, who, db, item_id)
+    return _item_page(request, who, db, item_id, settings)
 
 
 @router.get("/inbox/{item_id}/letter.pdf")
@@ -188,6 +204,7 @@ def receive(
             who,
             db,
             item_id,
+            settings,
             errors={"letter_date": str(exc)},
             form=values,
             status_code=422,
@@ -211,6 +228,7 @@ def receive(
             who,
             db,
             item_id,
+            settings,
             errors={"form": thai_part(exc.message)},
             form=values,
             status_code=status_of(exc),

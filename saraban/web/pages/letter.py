@@ -27,11 +27,12 @@ from saraban.services.endorsement import (
 )
 from saraban.services.receipts import ReceiptEntry
 from saraban.settings import Settings
-from saraban.storage.models import AccountKind
+from saraban.storage.models import AccountKind, ReceiptChannel
 from saraban.web.deps import CollegeUser, SessionDep, SettingsDep
 from saraban.web.pages.inbox import may_register
 from saraban.web.pages.render import page
 from saraban.web.pages.responses import pdf_response, png_response
+from saraban.web.pages.signatures import check_view
 
 router = APIRouter(include_in_schema=False)
 ReceiptId = Annotated[int, Path(ge=1, le=2_147_483_647)]
@@ -127,7 +128,14 @@ def letter_context(
     route = detail.route
     amendable = route.may_amend.get(who.account_id, []) if route and who.account_id else []
     entry = detail.receipt
+    check = receipts.receipt_signatures(
+        session, who=who, receipt_id=receipt_id, settings=settings
+    )
+    uploaded = entry.channel != ReceiptChannel.MAILOUT
     return {
+        "sig": check_view(check),
+        # the file as it came, byte for byte (a delivered bundle is served without its slip)
+        "original_url": f"/receipts/{entry.id}/letter.pdf" if uploaded else None,
         "entry": entry,
         "letter_date": _letter_date(session, who, entry),
         "received_by": receipts.registrar_name(session, entry),
