@@ -50,10 +50,7 @@ class Source:
         """What the copy's note sheet says about it, in Thai."""
         lines = [f"ทำจากต้นฉบับ sha256 {self.sha256}"]
         if self.signed:
-            lines.append(
-                f"ต้นฉบับลงลายมือชื่อดิจิทัลไว้ และแนบอยู่ในไฟล์นี้ ({self.name}): "
-                "ตรวจลายมือชื่อที่ต้นฉบับ"
-            )
+            lines.append(f"ต้นฉบับลงลายมือชื่อดิจิทัลไว้ และแนบอยู่ในไฟล์นี้ ({self.name}): ตรวจลายมือชื่อที่ต้นฉบับ")
         return lines
 
 
@@ -136,9 +133,7 @@ def attach_source(writer: PdfWriter, source: Source) -> None:
     attached = writer.add_attachment(source.name, source.data)
     attached.subtype = NameObject("/application/pdf")
     attached.size = NumberObject(len(source.data))
-    attached.description = TextStringObject(
-        f"หนังสือต้นฉบับที่ลงลายมือชื่อดิจิทัล sha256:{digest}"
-    )
+    attached.description = TextStringObject(f"หนังสือต้นฉบับที่ลงลายมือชื่อดิจิทัล sha256:{digest}")
     attached.associated_file_relationship = NameObject("/Source")
     spec: DictionaryObject = attached.pdf_object
     spec[NameObject("/UF")] = TextStringObject(source.name)

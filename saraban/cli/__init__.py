@@ -27,6 +27,7 @@ def _root() -> None:
 
 
 app.command()(letters.letter)
+app.command()(letters.verify)
 app.add_typer(roster.app, name="roster")
 app.add_typer(credentials.app, name="credentials")
 app.command("qr-sheet")(letters.qr_sheet)

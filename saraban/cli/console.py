@@ -20,12 +20,12 @@ def current_user() -> str:
     return os.environ.get("SARABAN_USER") or getpass.getuser()
 
 
-def read_password(*, confirm: bool = False) -> str:
+def read_password(*, confirm: bool = False, prompt: str = "รหัสผ่าน (password): ") -> str:
     """A password from a prompt (typed twice with ``confirm``), or one line of standard input
     when it is not a terminal."""
     if not sys.stdin.isatty():
         return sys.stdin.readline().rstrip("\r\n")
-    password = getpass.getpass("รหัสผ่าน (password): ")
+    password = getpass.getpass(prompt)
     if confirm and getpass.getpass("อีกครั้ง (again): ") != password:
         raise Invalid(None, "the two passwords differ")
     return password

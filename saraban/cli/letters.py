@@ -1,4 +1,5 @@
-"""``saraban letter`` and ``saraban qr-sheet``: a letter file or a QR sheet file to PDF."""
+"""``saraban letter`` (signed with ``--sign``), ``saraban verify`` and ``saraban qr-sheet``: a
+letter file or a QR sheet file to PDF, and a PDF's digital signatures checked."""
 
 from __future__ import annotations
 
@@ -7,8 +8,10 @@ from typing import Annotated, Any
 
 import typer
 
-from saraban.cli.console import out
+from saraban.cli.console import err, out, read_password
 from saraban.domain.errors import Invalid
+
+EXIT_NOT_VALID = 1
 
 
 def parse_assignments(pairs: list[str]) -> dict[str, Any]:
@@ -38,14 +41,111 @@ def letter(
         list[str] | None,
         typer.Option("--set", help="A template value, e.g. --set college.name=วิทยาลัย..."),
     ] = None,
+    sign: Annotated[
+        Path | None,
+        typer.Option(
+            "--sign",
+            help="Sign it digitally with this PKCS#12 key (.p12); its passphrase is asked for, "
+            "or read from one line of standard input, never from the command line.",
+        ),
+    ] = None,
+    timestamp_url: Annotated[
+        str | None,
+        typer.Option(
+            "--timestamp-url",
+            envvar="SARABAN_TIMESTAMP_URL",
+            help="An RFC 3161 timestamp authority: the signature becomes PAdES B-T.",
+        ),
+    ] = None,
+    trust: Annotated[
+        Path | None,
+        typer.Option(
+            "--trust",
+            envvar="SARABAN_TRUST_DIR",
+            help="A folder of trusted CA certificates: a key whose certificate does not chain "
+            "to them is refused.",
+        ),
+    ] = None,
 ) -> None:
-    """Render an official letter (external or circular) to PDF."""
+    """Render an official letter (external, circular or memo) to PDF; with --sign, signed
+    digitally (PAdES) on today's date in Bangkok, printed in the signature block."""
     from saraban.files import write_atomically
-    from saraban.services.letters import render_letter_file
+    from saraban.services.letters import letter_from_file
 
-    pdf = render_letter_file(file, parse_assignments(set_ or []))
+    letter = letter_from_file(file, parse_assignments(set_ or []))
+    if sign is None:
+        from letters.letter import render_letter
+
+        pdf = render_letter(letter)
+    else:
+        pdf = _signed(letter, sign, timestamp_url=timestamp_url, trust=trust)
     size = write_atomically(output, pdf, make_folder=True)
     out.print(f"[green]wrote[/] {output} ({size:,} bytes)")
+
+
+def _signed(letter: Any, key_file: Path, *, timestamp_url: str | None, trust: Path | None) -> bytes:
+    """The letter signed with the key in ``key_file``, its passphrase read here and dropped once
+    the key is open. Everything is checked before the letter is typeset."""
+    from letters.signing import SigningError
+    from letters.verification import load_trust_roots
+    from saraban.domain.vocabulary import bangkok_today
+    from saraban.services import signatures
+
+    roots = load_trust_roots(trust) if trust is not None else None
+    p12 = key_file.read_bytes()
+    passphrase = read_password(prompt=f"รหัสผ่านของกุญแจ {key_file.name} (passphrase): ")
+    key = signatures.personal_key(p12, passphrase, name=str(key_file))
+    del passphrase, p12
+    today = bangkok_today()
+    try:
+        signed = signatures.sign_with(
+            letter, key, "personal", on=today, timestamp_url=timestamp_url, trust_roots=roots
+        )
+    except SigningError as exc:  # the certificate, or the timestamp authority: name the key
+        raise Invalid(str(key_file), exc.message, text=f"{key_file}: {exc.message}") from None
+    kind = "B-T" if timestamp_url else "B-B"
+    out.print(f"[green]signed[/] by {signed.signer} (PAdES {kind}) on {today.isoformat()}")
+    if letter.date != today:
+        err.print(
+            f"[yellow]note:[/] the letter is dated {letter.date.isoformat()}; it is signed "
+            f"today, {today.isoformat()}, and its signature block says so",
+            soft_wrap=True,
+        )
+    return signed.pdf
+
+
+def verify(
+    file: Annotated[Path, typer.Argument(help="The PDF to check.")],
+    trust: Annotated[
+        Path | None,
+        typer.Option(
+            "--trust",
+            envvar="SARABAN_TRUST_DIR",
+            help="A folder of trusted CA certificates (.pem, .crt, .cer, .der).",
+        ),
+    ] = None,
+) -> None:
+    """Check a PDF's digital signatures: who signed, whether the file is as signed, whether
+    the certificate chains to a trusted root, when. Exit 0 only when it is signed and every
+    signature is valid; 1 otherwise."""
+    from letters.verification import load_trust_roots
+    from saraban.services import signatures
+
+    roots = load_trust_roots(trust) if trust is not None else ()
+    verdicts = signatures.verify_file(file.read_bytes(), roots)
+    if not verdicts:
+        out.print(f"{file}: ไม่มีลายมือชื่อดิจิทัล (no digital signature)")
+        raise typer.Exit(EXIT_NOT_VALID)
+    for number, verdict in enumerate(verdicts, start=1):
+        colour = "green" if verdict.ok else "bold red"
+        out.print(
+            f"{file}: ลายมือชื่อที่ {number} (signature {number}): "
+            f"[{colour}]{verdict.summary} ({verdict.summary_en})[/]"
+        )
+        for line in signatures.verdict_lines(verdict):
+            out.print(f"  {line}")
+    if not all(v.ok for v in verdicts):
+        raise typer.Exit(EXIT_NOT_VALID)
 
 
 def qr_sheet(

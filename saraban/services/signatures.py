@@ -30,7 +30,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Protocol
 
 from asn1crypto import x509 as asn1_x509
 from pydantic import BaseModel
@@ -48,7 +48,7 @@ from letters.verification import (
 )
 from saraban.domain.errors import ConfigError, Invalid
 from saraban.domain.principal import Principal
-from saraban.domain.vocabulary import bangkok_today
+from saraban.domain.vocabulary import bangkok_today, in_bangkok
 from saraban.services import audit
 from saraban.settings import Settings
 from saraban.storage.models import SignatureCheck, SignatureVerdictRow, utcnow
@@ -154,6 +154,113 @@ def overall(verdicts: Sequence[SignatureVerdict]) -> str:
     if not verdicts:
         return UNSIGNED
     return min((v.status for v in verdicts), key=_WORST_FIRST.index)
+
+
+# --------------------------------------------------------------------------- #
+# A verdict in words (the pages in Thai, the command line in Thai and English)
+# --------------------------------------------------------------------------- #
+
+
+class _Verdict(Protocol):
+    status: str
+    intact: bool
+    valid: bool
+    trusted: bool
+    covers_whole_file: bool
+    changes_allowed: bool
+    trust_problem: str | None
+
+
+_TRUST_WORDS = {
+    "no_trust_store": (
+        "ยังไม่ได้ตรวจ: ยังไม่ได้กำหนดรายการใบรับรองที่เชื่อถือ",
+        "not checked: no trust store configured",
+    ),
+    "no_chain": (
+        "ไม่เชื่อถือ: ใบรับรองไม่ได้ออกโดยผู้ออกใบรับรองที่อยู่ในรายการที่เชื่อถือ",
+        "untrusted: the certificate does not chain to a trusted root",
+    ),
+    "expired": ("ไม่เชื่อถือ: ใบรับรองหมดอายุ", "untrusted: the certificate has expired"),
+    "not_yet_valid": (
+        "ไม่เชื่อถือ: ใบรับรองยังไม่มีผล",
+        "untrusted: the certificate is not valid yet",
+    ),
+    "revoked": ("ไม่เชื่อถือ: ใบรับรองถูกเพิกถอน", "untrusted: the certificate is revoked"),
+    "key_usage": (
+        "ไม่เชื่อถือ: ใบรับรองนี้ใช้ลงนามเอกสารไม่ได้",
+        "untrusted: the certificate may not sign documents",
+    ),
+    "other": ("ตรวจสอบใบรับรองไม่ได้", "the certificate could not be checked"),
+}
+
+
+def integrity_words(v: _Verdict) -> tuple[str, str]:
+    """Whether the file is as signed, in Thai and English."""
+    if v.status == "unreadable":
+        return "อ่านลายมือชื่อไม่ได้ หรือไฟล์เสียหาย", "the signature cannot be read"
+    if not v.intact:
+        return (
+            "ไฟล์ถูกแก้ไขหลังลงนาม: ข้อมูลไม่ตรงกับที่ลงนามไว้",
+            "the signed bytes were changed after signing",
+        )
+    if not v.valid:
+        return "ค่าลายมือชื่อไม่ถูกต้อง", "the signature value does not verify"
+    if v.covers_whole_file:
+        return (
+            "ลายมือชื่อครอบคลุมทั้งไฟล์ ไม่มีสิ่งใดเพิ่มหลังลงนาม",
+            "the signature covers the whole file",
+        )
+    if v.changes_allowed:
+        return (
+            "มีการเพิ่มเติมหลังลงนามที่อนุญาต (เช่น ลายมือชื่อเพิ่ม) ส่วนที่ลงนามไม่ถูกแก้ไข",
+            "allowed additions after signing (such as another signature)",
+        )
+    return (
+        "มีการเพิ่มหรือแก้ไขเนื้อหาหลังลงนาม: ลายมือชื่อไม่ครอบคลุมทั้งไฟล์",
+        "content was added or changed after signing: the signature does not cover the file",
+    )
+
+
+def trust_words(v: _Verdict) -> tuple[str, str]:
+    """Whether the signer's certificate is trusted, in Thai and English."""
+    if v.status == "unreadable":
+        return "—", "-"
+    if v.status == "valid_when_signed":
+        return (
+            "เชื่อถือได้ ณ เวลาที่ลงนามตามตราประทับเวลา (ใบรับรองหมดอายุแล้ว)",
+            "trusted when signed, by its timestamp (the certificate has expired since)",
+        )
+    if v.trusted:
+        return (
+            "เชื่อถือได้: ใบรับรองออกโดยผู้ออกใบรับรองที่อยู่ในรายการที่เชื่อถือ",
+            "trusted: the certificate chains to a trusted root",
+        )
+    return _TRUST_WORDS.get(v.trust_problem or "other", _TRUST_WORDS["other"])
+
+
+def verdict_lines(v: SignatureVerdict) -> list[str]:
+    """A verdict's facts, one line each, in Thai and English: for the command line."""
+
+    def when(moment: datetime) -> str:
+        return in_bangkok(moment).strftime("%Y-%m-%d %H:%M:%S %z")
+
+    lines = [
+        f"ผู้ลงนาม (signer): {v.signer or '-'}",
+        f"ผู้ออกใบรับรอง (issuer): {v.issuer or '-'}",
+        "ความครบถ้วน (integrity): {} ({})".format(*integrity_words(v)),
+        "ความน่าเชื่อถือ (trust): {} ({})".format(*trust_words(v)),
+    ]
+    if v.timestamp is not None:
+        proof = "เชื่อถือได้ / trusted" if v.timestamp_trusted else "ตรวจสอบไม่ได้ / not trusted"
+        lines.append(f"ตราประทับเวลา (timestamp): {when(v.timestamp)} ({proof})")
+    if v.claimed_time is not None:
+        lines.append(f"เวลาที่ผู้ลงนามระบุ (signing time claimed by the signer): {when(v.claimed_time)}")
+    return lines
+
+
+def verify_file(pdf: bytes, trust_roots: Sequence[asn1_x509.Certificate]) -> list[SignatureVerdict]:
+    """A PDF's verdicts against ``trust_roots`` (``saraban verify``): as on arrival."""
+    return verify_pdf(pdf, trust_roots=trust_roots)
 
 
 # --------------------------------------------------------------------------- #
@@ -506,6 +613,78 @@ class SignedLetter:
     signed_on: date | None
 
 
+async def async_sign_with(
+    letter: Letter,
+    key: SigningKey,
+    kind: KeyKind,
+    *,
+    on: date | None = None,
+    reason: str | None = SIGNING_REASON,
+    location: str | None = None,
+    timestamp_url: str | None = None,
+    trust_roots: Sequence[asn1_x509.Certificate] | None = None,
+) -> SignedLetter:
+    """:func:`sign_with` for callers in an event loop (the typesetting runs in a thread)."""
+    day = on or bangkok_today()
+    rendered = await asyncio.to_thread(render_letter_layout, replace(letter, signed_on=day))
+    box = rendered.signature
+    pdf = await async_sign_pdf(
+        rendered.pdf,
+        key,
+        box=box.rect,
+        page=box.page,
+        reason=reason,
+        location=location,
+        timestamper_url=timestamp_url,
+        trust_roots=trust_roots,
+    )
+    return SignedLetter(pdf, kind, key.subject, day)
+
+
+def _outside_a_loop(name: str) -> None:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return
+    raise RuntimeError(f"{name} called in an event loop: await async_{name} instead")
+
+
+def sign_with(
+    letter: Letter,
+    key: SigningKey,
+    kind: KeyKind,
+    *,
+    on: date | None = None,
+    reason: str | None = SIGNING_REASON,
+    location: str | None = None,
+    timestamp_url: str | None = None,
+    trust_roots: Sequence[asn1_x509.Certificate] | None = None,
+) -> SignedLetter:
+    """``letter`` typeset with the signed line (``ลงนามด้วยลายมือชื่อดิจิทัล`` and the day it is
+    signed, ``on``: default today in Bangkok, the approval day) and signed by ``key``, the
+    signature's box over the signature block. PAdES B-B, B-T with ``timestamp_url``; with
+    ``trust_roots`` a key whose certificate does not chain to them is refused, an expired one
+    always is (SigningError, in Thai and English)."""
+    _outside_a_loop("sign_with")
+    return asyncio.run(
+        async_sign_with(
+            letter,
+            key,
+            kind,
+            on=on,
+            reason=reason,
+            location=location,
+            timestamp_url=timestamp_url,
+            trust_roots=trust_roots,
+        )
+    )
+
+
+def _configured_roots(settings: Settings) -> Sequence[asn1_x509.Certificate] | None:
+    store = trust_store(settings)
+    return store.roots if store.fingerprint is not None else None
+
+
 async def async_sign_for(
     settings: Settings,
     letter: Letter,
@@ -516,10 +695,8 @@ async def async_sign_for(
     on: date | None = None,
     reason: str | None = SIGNING_REASON,
     location: str | None = None,
-    timestamp_url: str | None = None,
-    trust_roots: Sequence[asn1_x509.Certificate] | None = None,
 ) -> SignedLetter:
-    """:func:`sign_for` for callers in an event loop (the typesetting runs in a thread)."""
+    """:func:`sign_for` for callers in an event loop."""
     chosen = signing_key_for(
         settings, personal_p12=personal_p12, passphrase=passphrase, key_name=key_name
     )
@@ -528,23 +705,16 @@ async def async_sign_for(
         rendered = await asyncio.to_thread(render_letter_layout, replace(letter, signed_on=None))
         return SignedLetter(rendered.pdf, None, "", None)
     key, kind = chosen
-    day = on or bangkok_today()
-    rendered = await asyncio.to_thread(render_letter_layout, replace(letter, signed_on=day))
-    if trust_roots is None:
-        store = trust_store(settings)
-        trust_roots = store.roots if store.fingerprint is not None else None
-    box = rendered.signature
-    pdf = await async_sign_pdf(
-        rendered.pdf,
+    return await async_sign_with(
+        letter,
         key,
-        box=box.rect,
-        page=box.page,
+        kind,
+        on=on,
         reason=reason,
         location=location,
-        timestamper_url=timestamp_url or settings.timestamp_url,
-        trust_roots=trust_roots,
+        timestamp_url=settings.timestamp_url,
+        trust_roots=_configured_roots(settings),
     )
-    return SignedLetter(pdf, kind, key.subject, day)
 
 
 def sign_for(
@@ -557,26 +727,15 @@ def sign_for(
     on: date | None = None,
     reason: str | None = SIGNING_REASON,
     location: str | None = None,
-    timestamp_url: str | None = None,
-    trust_roots: Sequence[asn1_x509.Certificate] | None = None,
 ) -> SignedLetter:
-    """``letter`` typeset and signed, as the approval step and ``saraban letter --sign`` do it.
-
-    The key: ``personal_p12`` with its ``passphrase`` (used for this call, never kept), else the
-    organisation's seal, else none (the letter is typeset unsigned, without the signed line).
-    A signed letter prints ``ลงนามด้วยลายมือชื่อดิจิทัล`` and the day it is signed, ``on``
-    (default today in Bangkok: the approval day), and its signature's box lies over the
-    signature block. With a trust store configured (or ``trust_roots`` given) a key whose
-    certificate does not chain to it is refused; an expired one always is. B-T when a
-    timestamp authority is configured (``SARABAN_TIMESTAMP_URL``) or ``timestamp_url`` given.
-    Refusals: Invalid naming ``key_name`` (the key file), SigningError (the certificate, the
+    """``letter`` typeset and signed as the service signs at approval: with ``personal_p12``
+    and its ``passphrase`` if given (used for this call, never kept), else the organisation's
+    seal if configured, else not at all (typeset unsigned, without the signed line: ``key``
+    None). The configured timestamp authority makes it B-T; with a trust store configured a
+    key that does not chain to it is refused. See :func:`sign_with`. Refusals: Invalid naming
+    ``key_name`` (a wrong passphrase, a damaged key file), SigningError (the certificate, the
     timestamp authority), ConfigError (the seal)."""
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        pass
-    else:
-        raise RuntimeError("sign_for called in an event loop: await async_sign_for instead")
+    _outside_a_loop("sign_for")
     return asyncio.run(
         async_sign_for(
             settings,
@@ -587,8 +746,6 @@ def sign_for(
             on=on,
             reason=reason,
             location=location,
-            timestamp_url=timestamp_url,
-            trust_roots=trust_roots,
         )
     )
 
@@ -599,4 +756,3 @@ def check_configuration(settings: Settings) -> None:
     approval or a college's upload."""
     trust_store(settings)
     organisation_seal(settings)
-

@@ -11,21 +11,13 @@ from saraban.services.signatures import (
     SignatureCheckPublic,
     SignatureHeadline,
     SignatureVerdictPublic,
+    integrity_words,
+    trust_words,
 )
 from saraban.web.pages.thai import thai_datetime
 
 GOOD = ("valid", "valid_when_signed")
 BROKEN = ("tampered", "invalid", "modified", "unreadable", "revoked")
-
-TRUST = {
-    "no_trust_store": "ยังไม่ได้ตรวจ: ยังไม่ได้กำหนดรายการใบรับรองที่เชื่อถือ (ผู้ดูแลระบบกำหนดได้)",
-    "no_chain": "ไม่เชื่อถือ: ใบรับรองไม่ได้ออกโดยผู้ออกใบรับรองที่อยู่ในรายการที่เชื่อถือ",
-    "expired": "ไม่เชื่อถือ: ใบรับรองหมดอายุ",
-    "not_yet_valid": "ไม่เชื่อถือ: ใบรับรองยังไม่มีผล",
-    "revoked": "ไม่เชื่อถือ: ใบรับรองถูกเพิกถอน",
-    "key_usage": "ไม่เชื่อถือ: ใบรับรองนี้ใช้ลงนามเอกสารไม่ได้",
-    "other": "ตรวจสอบใบรับรองไม่ได้",
-}
 
 
 def tone(status: str) -> str:
@@ -33,30 +25,6 @@ def tone(status: str) -> str:
     if status in GOOD:
         return "success"
     return "error" if status in BROKEN else "warning"
-
-
-def integrity(v: SignatureVerdictPublic) -> str:
-    if v.status == "unreadable":
-        return "อ่านลายมือชื่อไม่ได้ หรือไฟล์เสียหาย"
-    if not v.intact:
-        return "ไฟล์ถูกแก้ไขหลังลงนาม: ข้อมูลไม่ตรงกับที่ลงนามไว้"
-    if not v.valid:
-        return "ค่าลายมือชื่อไม่ถูกต้อง"
-    if v.covers_whole_file:
-        return "ลายมือชื่อครอบคลุมทั้งไฟล์ ไม่มีสิ่งใดเพิ่มหลังลงนาม"
-    if v.changes_allowed:
-        return "มีการเพิ่มเติมหลังลงนามที่อนุญาต (เช่น ลายมือชื่อเพิ่ม) ส่วนที่ลงนามไม่ถูกแก้ไข"
-    return "มีการเพิ่มหรือแก้ไขเนื้อหาหลังลงนาม: ลายมือชื่อไม่ครอบคลุมทั้งไฟล์"
-
-
-def trust(v: SignatureVerdictPublic) -> str:
-    if v.status == "unreadable":
-        return "—"
-    if v.status == "valid_when_signed":
-        return "เชื่อถือได้ ณ เวลาที่ลงนามตามตราประทับเวลา (ใบรับรองหมดอายุแล้ว)"
-    if v.trusted:
-        return "เชื่อถือได้: ใบรับรองออกโดยผู้ออกใบรับรองที่อยู่ในรายการที่เชื่อถือ"
-    return TRUST.get(v.trust_problem or "other", TRUST["other"])
 
 
 def signing_times(v: SignatureVerdictPublic) -> list[str]:
@@ -91,7 +59,7 @@ class CheckView:
 
 def check_view(check: SignatureCheckPublic) -> CheckView:
     views = [
-        SignatureView(v, tone(v.status), integrity(v), trust(v), signing_times(v))
+        SignatureView(v, tone(v.status), integrity_words(v)[0], trust_words(v)[0], signing_times(v))
         for v in check.signatures
     ]
     return CheckView(check, tone(check.status), views)
