@@ -90,6 +90,8 @@ class Settings(BaseSettings):
     )
 
     _fallback_secret: bytes = PrivateAttr(default_factory=lambda: secrets.token_bytes(32))
+    # What these settings loaded once (the organisation's seal: saraban.services.signatures).
+    _loaded: dict[str, object] = PrivateAttr(default_factory=dict)
 
     @field_validator("trusted_proxies", mode="before")
     @classmethod
@@ -166,6 +168,12 @@ class Settings(BaseSettings):
         if self.secret_key is None:
             return self._fallback_secret
         return self.secret_key.get_secret_value().encode("utf-8")
+
+    @property
+    def loaded(self) -> dict[str, object]:
+        """A place for what is loaded once from these settings (the seal's key): it lives and
+        dies with them, and is never copied into another settings object."""
+        return self._loaded
 
     @property
     def hashing(self) -> HashSettings:

@@ -542,14 +542,15 @@ def record_check(
 # --------------------------------------------------------------------------- #
 
 KeyKind = Literal["personal", "seal"]
-_seals: dict[tuple[object, ...], SigningKey] = {}
+_SEAL = "seal"
 _seals_lock = threading.Lock()
 
 
 def organisation_seal(settings: Settings) -> SigningKey | None:
     """The organisation's seal (``SARABAN_SEAL_FILE`` with ``SARABAN_SEAL_PASSPHRASE``),
-    loaded once (again only if the file changes); None when none is configured. A wrong
-    passphrase or a damaged file is a ConfigError naming the file."""
+    loaded once for these settings (again only if the file changes; kept with the settings
+    object, nowhere else); None when none is configured. A wrong passphrase or a damaged file
+    is a ConfigError naming the file."""
     path = settings.seal_file
     if path is None:
         return None
@@ -559,8 +560,9 @@ def organisation_seal(settings: Settings) -> SigningKey | None:
     except OSError as exc:
         raise ConfigError(f"SARABAN_SEAL_FILE: {path}: {exc.strerror}") from None
     with _seals_lock:
-        seal = _seals.get(state)
-        if seal is not None:
+        kept = settings.loaded.get(_SEAL)
+        if isinstance(kept, tuple) and kept[0] == state:
+            seal: SigningKey = kept[1]
             return seal
         secret = settings.seal_passphrase
         try:
@@ -571,8 +573,7 @@ def organisation_seal(settings: Settings) -> SigningKey | None:
             raise ConfigError(f"SARABAN_SEAL_FILE: {path}: {exc.message}") from None
         except OSError as exc:
             raise ConfigError(f"SARABAN_SEAL_FILE: {path}: {exc.strerror}") from None
-        _seals.clear()
-        _seals[state] = seal
+        settings.loaded[_SEAL] = (state, seal)
         return seal
 
 

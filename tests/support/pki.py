@@ -127,19 +127,23 @@ class TestPKI:
     def p12(self, who: str) -> bytes:
         """The PKCS#12 file of ``signer``, ``expired``, ``digital_only`` or ``stranger``."""
         if who not in self.p12s:
-            issued: Issued = getattr(self, who)
-            chain = [self.other_root.cert] if who == "stranger" else [self.issuing.cert]
-            encryption = (
-                serialization.PrivateFormat.PKCS12.encryption_builder()
-                .kdf_rounds(50000)
-                .key_cert_algorithm(pkcs12.PBES.PBESv2SHA256AndAES256CBC)
-                .hmac_hash(hashes.SHA256())
-                .build(self.passphrase.encode("utf-8"))
-            )
-            self.p12s[who] = pkcs12.serialize_key_and_certificates(
-                b"signer", issued.key, issued.cert, chain, encryption
-            )
+            self.p12s[who] = self.p12_with(who, self.passphrase)
         return self.p12s[who]
+
+    def p12_with(self, who: str, passphrase: str) -> bytes:
+        """The same, locked with another passphrase."""
+        issued: Issued = getattr(self, who)
+        chain = [self.other_root.cert] if who == "stranger" else [self.issuing.cert]
+        encryption = (
+            serialization.PrivateFormat.PKCS12.encryption_builder()
+            .kdf_rounds(50000)
+            .key_cert_algorithm(pkcs12.PBES.PBESv2SHA256AndAES256CBC)
+            .hmac_hash(hashes.SHA256())
+            .build(passphrase.encode("utf-8"))
+        )
+        return pkcs12.serialize_key_and_certificates(
+            b"signer", issued.key, issued.cert, chain, encryption
+        )
 
     @property
     def roots(self) -> tuple[asn1_x509.Certificate, ...]:

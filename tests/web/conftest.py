@@ -1,6 +1,7 @@
 """Fixtures of the web tests: one real mailout per test session (the template), and per test
 the app over the test's own database (SQLite or PostgreSQL) seeded from it: ``world`` for the
-JSON API, ``site`` for the pages."""
+JSON API, ``site`` for the pages; ``trusting_site``: ``site`` with a trust store holding the
+test PKI's root (``SARABAN_TRUST_DIR``)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from saraban.storage.models import Mailout
 from saraban.web.app import create_app
 from tests.support.browser import Site, app_with_pages, page_settings
 from tests.support.mailouts import MailoutRun, copy_template, mail_small
+from tests.support.pki import TestPKI
 from tests.support.service import World, service_settings
 
 
@@ -47,5 +49,16 @@ def world(engine: Engine, mailout_run: MailoutRun, tmp_path: Path) -> Iterator[W
 def site(engine: Engine, mailout_run: MailoutRun, tmp_path: Path) -> Iterator[Site]:
     copy_template(mailout_run, engine)
     settings = page_settings(tmp_path / "data")
+    with ExitStack() as stack:
+        yield Site(app_with_pages(settings, engine), engine, settings, mailout_run, stack)
+
+
+@pytest.fixture
+def trusting_site(
+    engine: Engine, mailout_run: MailoutRun, tmp_path: Path, pki: TestPKI
+) -> Iterator[Site]:
+    copy_template(mailout_run, engine)
+    trust = pki.write_trust_store(tmp_path / "ca")
+    settings = page_settings(tmp_path / "data", trust_dir=trust)
     with ExitStack() as stack:
         yield Site(app_with_pages(settings, engine), engine, settings, mailout_run, stack)
