@@ -1,5 +1,6 @@
 """What signing a letter digitally costs: signing and checking one letter, and a mailout's letters
-signed once (the shared letter) or per college (merged letters).
+signed once (the shared letter) or per college (merged letters); what checking a received PDF
+on arrival adds to registering it, and what the annotated letter of a signed letter costs.
 
     .venv/bin/python -m bench.letter_sign [--runs 30] [--colleges 40]
 
@@ -32,7 +33,7 @@ from letters.letter import RenderedLetter, render_letter_layout
 from letters.letterfile import load_letter_file
 from letters.signing import load_signing_key, sign_letter
 from letters.verification import verify_pdf
-from tests.support.pki import TimestampServer, make_pki
+from tests.support.pki import TestPKI, TimestampServer, make_pki
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "emvs-2569"
@@ -79,6 +80,44 @@ def plain_signer(p12: bytes, passphrase: str, rendered: RenderedLetter) -> Calla
         return out.getvalue()
 
     return sign
+
+
+def receipt_rows(pki: TestPKI, signed: bytes, rendered: RenderedLetter,
+                 runs: int) -> list[tuple[str, float, str]]:
+    """Checking on arrival (saraban.services.signatures.verdicts_of: the trust store from a
+    folder, cached; the size bound; pyHanko), and the annotated letter with and without a
+    signed original to carry."""
+    from datetime import datetime, timedelta, timezone
+
+    from letters.annotation import NoteBlock, ReceiptStamp, annotate
+    from saraban.services.signatures import verdicts_of
+    from saraban.settings import Settings
+
+    rows: list[tuple[str, float, str]] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = Settings(env="test", trust_dir=pki.write_trust_store(Path(tmp) / "ca"))
+        enclosure = next(iter(sorted((EXAMPLE / "enclosures").glob("*.pdf"))), None)
+        unsigned = [("the unsigned letter", rendered.pdf)]
+        if enclosure is not None:
+            unsigned.append((f"an unsigned {enclosure.stat().st_size // 1024} KB enclosure",
+                             enclosure.read_bytes()))
+        for name, pdf in unsigned:
+            rows.append((f"check on arrival: {name}",
+                         median_ms(lambda pdf=pdf: verdicts_of(pdf, settings), runs),
+                         "no signature: the reader and the form only"))
+        rows.append(("check on arrival: the signed letter",
+                     median_ms(lambda: verdicts_of(signed, settings), runs),
+                     "trust store cached; one pyHanko validation"))
+    stamp = ReceiptStamp("วิทยาลัยสารพัดช่างลำปาง", "12/2569",
+                         datetime(2026, 4, 20, 10, 35, tzinfo=timezone(timedelta(hours=7))))
+    notes = [NoteBlock(["เรียน ผู้อำนวยการ", "/ เพื่อโปรดทราบ", "(นางสาวอัญชลี ธรรมศรีใจ)",
+                        "หัวหน้างานบริหารงานทั่วไป", "๒๐ เม.ย. ๖๙"], signature=3)]
+    plain = median_ms(lambda: annotate(rendered.pdf, stamp, notes), max(3, runs // 3))
+    carried = median_ms(lambda: annotate(signed, stamp, notes), max(3, runs // 3))
+    rows.append(("annotated letter, unsigned original", plain, ""))
+    rows.append(("annotated letter, signed original", carried,
+                 f"+{carried - plain:.1f} ms: note sheet, fields dropped, original attached"))
+    return rows
 
 
 def main() -> None:
@@ -133,6 +172,8 @@ def main() -> None:
                 rows.append(("verify (pdfsig subprocess)", median_ms(
                     lambda: subprocess.run(["pdfsig", "-nssdir", db, str(path)],
                                            capture_output=True, check=True), args.runs), ""))
+
+        rows += receipt_rows(pki, signed, rendered, args.runs)
 
         roster = colleges(args.colleges)
         n = len(roster)
