@@ -30,10 +30,12 @@ def serve(
 
     import uvicorn
 
+    from saraban.services.signatures import check_configuration
     from saraban.settings import load_settings
     from saraban.storage.engine import open_database
 
     settings = load_settings()  # refuse a bad configuration here, before any worker starts
+    check_configuration(settings)  # the trust store reads, the seal opens with its passphrase
     if settings.secret_key is None:
         # Outside production a missing key is made up, but once for all the workers: a CSRF
         # token signed by one must be good at the others. It lasts as long as this server.

@@ -120,3 +120,35 @@ def test_serve_gives_uvicorn_the_app_factory_and_the_workers() -> None:
     assert config.factory
     assert import_from_string(options["app"]) is served_app  # importable by each worker
     assert not config.proxy_headers  # forwarded headers: the app's own trusted-proxy rule
+
+
+def test_serve_refuses_a_seal_it_cannot_use_before_any_worker_starts(tmp_path: Path) -> None:
+    """In production a seal file others may read, and anywhere a seal whose passphrase is
+    wrong: one line naming the setting and the file, never the passphrase; no server."""
+    from tests.support.pki import make_pki
+
+    pki = make_pki()
+    seal = tmp_path / "seal.p12"
+    seal.write_bytes(pki.p12("signer"))
+    seal.chmod(0o640)
+    wrong = "not-the-seal-passphrase"
+    env = {**_env(tmp_path), "SARABAN_ENV": "production",
+           "SARABAN_SECRET_KEY": "k3Y-" + os.urandom(24).hex(),
+           "SARABAN_SEAL_FILE": str(seal), "SARABAN_SEAL_PASSPHRASE": wrong}
+    command = [sys.executable, "-m", "saraban.cli", "serve", "--port", str(_free_port())]
+    readable = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
+    assert readable.returncode == 2
+    assert readable.stderr.strip() == (
+        f"error: seal_file: {seal}: the seal file is readable by others (mode 0640); only its "
+        f"owner may read it in production: chmod 600 {seal}"
+    )
+    seal.chmod(0o600)
+    refused = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
+    assert refused.returncode == 2
+    assert refused.stderr.strip() == (
+        f"error: SARABAN_SEAL_FILE: {seal}: รหัสผ่านไม่ถูกต้องหรือไฟล์ .p12 เสียหาย "
+        "(wrong passphrase or damaged PKCS#12 file)"
+    )
+    for result in (readable, refused):
+        assert wrong not in result.stdout + result.stderr
+        assert "Started server process" not in result.stdout + result.stderr
