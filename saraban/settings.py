@@ -45,7 +45,12 @@ Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="SARABAN_", extra="ignore", frozen=True)
+    # hide_input_in_errors: a refused setting's message never carries what was given, which for
+    # a check over the whole model would be every setting (the secret key, the seal's
+    # passphrase).
+    model_config = SettingsConfigDict(
+        env_prefix="SARABAN_", extra="ignore", frozen=True, hide_input_in_errors=True
+    )
 
     env: Literal["development", "test", "production"] = "development"
     secret_key: SecretStr | None = Field(

@@ -85,6 +85,24 @@ def test_the_seal_refusal_at_startup_is_one_line_without_the_passphrase(
     assert pki.passphrase not in message + "".join(traceback.format_exception(caught.value))
 
 
+def test_no_refused_setting_shows_the_passphrase(pki: TestPKI, seal_file: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """A check over the whole model (the production secret key) would show pydantic's input,
+    every setting given, the seal's passphrase among them: inputs are hidden."""
+    for name, value in {
+        "SARABAN_ENV": "production",
+        "SARABAN_SECRET_KEY": "tooShortKey-7",
+        "SARABAN_SEAL_FILE": str(seal_file),
+        "SARABAN_SEAL_PASSPHRASE": pki.passphrase,
+    }.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(ValidationError) as caught:
+        Settings()
+    shown = str(caught.value) + "".join(traceback.format_exception(caught.value))
+    assert "SARABAN_SECRET_KEY must be set" in shown
+    assert pki.passphrase not in shown and "tooShortKey-7" not in shown
+
+
 def test_a_seal_setting_that_cannot_work(pki: TestPKI, tmp_path: Path) -> None:
     with pytest.raises(ValidationError, match="cannot read the seal file"):
         settings(seal_file=tmp_path / "missing.p12")
