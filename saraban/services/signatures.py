@@ -225,6 +225,11 @@ def trust_words(v: _Verdict) -> tuple[str, str]:
     """Whether the signer's certificate is trusted, in Thai and English."""
     if v.status == "unreadable":
         return "—", "-"
+    if not (v.intact and v.valid):
+        return (
+            "ไม่ได้ตรวจ เพราะไฟล์ไม่ตรงกับที่ลงนาม",
+            "not checked: the file is not as signed",
+        )
     if v.status == "valid_when_signed":
         return (
             "เชื่อถือได้ ณ เวลาที่ลงนามตามตราประทับเวลา (ใบรับรองหมดอายุแล้ว)",

@@ -157,6 +157,9 @@ def test_each_received_pdf_gets_the_same_verdict_from_both_validators_and_the_pa
         assert "ตามที่ผู้ลงนามระบุ" in text and "ไฟล์ต้นฉบับ (PDF)" in text
     if name == "modified":
         assert "มีการเพิ่มหรือแก้ไขเนื้อหาหลังลงนาม" in text
+    if name == "tampered":
+        assert "ไฟล์ถูกแก้ไขหลังลงนาม: ข้อมูลไม่ตรงกับที่ลงนามไว้" in text
+        assert "ไม่ได้ตรวจ เพราะไฟล์ไม่ตรงกับที่ลงนาม" in text
     if name == "expired":
         assert "ไม่เชื่อถือ: ใบรับรองหมดอายุ" in text
     if name == "other-root":
