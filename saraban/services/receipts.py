@@ -345,7 +345,7 @@ def _checked(
     """The entry with its document's signature check stored (and in the audit log)."""
     signatures.record_check(
         session,
-        who=who,
+        actor=who.actor,
         college_code=entry.college_code,
         sha256=sha256,
         verdicts=verdicts,

@@ -47,7 +47,6 @@ from letters.verification import (
     verify_pdf,
 )
 from saraban.domain.errors import ConfigError, Invalid
-from saraban.domain.principal import Principal
 from saraban.domain.vocabulary import bangkok_today, in_bangkok
 from saraban.services import audit
 from saraban.settings import Settings
@@ -485,7 +484,7 @@ def _stored(
 def record_check(
     session: Session,
     *,
-    who: Principal,
+    actor: str,
     college_code: str,
     sha256: str,
     verdicts: Sequence[SignatureVerdict],
@@ -493,8 +492,9 @@ def record_check(
     subject: str,
 ) -> SignatureCheck:
     """Store the verdicts of a college's document (replacing an earlier check of the same
-    bytes) and write them to the audit log, in the caller's transaction. ``subject`` is what
-    the audit event is about (``receipt:12``)."""
+    bytes) and write them to the audit log, in the caller's transaction. ``actor`` is who
+    registered it (or the mailout that delivered it); ``subject`` is what the audit event is
+    about (``receipt:12``, ``mailout_item:7``)."""
     status = overall(verdicts)
     store = trust_store(settings)
     check = _stored(
@@ -503,7 +503,7 @@ def record_check(
         sha256,
         {
             "checked_at": utcnow(),
-            "checked_by": who.actor,
+            "checked_by": actor,
             "trust_store": store.fingerprint,
             "signatures": len(verdicts),
             "status": status,
@@ -516,7 +516,7 @@ def record_check(
     audit.record(
         session,
         "signature_check",
-        who.actor,
+        actor,
         subject,
         {
             "college": college_code,

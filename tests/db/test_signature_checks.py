@@ -53,7 +53,7 @@ def record(engine: Engine, settings: Settings, verdicts: list[SignatureVerdict],
            code: str = CODE) -> None:
     who = WHO if code == CODE else Principal(SessionKind.COLLEGE, 2, code, "ว", college_code=code)
     with session_scope(engine, immediate=True) as session:
-        signatures.record_check(session, who=who, college_code=code, sha256=SHA,
+        signatures.record_check(session, actor=who.actor, college_code=code, sha256=SHA,
                                 verdicts=verdicts, settings=settings, subject="receipt:1")
 
 

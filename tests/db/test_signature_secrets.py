@@ -99,7 +99,7 @@ def test_no_key_or_passphrase_in_the_database_the_logs_or_the_errors(
             for number, signed in enumerate(made, start=1):
                 verdicts = signatures.verdicts_of(signed.pdf, settings)
                 assert [v.status for v in verdicts] == ["valid"]
-                signatures.record_check(session, who=who, college_code=CODE,
+                signatures.record_check(session, actor=who.actor, college_code=CODE,
                                         sha256=f"{number:064x}", verdicts=verdicts,
                                         settings=settings, subject=f"receipt:{number}")
     with Session(engine) as session:  # the checks are there, as a person reads them
