@@ -1,4 +1,4 @@
-"""The stored checks of received PDFs' signatures (migration 0010_signature_checks), on SQLite
+"""The stored checks of received PDFs' signatures (migration 0007), on SQLite
 and PostgreSQL: one check per college's document, its verdicts replaced when the same bytes
 arrive again, the database refusing a check that contradicts itself, and text from a
 certificate (the signer's to choose) stored safely."""

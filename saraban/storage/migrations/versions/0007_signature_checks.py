@@ -7,7 +7,7 @@ for none), how many signatures and the outcome as a whole. ``signature_verdict``
 signature, with letters.verification's verdict fields. New tables only: documents registered
 before are checked when their page is shown, and recorded at their next arrival.
 
-Revision ID: 0010_signature_checks
+Revision ID: 0007
 Revises: 0006
 Create Date: 2026-12-04 16:53:39.397392
 
@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision: str = "0010_signature_checks"
+revision: str = "0007"
 down_revision: str | Sequence[str] | None = "0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
