@@ -20,12 +20,33 @@ def current_user() -> str:
     return os.environ.get("SARABAN_USER") or getpass.getuser()
 
 
-def read_password(*, confirm: bool = False, prompt: str = "รหัสผ่าน (password): ") -> str:
+def read_password(
+    *,
+    confirm: bool = False,
+    prompt: str = "รหัสผ่าน (password): ",
+    what: str = "password",
+    allow_empty: bool = False,
+) -> str:
     """A password from a prompt (typed twice with ``confirm``), or one line of standard input
-    when it is not a terminal."""
+    when it is not a terminal. Nothing read (standard input empty, or an empty line) is refused
+    as such, not checked as a wrong password; ``allow_empty`` lets an empty one through (a
+    key's passphrase may be empty)."""
     if not sys.stdin.isatty():
-        return sys.stdin.readline().rstrip("\r\n")
-    password = getpass.getpass(prompt)
-    if confirm and getpass.getpass("อีกครั้ง (again): ") != password:
-        raise Invalid(None, "the two passwords differ")
+        line = sys.stdin.readline()
+        if not line:
+            raise Invalid(
+                what,
+                f"no {what} was read: standard input was empty (give it on one line, or run "
+                "the command in a terminal to be asked for it)",
+                text=f"no {what} was read: standard input was empty (give it on one line, or "
+                "run the command in a terminal to be asked for it)",
+            )
+        password = line.rstrip("\r\n")
+    else:
+        password = getpass.getpass(prompt)
+        if confirm and getpass.getpass("อีกครั้ง (again): ") != password:
+            raise Invalid(None, "the two passwords differ")
+    if not password and not allow_empty:
+        message = f"no {what} was read: the line given is empty"
+        raise Invalid(what, message, text=message)
     return password

@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from saraban.cli.console import current_user, err, out, read_password
+from saraban.cli.database import open_db
 
 app = typer.Typer(
     help="Credentials for the colleges: issue, reissue, void, verify.", no_args_is_help=True
@@ -29,11 +30,10 @@ def credentials_issue(
 ) -> None:
     """Issue credentials and write their slips in one step: both or neither."""
     from saraban.services import credentials
-    from saraban.storage.engine import open_database
 
     chosen = credentials.policy_named(policy)
     result = credentials.issue(
-        open_database(),
+        open_db(create=True),
         slips_path=slips,
         render=credentials.slips_renderer(chosen.hint_th, per_page),
         issued_by=current_user(),
@@ -41,10 +41,37 @@ def credentials_issue(
         policy=chosen,
         workers=jobs,
     )
+    skipped = _already_live(codes or [], result.codes)
+    if skipped:
+        have = "has" if len(skipped) == 1 else "have"
+        err.print(
+            f"[yellow]skipped:[/] {', '.join(skipped)} already {have} a live credential "
+            "(to replace one: saraban credentials reissue CODE --reason ... --slips ...)"
+        )
     if not result.count:
-        out.print("nothing to issue: every college has a live credential")
+        if not codes:
+            out.print("nothing to issue: every college in the roster has a live credential")
+        else:
+            out.print("nothing to issue")
         return
     out.print(f"[green]issued[/] {result.count} credentials; slips: {result.slips_path}")
+
+
+def _already_live(asked: list[str], issued: tuple[str, ...] | list[str]) -> list[str]:
+    """The codes asked for that were not issued: they already had a live credential (an
+    unknown code is refused before anything is issued)."""
+    from saraban.domain.colleges import normalise_college_code
+
+    done = set(issued)
+    skipped: list[str] = []
+    for code in asked:
+        try:
+            normal = normalise_college_code(code)
+        except ValueError:
+            normal = code
+        if normal not in done and normal not in skipped:
+            skipped.append(normal)
+    return skipped
 
 
 @app.command("reissue")
@@ -56,11 +83,10 @@ def credentials_reissue(
 ) -> None:
     """Void a college's credential and issue a new one with its slip."""
     from saraban.services import credentials
-    from saraban.storage.engine import open_database
 
     chosen = credentials.policy_named(policy)
     result = credentials.reissue(
-        open_database(),
+        open_db(),
         who=current_user(),
         code=code,
         reason=reason,
@@ -78,9 +104,8 @@ def credentials_void(
 ) -> None:
     """Void a college's credential: it no longer logs in."""
     from saraban.services import credentials
-    from saraban.storage.engine import open_database
 
-    credentials.void(open_database(), who=current_user(), code=code, reason=reason)
+    credentials.void(open_db(), who=current_user(), code=code, reason=reason)
     out.print(f"[green]voided[/] the credential of {code}")
 
 
@@ -91,10 +116,19 @@ def credentials_verify(
     """Check a password, read from a prompt (or one line of standard input), never argv."""
     from saraban.services import credentials
     from saraban.settings import load_settings
-    from saraban.storage.engine import open_database
 
+    from saraban.domain.colleges import code_problem, normalise_college_code
+    from saraban.domain.errors import Invalid
+
+    try:
+        normalise_college_code(code)
+    except ValueError:
+        problem = code_problem(code.strip()) or "a college code is 10 digits"
+        raise Invalid("code", problem, text=f"{code!r} is not a college code: {problem}") from None
+    settings = load_settings()
+    engine = open_db()  # a missing database is said before the password is asked for
     password = read_password()
-    verdict = credentials.verify(open_database(), load_settings(), code=code, password=password)
+    verdict = credentials.verify(engine, settings, code=code, password=password)
     del password
     if verdict.ok:
         out.print(f"[green]ok[/]: the password of {code} is right")

@@ -93,7 +93,9 @@ def _signed(letter: Any, key_file: Path, *, timestamp_url: str | None, trust: Pa
 
     roots = load_trust_roots(trust) if trust is not None else None
     p12 = key_file.read_bytes()
-    passphrase = read_password(prompt=f"รหัสผ่านของกุญแจ {key_file.name} (passphrase): ")
+    passphrase = read_password(
+        prompt=f"รหัสผ่านของกุญแจ {key_file.name} (passphrase): ", what="passphrase", allow_empty=True
+    )
     key = signatures.personal_key(p12, passphrase, name=str(key_file))
     del passphrase, p12
     today = bangkok_today()

@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from saraban.cli.console import current_user, err, out
+from saraban.cli.database import open_db
 
 
 def mailout(
@@ -33,10 +34,9 @@ def mailout(
     from rich.table import Table
 
     from saraban.services.mailouts import load_plan, run_mailout
-    from saraban.storage.engine import open_database
 
     plan = load_plan(folder, roster)
-    engine = open_database()
+    engine = open_db(create=True)
     columns = (
         TextColumn("[bold]{task.description}"),
         BarColumn(),

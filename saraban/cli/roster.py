@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from saraban.cli.console import out
+from saraban.cli.database import open_db
 
 app = typer.Typer(help="The roster of colleges (รายชื่อสถานศึกษา).", no_args_is_help=True)
 
@@ -22,10 +23,9 @@ def roster_import(
     """Import or update colleges by code. A file with any bad row imports nothing."""
     from saraban.domain.roster import read_roster
     from saraban.services.roster import import_roster
-    from saraban.storage.engine import open_database
 
     roster = read_roster(file, encoding)  # a bad file is refused before the database opens
-    result = import_roster(open_database(), roster)
+    result = import_roster(open_db(create=True), roster)
     out.print(
         f"[green]imported[/] {file} ({roster.encoding}): {len(roster.rows)} colleges: {result}"
     )

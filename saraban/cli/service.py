@@ -7,6 +7,7 @@ from typing import Annotated, Any
 import typer
 
 from saraban.cli.console import current_user, err, out, read_password
+from saraban.cli.database import open_db
 from saraban.domain.errors import Invalid
 
 user_app = typer.Typer(help="OVEC staff accounts of the web service.", no_args_is_help=True)
@@ -32,7 +33,6 @@ def serve(
 
     from saraban.services.signatures import check_configuration
     from saraban.settings import load_settings
-    from saraban.storage.engine import open_database
 
     settings = load_settings()  # refuse a bad configuration here, before any worker starts
     check_configuration(settings)  # the trust store reads, the seal opens with its passphrase
@@ -40,7 +40,7 @@ def serve(
         # Outside production a missing key is made up, but once for all the workers: a CSRF
         # token signed by one must be good at the others. It lasts as long as this server.
         os.environ["SARABAN_SECRET_KEY"] = secrets.token_urlsafe(48)
-    open_database().dispose()  # migrated to head once, not by each worker
+    open_db(create=True).dispose()  # migrated to head once, not by each worker
     uvicorn.run(**uvicorn_options(host=host, port=port, workers=workers, access_log=access_log))
 
 
@@ -72,12 +72,12 @@ def user_add(
     input), never from the command line."""
     from saraban.services import accounts
     from saraban.settings import load_settings
-    from saraban.storage.engine import open_database
 
     settings = load_settings()
+    engine = open_db(create=True)
     password = read_password(confirm=True)
     accounts.add_ovec_user(
-        open_database(),
+        engine,
         settings,
         username=username,
         name=name,
@@ -107,10 +107,9 @@ def audit_verify(
 ) -> None:
     """Check every row of the audit log; name the first one edited, deleted or inserted."""
     from saraban.services import audit
-    from saraban.storage.engine import open_database
 
     published = _anchor(anchor)
-    report = audit.verify(open_database(), anchor=published)
+    report = audit.verify(open_db(), anchor=published)
     if report.ok:
         out.print(f"[green]ok[/]: {report.checked:,} events, chained and unaltered")
         return
@@ -126,7 +125,6 @@ def audit_head() -> None:
     """Print SEQ:HASH of the last event, to keep somewhere the database's writers cannot
     change (then `saraban audit verify --anchor SEQ:HASH`)."""
     from saraban.services import audit
-    from saraban.storage.engine import open_database
 
-    seq, digest = audit.published_head(open_database())
+    seq, digest = audit.published_head(open_db())
     out.print(f"{seq}:{digest}")
