@@ -114,11 +114,10 @@ def credentials_verify(
     code: Annotated[str, typer.Argument(help="The college's 10-digit code.")],
 ) -> None:
     """Check a password, read from a prompt (or one line of standard input), never argv."""
-    from saraban.services import credentials
-    from saraban.settings import load_settings
-
     from saraban.domain.colleges import code_problem, normalise_college_code
     from saraban.domain.errors import Invalid
+    from saraban.services import credentials
+    from saraban.settings import load_settings
 
     try:
         normalise_college_code(code)
