@@ -8,13 +8,13 @@ import typer
 
 from saraban.cli import credentials, letters, mailout, roster, service
 from saraban.cli.errors import OneLineErrors
+from saraban.cli.help import GROUP, Command
 
 app = typer.Typer(
     name="saraban",
     help="สารบรรณ: Thai official letters, enclosures, credentials, mailouts and routing.",
-    no_args_is_help=True,
     pretty_exceptions_enable=False,
-    cls=OneLineErrors,
+    **{**GROUP, "cls": OneLineErrors},
 )
 
 
@@ -26,13 +26,13 @@ def _root() -> None:
     configure_logging()
 
 
-app.command()(letters.letter)
-app.command()(letters.verify)
+app.command(cls=Command)(letters.letter)
+app.command(cls=Command)(letters.verify)
 app.add_typer(roster.app, name="roster")
 app.add_typer(credentials.app, name="credentials")
-app.command("qr-sheet")(letters.qr_sheet)
-app.command()(mailout.mailout)
-app.command("serve")(service.serve)
+app.command("qr-sheet", cls=Command)(letters.qr_sheet)
+app.command(cls=Command)(mailout.mailout)
+app.command("serve", cls=Command)(service.serve)
 app.add_typer(service.user_app, name="user")
 app.add_typer(service.audit_app, name="audit")
 

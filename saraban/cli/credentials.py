@@ -10,25 +10,39 @@ import typer
 
 from saraban.cli.console import current_user, err, out, read_password
 from saraban.cli.database import open_db
+from saraban.cli.help import GROUP, Command
 
-app = typer.Typer(
-    help="Credentials for the colleges: issue, reissue, void, verify.", no_args_is_help=True
-)
+app = typer.Typer(help="Issue, reissue, void and verify the colleges' credentials.", **GROUP)
 
 
-@app.command("issue")
+@app.command("issue", cls=Command)
 def credentials_issue(
     codes: Annotated[
-        list[str] | None, typer.Argument(help="College codes; default: every college without one.")
+        list[str] | None,
+        typer.Argument(
+            help="The colleges' 10-digit codes (default: every college without a live credential).",
+            metavar="CODE",
+        ),
     ] = None,
-    slips: Annotated[Path, typer.Option(help="The slips PDF to write (a new file).")] = Path(
-        "slips.pdf"
-    ),
-    policy: Annotated[str, typer.Option(help="Password policy: default or long.")] = "default",
-    per_page: Annotated[int, typer.Option(help="Slips per A4 page: 1, 2 or 4.")] = 1,
-    jobs: Annotated[int | None, typer.Option(help="Hashing processes (default: cores).")] = None,
+    slips: Annotated[
+        Path, typer.Option(help="The slips PDF to write (a new file).", metavar="PDF")
+    ] = Path("slips.pdf"),
+    policy: Annotated[
+        str, typer.Option(help="The password policy: default or long.", metavar="POLICY")
+    ] = "default",
+    per_page: Annotated[
+        int, typer.Option(help="How many slips on each A4 page: 1, 2 or 4.", metavar="N")
+    ] = 1,
+    jobs: Annotated[
+        int | None,
+        typer.Option(help="How many hashing processes (default: one per core).", metavar="N"),
+    ] = None,
 ) -> None:
-    """Issue credentials and write their slips in one step: both or neither."""
+    """Issue credentials to colleges and write their slips.
+
+    Each password is drawn, hashed and printed on its slip in one step: both or neither. A
+    college that already has a live credential is skipped (reissue replaces one).
+    """
     from saraban.services import credentials
 
     chosen = credentials.policy_named(policy)
@@ -74,14 +88,21 @@ def _already_live(asked: list[str], issued: tuple[str, ...] | list[str]) -> list
     return skipped
 
 
-@app.command("reissue")
+@app.command("reissue", cls=Command)
 def credentials_reissue(
-    code: Annotated[str, typer.Argument(help="The college's 10-digit code.")],
-    reason: Annotated[str, typer.Option(help="Why (recorded with who and when).")],
-    slips: Annotated[Path, typer.Option(help="The slip PDF to write (a new file).")],
-    policy: Annotated[str, typer.Option(help="Password policy: default or long.")] = "default",
+    code: Annotated[str, typer.Argument(help="The college's 10-digit code.", metavar="CODE")],
+    reason: Annotated[
+        str, typer.Option(help="Why, recorded with who did it and when.", metavar="TEXT")
+    ],
+    slips: Annotated[Path, typer.Option(help="The slip PDF to write (a new file).", metavar="PDF")],
+    policy: Annotated[
+        str, typer.Option(help="The password policy: default or long.", metavar="POLICY")
+    ] = "default",
 ) -> None:
-    """Void a college's credential and issue a new one with its slip."""
+    """Replace a college's credential with a new one and its slip.
+
+    The old credential is void from then on, with the reason recorded.
+    """
     from saraban.services import credentials
 
     chosen = credentials.policy_named(policy)
@@ -97,23 +118,29 @@ def credentials_reissue(
     out.print(f"[green]reissued[/] {code}; the old credential is void; slip: {result.slips_path}")
 
 
-@app.command("void")
+@app.command("void", cls=Command)
 def credentials_void(
-    code: Annotated[str, typer.Argument(help="The college's 10-digit code.")],
-    reason: Annotated[str, typer.Option(help="Why (recorded with who and when).")],
+    code: Annotated[str, typer.Argument(help="The college's 10-digit code.", metavar="CODE")],
+    reason: Annotated[
+        str, typer.Option(help="Why, recorded with who did it and when.", metavar="TEXT")
+    ],
 ) -> None:
-    """Void a college's credential: it no longer logs in."""
+    """Void a college's credential, so that it no longer logs in."""
     from saraban.services import credentials
 
     credentials.void(open_db(), who=current_user(), code=code, reason=reason)
     out.print(f"[green]voided[/] the credential of {code}")
 
 
-@app.command("verify")
+@app.command("verify", cls=Command)
 def credentials_verify(
-    code: Annotated[str, typer.Argument(help="The college's 10-digit code.")],
+    code: Annotated[str, typer.Argument(help="The college's 10-digit code.", metavar="CODE")],
 ) -> None:
-    """Check a password, read from a prompt (or one line of standard input), never argv."""
+    """Check a college's password against its live credential.
+
+    The password is asked for, or read from one line of standard input; never from the
+    command line.
+    """
     from saraban.domain.colleges import code_problem, normalise_college_code
     from saraban.domain.errors import Invalid
     from saraban.services import credentials

@@ -13,7 +13,6 @@ from collections.abc import Sequence
 from typing import Any
 
 import typer
-from typer.core import TyperGroup
 
 try:  # Typer 0.2x carries its own click (typer._click); older releases use click itself
     from typer._click import exceptions as click_errors
@@ -21,6 +20,7 @@ except ImportError:  # pragma: no cover
     from click import exceptions as click_errors  # type: ignore[no-redef]
 
 from saraban.cli.console import err
+from saraban.cli.help import Group
 from saraban.domain.errors import SarabanError
 
 EXIT_REFUSED = 2
@@ -50,7 +50,7 @@ def usage_message(exc: click_errors.ClickException) -> str:
     return message
 
 
-class OneLineErrors(TyperGroup):
+class OneLineErrors(Group):
     """The ``saraban`` command group: its commands' errors, each as one line."""
 
     def invoke(self, ctx: Any) -> Any:

@@ -35,11 +35,18 @@ def parse_assignments(pairs: list[str]) -> dict[str, Any]:
 
 
 def letter(
-    file: Annotated[Path, typer.Argument(help="The letter file (TOML).")],
-    output: Annotated[Path, typer.Option("--output", "-o", help="The PDF to write.")],
+    file: Annotated[Path, typer.Argument(help="The letter file (TOML).", metavar="FILE")],
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="The PDF to write.", metavar="PDF")
+    ],
     set_: Annotated[
         list[str] | None,
-        typer.Option("--set", help="A template value, e.g. --set college.name=วิทยาลัย..."),
+        typer.Option(
+            "--set",
+            help="A value for the templates, e.g. --set college.name=วิทยาลัย... (repeat it for "
+            "each value).",
+            metavar="NAME=VALUE",
+        ),
     ] = None,
     sign: Annotated[
         Path | None,
@@ -47,6 +54,7 @@ def letter(
             "--sign",
             help="Sign it digitally with this PKCS#12 key (.p12); its passphrase is asked for, "
             "or read from one line of standard input, never from the command line.",
+            metavar="KEY",
         ),
     ] = None,
     timestamp_url: Annotated[
@@ -55,6 +63,7 @@ def letter(
             "--timestamp-url",
             envvar="SARABAN_TIMESTAMP_URL",
             help="An RFC 3161 timestamp authority: the signature becomes PAdES B-T.",
+            metavar="URL",
         ),
     ] = None,
     trust: Annotated[
@@ -64,11 +73,15 @@ def letter(
             envvar="SARABAN_TRUST_DIR",
             help="A folder of trusted CA certificates: a key whose certificate does not chain "
             "to them is refused.",
+            metavar="FOLDER",
         ),
     ] = None,
 ) -> None:
-    """Render an official letter (external, circular or memo) to PDF; with --sign, signed
-    digitally (PAdES) on today's date in Bangkok, printed in the signature block."""
+    """Make an official letter's PDF from its letter file.
+
+    The letter is external, circular or an internal memo (its kind). With --sign it is
+    signed digitally (PAdES) on today's date in Bangkok, which its signature block prints.
+    """
     from saraban.files import write_atomically
     from saraban.services.letters import letter_from_file
 
@@ -117,19 +130,23 @@ def _signed(letter: Any, key_file: Path, *, timestamp_url: str | None, trust: Pa
 
 
 def verify(
-    file: Annotated[Path, typer.Argument(help="The PDF to check.")],
+    file: Annotated[Path, typer.Argument(help="The PDF to check.", metavar="PDF")],
     trust: Annotated[
         Path | None,
         typer.Option(
             "--trust",
             envvar="SARABAN_TRUST_DIR",
             help="A folder of trusted CA certificates (.pem, .crt, .cer, .der).",
+            metavar="FOLDER",
         ),
     ] = None,
 ) -> None:
-    """Check a PDF's digital signatures: who signed, whether the file is as signed, whether
-    the certificate chains to a trusted root, when. Exit 0 only when it is signed and every
-    signature is valid; 1 otherwise."""
+    """Check the digital signatures of a PDF.
+
+    For each signature: who signed, whether the file is as signed, whether the certificate
+    chains to a trusted root, and when. The exit status is 0 only when the PDF is signed and
+    every signature is valid, 1 otherwise.
+    """
     from letters.verification import load_trust_roots
     from saraban.services import signatures
 
@@ -151,10 +168,15 @@ def verify(
 
 
 def qr_sheet(
-    file: Annotated[Path, typer.Argument(help="The QR sheet file (TOML).")],
-    output: Annotated[Path, typer.Option("--output", "-o", help="The PDF to write.")],
+    file: Annotated[Path, typer.Argument(help="The QR sheet file (TOML).", metavar="FILE")],
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="The PDF to write.", metavar="PDF")
+    ],
 ) -> None:
-    """Render a sheet of QR codes with captions and their links as text."""
+    """Make a QR-code sheet's PDF.
+
+    Each code is printed with its caption, and its link as text.
+    """
     from saraban.files import write_atomically
     from saraban.services.letters import render_qr_sheet_file
 

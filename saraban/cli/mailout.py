@@ -13,16 +13,29 @@ from saraban.cli.database import open_db
 
 
 def mailout(
-    folder: Annotated[Path, typer.Argument(help="The mailout folder (letter.toml, roster, ...).")],
-    out_dir: Annotated[Path, typer.Option("--out", help="Where the bundles go.")],
+    folder: Annotated[
+        Path,
+        typer.Argument(
+            help="The mailout folder (letter.toml, roster.csv, qr-sheet.toml, mailout.toml).",
+            metavar="FOLDER",
+        ),
+    ],
+    out_dir: Annotated[
+        Path, typer.Option("--out", help="The folder the bundles go to.", metavar="FOLDER")
+    ],
     roster: Annotated[
-        Path | None, typer.Option(help="A roster to use in place of the folder's.")
+        Path | None, typer.Option(help="A roster to use in place of the folder's.", metavar="FILE")
     ] = None,
-    jobs: Annotated[int | None, typer.Option(help="Worker processes (default: cores).")] = None,
+    jobs: Annotated[
+        int | None,
+        typer.Option(help="How many worker processes (default: one per core).", metavar="N"),
+    ] = None,
 ) -> None:
-    """Make every college's bundle (letter, enclosures, QR sheet, credential slip), the print
-    file and the manifest. Safe to rerun: it finishes an interrupted run and issues nothing
-    twice."""
+    """Make every college's bundle, the print file and the manifest.
+
+    A bundle is the letter, its enclosures, the QR-code sheet and the college's credential
+    slip. Running it again is safe: it finishes an interrupted run and issues nothing twice.
+    """
     from rich.progress import (
         BarColumn,
         MofNCompleteColumn,

@@ -9,18 +9,31 @@ import typer
 
 from saraban.cli.console import out
 from saraban.cli.database import open_db
+from saraban.cli.help import GROUP, Command
 
-app = typer.Typer(help="The roster of colleges (รายชื่อสถานศึกษา).", no_args_is_help=True)
+app = typer.Typer(help="Import the roster of colleges (รายชื่อสถานศึกษา).", **GROUP)
 
 
-@app.command("import")
+@app.command("import", cls=Command)
 def roster_import(
-    file: Annotated[Path, typer.Argument(help="CSV (UTF-8, UTF-8 with BOM, cp874) or XLSX.")],
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help="The roster: CSV (UTF-8, UTF-8 with BOM, cp874) or XLSX.", metavar="FILE"
+        ),
+    ],
     encoding: Annotated[
-        str | None, typer.Option(help="The CSV's encoding, if detection gets it wrong.")
+        str | None,
+        typer.Option(
+            help="The CSV file's encoding, if detection gets it wrong (e.g. cp874).",
+            metavar="ENCODING",
+        ),
     ] = None,
 ) -> None:
-    """Import or update colleges by code. A file with any bad row imports nothing."""
+    """Import colleges from a roster, or update them by code.
+
+    A file with any bad row imports nothing, and the message lists every bad row.
+    """
     from saraban.domain.roster import read_roster
     from saraban.services.roster import import_roster
 

@@ -8,24 +8,31 @@ import typer
 
 from saraban.cli.console import current_user, err, out, read_password
 from saraban.cli.database import open_db
+from saraban.cli.help import GROUP, Command
 from saraban.domain.errors import Invalid
 
-user_app = typer.Typer(help="OVEC staff accounts of the web service.", no_args_is_help=True)
-audit_app = typer.Typer(help="The tamper-evident audit log.", no_args_is_help=True)
+user_app = typer.Typer(help="Add OVEC staff accounts to the web service.", **GROUP)
+audit_app = typer.Typer(help="Check the tamper-evident audit log.", **GROUP)
 
 
 def serve(
-    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
-    workers: Annotated[int, typer.Option(min=1, help="Server processes (one per core).")] = 1,
+    host: Annotated[
+        str, typer.Option(help="The address to listen on.", metavar="ADDRESS")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="The port to listen on.", metavar="PORT")] = 8000,
+    workers: Annotated[
+        int, typer.Option(min=1, help="How many server processes (one per core).", metavar="N")
+    ] = 1,
     access_log: Annotated[
         bool, typer.Option(help="Log every request (the reverse proxy usually does).")
     ] = False,
 ) -> None:
-    """Run the web service (JSON API under /api, its schema at /api/openapi.json).
+    """Run the web service.
 
-    With ``--workers N``, N processes share the port; logins, sessions and throttles are in
-    the database, so any of them answers any request."""
+    The pages are at /, the JSON API under /api (its schema at /api/openapi.json). With
+    --workers N, N processes share the port; logins, sessions and throttles are in the
+    database, so any of them answers any request.
+    """
     import os
     import secrets
 
@@ -63,13 +70,18 @@ def uvicorn_options(*, host: str, port: int, workers: int, access_log: bool) -> 
     }
 
 
-@user_app.command("add")
+@user_app.command("add", cls=Command)
 def user_add(
-    username: Annotated[str, typer.Argument(help="Login name: a-z, 0-9, '.', '_', '-'.")],
-    name: Annotated[str, typer.Option(help="Full name, e.g. นายสมชาย ใจดี.")],
+    username: Annotated[
+        str, typer.Argument(help="The login name: a-z, 0-9, '.', '_', '-'.", metavar="USERNAME")
+    ],
+    name: Annotated[str, typer.Option(help="The full name, e.g. นายสมชาย ใจดี.", metavar="NAME")],
 ) -> None:
-    """Add an OVEC staff account; the password is read from a prompt (or one line of standard
-    input), never from the command line."""
+    """Add an OVEC staff account.
+
+    The password is asked for twice, or read from one line of standard input; never from
+    the command line.
+    """
     from saraban.services import accounts
     from saraban.settings import load_settings
 
@@ -98,14 +110,20 @@ def _anchor(value: str | None) -> tuple[int, str] | None:
     return int(seq), digest.lower()
 
 
-@audit_app.command("verify")
+@audit_app.command("verify", cls=Command)
 def audit_verify(
     anchor: Annotated[
         str | None,
-        typer.Option(help="SEQ:HASH from `saraban audit head`, kept outside the database."),
+        typer.Option(
+            help="The SEQ:HASH that saraban audit head printed, kept outside the database.",
+            metavar="SEQ:HASH",
+        ),
     ] = None,
 ) -> None:
-    """Check every row of the audit log; name the first one edited, deleted or inserted."""
+    """Check every event of the audit log.
+
+    The first event edited, deleted or inserted is named.
+    """
     from saraban.services import audit
 
     published = _anchor(anchor)
@@ -120,10 +138,13 @@ def audit_verify(
     raise typer.Exit(1)
 
 
-@audit_app.command("head")
+@audit_app.command("head", cls=Command)
 def audit_head() -> None:
-    """Print SEQ:HASH of the last event, to keep somewhere the database's writers cannot
-    change (then `saraban audit verify --anchor SEQ:HASH`)."""
+    """Print the last event of the audit log as SEQ:HASH.
+
+    Keep it somewhere the database's writers cannot change, then check the log against it
+    with saraban audit verify --anchor SEQ:HASH.
+    """
     from saraban.services import audit
 
     seq, digest = audit.published_head(open_db())
