@@ -26,6 +26,7 @@ from typing import Any
 
 import jinja2
 import tomli_w
+from jinja2 import nodes
 from jinja2.sandbox import SandboxedEnvironment
 
 from letters.model import (
@@ -128,6 +129,94 @@ def split_paragraphs(text: str) -> tuple[str, ...]:
     return tuple(p for p in (join_wrapped(b) for b in blocks) if p)
 
 
+def template_file_line(
+    source: str, key: str, text: str, within: int | None, raw: Any = None
+) -> int | None:
+    """The line of the file holding line ``within`` (1-based) of the template ``key``, whose
+    text (stripped, as checked) is ``text``: a multi-line string starts on the line after its
+    opening quotes, and the blank lines the check stripped off its start are counted back."""
+    start = key_line(source, None, key)
+    if start is None:
+        return None
+    lines = source.splitlines()
+    opener = re.search(r'=\s*("""|\'\'\')(.*)$', lines[start - 1])
+    first = start + 1 if opener and not opener.group(2).strip() else start
+    if not isinstance(raw, str):
+        raw = _raw_value(source, key)
+    if isinstance(raw, str):
+        stripped_nfc = nfc(raw.strip())
+        if stripped_nfc == text or raw.strip() == text:
+            first += raw[: len(raw) - len(raw.lstrip())].count("\n")
+    return first + max((within or 1) - 1, 0)
+
+
+def _raw_value(source: str, key: str) -> Any:
+    try:
+        return tomllib.loads(source).get(key)
+    except tomllib.TOMLDecodeError:
+        return None
+
+
+def _template_line(exc: BaseException) -> int | None:
+    """The template's line where rendering failed (Jinja2 rewrites the traceback so that its
+    frames carry the template's own line numbers)."""
+    line = getattr(exc, "lineno", None)
+    tb = exc.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == "<template>":
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    return line
+
+
+def _dotted(node: nodes.Node) -> str | None:
+    """``college.name`` for the expression ``college.name`` (or ``college['name']``)."""
+    if isinstance(node, nodes.Name):
+        return node.name
+    if isinstance(node, nodes.Getattr):
+        parent = _dotted(node.node)
+        return f"{parent}.{node.attr}" if parent else None
+    if isinstance(node, nodes.Getitem) and isinstance(node.arg, nodes.Const):
+        parent = _dotted(node.node)
+        return f"{parent}.{node.arg.value}" if parent else None
+    return None
+
+
+def unknown_field(text: str, message: str, line: int | None) -> str | None:
+    """The merge field a template names that the values lack, as written (``college.nmae``),
+    from Jinja2's message (``'dict object' has no attribute 'nmae'``, ``'colege' is
+    undefined``); the expression on the failing ``line`` is preferred."""
+    undefined = re.match(r"^'([^']+)' is undefined$", message)
+    if undefined:
+        return undefined.group(1)
+    attribute = re.match(r"^.+ has no attribute '([^']+)'$", message)
+    if not attribute:
+        return None
+    name = attribute.group(1)
+    try:
+        tree = _ENV.parse(text)
+    except jinja2.TemplateSyntaxError:
+        return None
+    found: list[tuple[bool, str]] = []
+    for node in tree.find_all((nodes.Getattr, nodes.Getitem)):
+        dotted = _dotted(node)
+        if dotted and dotted.rpartition(".")[2] == name:
+            found.append((node.lineno != line, dotted))
+    return min(found)[1] if found else name
+
+
+def merge_fields(values: Mapping[str, Any], prefix: str = "") -> list[str]:
+    """Every merge field the values give, as a template names it: ``college.code``, ..."""
+    fields: list[str] = []
+    for key, value in values.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping) and value:
+            fields.extend(merge_fields(value, f"{name}."))
+        else:
+            fields.append(name)
+    return fields
+
+
 @dataclass(frozen=True)
 class LetterSource:
     """A letter file's content, checked and unmerged: ``to`` and ``body`` are still Jinja2
@@ -182,16 +271,33 @@ class LetterFile:
     def error(self, key: str, message: str, table: str | None = None) -> LetterFileError:
         return LetterFileError(self.path, key, key_line(self.source, table, key), message)
 
+    def template_error(
+        self, key: str, exc: jinja2.TemplateError, values: Mapping[str, Any]
+    ) -> LetterFileError:
+        """A template that failed to merge, at the line of the file where the failing
+        expression is (not the line of ``key = \"\"\"``), with an unknown merge field named as
+        the clerk writes it (``college.nmae``) beside the fields there are."""
+        text = str(getattr(self.spec, key, "") or "")
+        within = _template_line(exc)
+        line = template_file_line(self.source, key, text, within)
+        if isinstance(exc, jinja2.UndefinedError):
+            field = unknown_field(text, exc.message or "", within)
+            if field is not None:
+                known = ", ".join(merge_fields(values)) or "none were given"
+                message = f"unknown merge field {field}; known: {known}"
+                return LetterFileError(self.path, key, line, message)
+            return LetterFileError(self.path, key, line, f"template error: {exc.message}")
+        return LetterFileError(self.path, key, line, f"template error: {exc}")
+
     def merge(self, context: Mapping[str, Any] | None = None) -> Letter:
         """The letter for one recipient (``college`` and any other names in ``context``)."""
         rendered: dict[str, str] = {}
+        values = dict(context or {})
         for key, template in self.templates.items():
             try:
-                rendered[key] = nfc(template.render(**(context or {})))
-            except jinja2.UndefinedError as exc:
-                raise self.error(key, f"template uses an undefined name: {exc.message}") from None
+                rendered[key] = nfc(template.render(**values))
             except jinja2.TemplateError as exc:
-                raise self.error(key, f"template error: {exc}") from None
+                raise self.template_error(key, exc, values) from None
         spec = self.spec
         return Letter(
             kind=spec.kind,
@@ -255,8 +361,50 @@ def _parse_date(lf: LetterFile, value: Any) -> date:
         try:
             return date.fromisoformat(value.strip())
         except ValueError:
-            pass
+            problem = date_problem(value.strip())
+            if problem:
+                raise lf.error("date", problem) from None
     raise lf.error("date", f"{value!r} is not an ISO date (YYYY-MM-DD)")
+
+
+_ISO_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
+_MONTHS = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
+
+
+def date_problem(text: str) -> str | None:
+    """Why ``text``, written as an ISO date (YYYY-MM-DD, perhaps with a time after it), is not
+    a day of the calendar (``2026-02-30``), or None if it is one or is not written so."""
+    found = _ISO_DATE.match(text)
+    if not found:
+        return None
+    year, month, day = (int(part) for part in found.groups())
+    written = found.group(0)
+    if not 1 <= month <= 12:
+        return f"{written} does not exist: there is no month {month} (months are 01 to 12)"
+    try:
+        date(year, month, day)
+    except ValueError:
+        following = date(year + month // 12, month % 12 + 1, 1)
+        days = (following - date(year, month, 1)).days
+        return (
+            f"{written} does not exist: {_MONTHS[month - 1]} {year} has {days} days"
+            if day > 0
+            else f"{written} does not exist: days start at 01"
+        )
+    return None
 
 
 def _parse_enclosures(lf: LetterFile, value: Any) -> tuple[Enclosure, ...]:
@@ -308,10 +456,25 @@ def _parse_toml(path: Path, source: str) -> dict[str, Any]:
     try:
         return tomllib.loads(source)
     except tomllib.TOMLDecodeError as exc:
-        line = re.search(r"line (\d+)", str(exc))
-        raise LetterFileError(
-            path, None, int(line.group(1)) if line else None, f"invalid TOML: {exc}"
-        ) from None
+        found = re.search(r"line (\d+)", str(exc))
+        line = int(found.group(1)) if found else None
+        dated = _impossible_date(source, line)
+        if dated is not None:
+            raise LetterFileError(path, dated[0], line, dated[1]) from None
+        raise LetterFileError(path, None, line, f"invalid TOML: {exc}") from None
+
+
+def _impossible_date(source: str, line: int | None) -> tuple[str, str] | None:
+    """The key and the reason when the TOML parser stopped at ``key = 2026-02-30`` (a date
+    written as a TOML date that is not a day of the calendar)."""
+    lines = source.splitlines()
+    if line is None or not 1 <= line <= len(lines):
+        return None
+    written = re.match(r'^\s*"?([A-Za-z0-9_.-]+)"?\s*=\s*(\d{4}-\d{2}-\d{2}\S*)', lines[line - 1])
+    if not written:
+        return None
+    problem = date_problem(written.group(2))
+    return (written.group(1), problem) if problem else None
 
 
 def read_toml(path: Path) -> tuple[str, dict[str, Any]]:
@@ -390,11 +553,10 @@ def _check(path: Path, source: str, raw: dict[str, Any]) -> LetterFile:
         try:
             templates[key] = _ENV.from_string(source_text)
         except jinja2.TemplateSyntaxError as exc:
-            start = key_line(source, None, key) or 0
             raise LetterFileError(
                 path,
                 key,
-                start + (exc.lineno or 1) - 1 if start else None,
+                template_file_line(source, key, source_text, exc.lineno or 1, raw[key]),
                 f"template syntax error: {exc.message}",
             ) from None
 

@@ -103,8 +103,11 @@ def qr_matrix(data: str) -> list[list[bool]]:
     code.add_data(data)
     try:
         code.make(fit=True)
-    except DataOverflowError:
-        raise ValueError(f"too much data for a QR code ({len(data)} characters)") from None
+    except (DataOverflowError, ValueError):  # qrcode says "Invalid version" past version 40
+        raise ValueError(
+            f"too much data for a QR code ({len(data)} characters; a link of at most about "
+            "2,300 characters fits)"
+        ) from None
     return code.get_matrix()
 
 
@@ -342,7 +345,18 @@ def _entry_key_line(source: str, index: int, key: str | None) -> int | None:
             continue
         if header_line is not None and pattern and pattern.match(line):
             return number
-    return header_line or key_line(source, None, "entry")
+    return header_line or _entry_line(source)
+
+
+def _entry_line(source: str) -> int | None:
+    """The line of ``entry = ...`` or of an ``[entry]`` / ``[[entry]]`` header."""
+    found = key_line(source, None, "entry")
+    if found is not None:
+        return found
+    for number, line in enumerate(source.splitlines(), start=1):
+        if re.match(r"^\s*\[+\s*entry\s*\]+", line):
+            return number
+    return None
 
 
 def _text(path: Path, value: Any, key: str, line: int | None) -> str:
@@ -385,8 +399,9 @@ def load_qr_sheet(path: Path | str) -> QRSheet:
         raise LetterFileError(
             path,
             "entry",
-            key_line(source, None, "entry"),
-            "must be one or more [[entry]] tables with caption and url",
+            _entry_line(source),
+            "must be one or more [[entry]] tables with caption and url (each headed [[entry]], "
+            "with two pairs of brackets)",
         )
     entries = []
     for n, item in enumerate(items):
