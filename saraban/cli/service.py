@@ -9,7 +9,7 @@ import typer
 from saraban.cli.console import current_user, err, out, read_password
 from saraban.cli.database import open_db
 from saraban.cli.help import GROUP, Command
-from saraban.domain.errors import Invalid
+from saraban.domain.errors import Conflict, Invalid
 
 user_app = typer.Typer(help="Add OVEC staff accounts to the web service.", **GROUP)
 audit_app = typer.Typer(help="Check the tamper-evident audit log.", **GROUP)
@@ -43,12 +43,46 @@ def serve(
 
     settings = load_settings()  # refuse a bad configuration here, before any worker starts
     check_configuration(settings)  # the trust store reads, the seal opens with its passphrase
+    check_port(host, port)  # a busy port is refused before anything says it started
     if settings.secret_key is None:
+        err.print(
+            "[yellow]warning:[/] SARABAN_SECRET_KEY is not set: running in development mode with "
+            "a key made up for this run (sessions end when it stops); set SARABAN_SECRET_KEY "
+            "and SARABAN_ENV=production to serve for real",
+            soft_wrap=True,
+        )
         # Outside production a missing key is made up, but once for all the workers: a CSRF
         # token signed by one must be good at the others. It lasts as long as this server.
         os.environ["SARABAN_SECRET_KEY"] = secrets.token_urlsafe(48)
     open_db(create=True).dispose()  # migrated to head once, not by each worker
     uvicorn.run(**uvicorn_options(host=host, port=port, workers=workers, access_log=access_log))
+
+
+def check_port(host: str, port: int) -> None:
+    """Refuse, in one line naming it, an address and port this process cannot listen on (in
+    use, privileged, not an address of this machine): uvicorn would say "startup complete"
+    first and fail after."""
+    import errno
+    import socket
+
+    try:
+        found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        message = f"{host!r} is not an address of this machine ({exc.strerror})"
+        raise Invalid("--host", message) from None
+    family, kind, proto, _, address = found[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                why = "the port is already in use (another server?); choose another with --port"
+            elif exc.errno == errno.EACCES:
+                why = "permission denied (ports below 1024 need root); choose another with --port"
+            else:
+                why = exc.strerror or str(exc)
+            raise Conflict(f"cannot listen on {host}:{port}: {why}") from None
 
 
 def uvicorn_options(*, host: str, port: int, workers: int, access_log: bool) -> dict[str, Any]:
