@@ -78,7 +78,7 @@ class OneLineErrors(Group):
         except click_errors.ClickException as exc:
             one_line(_escape(usage_message(exc)))
             sys.exit(exc.exit_code)
-        except click_errors.Abort:
+        except typer.Abort:
             one_line("interrupted: nothing more was done")
             sys.exit(1)
         except KeyboardInterrupt:
