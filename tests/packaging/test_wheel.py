@@ -13,7 +13,9 @@ import socket
 import subprocess
 import sys
 import sysconfig
+import tarfile
 import time
+import tomllib
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -141,3 +143,38 @@ def test_installed_outside_the_checkout_it_serves_the_login_page(served: str) ->
     assert httpx.get(f"{served}/static/style.css").status_code == 200
     font = httpx.get(f"{served}/static/fonts/Laksaman.ttf")
     assert font.status_code == 200 and font.headers["content-type"] == "font/ttf"
+
+
+def _no_setuptools_warning(output: str) -> None:
+    """No deprecation box (``project.license`` as a table and the like) and no other warning
+    from the build backend: a clean build reads as one."""
+    for marker in ("Deprecat", "BuildBackendWarning", "!!\n", "********"):
+        assert marker not in output, output
+
+
+def test_building_the_wheel_warns_of_nothing(tmp_path: Path) -> None:
+    built = _run(sys.executable, "-m", "pip", "wheel", "--no-deps", "-w", tmp_path, ROOT)
+    _no_setuptools_warning(built.stdout + built.stderr)
+
+
+def test_building_the_sdist_warns_of_nothing(tmp_path: Path) -> None:
+    """The sdist, built by the setuptools pyproject.toml asks for (build-system.requires), in a
+    venv of its own, with every warning shown; it carries the licence files it names."""
+    _run(sys.executable, "-m", "venv", tmp_path / "build")
+    python = tmp_path / "build" / "bin" / "python"
+    requires = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    _run(python, "-m", "pip", "install", "--quiet", *requires["build-system"]["requires"])
+    out = tmp_path / "dist"
+    built = _run(
+        python,
+        "-W",
+        "always",
+        "-c",
+        f"from setuptools.build_meta import build_sdist; print(build_sdist({str(out)!r}))",
+        cwd=ROOT,
+    )
+    _no_setuptools_warning(built.stdout + built.stderr)
+    (sdist,) = out.glob("saraban-*.tar.gz")
+    with tarfile.open(sdist) as archive:
+        names = archive.getnames()
+    assert any(name.endswith("fonts/COPYRIGHT-Laksaman") for name in names), names
