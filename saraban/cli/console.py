@@ -30,10 +30,10 @@ def read_password(
     """A password from a prompt (typed twice with ``confirm``), or one line of standard input
     when it is not a terminal. Nothing read (standard input empty, or an empty line) is refused
     as such, not checked as a wrong password; ``allow_empty`` lets an empty one through (a
-    key's passphrase may be empty)."""
+    key's passphrase may be empty, and a wrong one is then said by the key)."""
     if not sys.stdin.isatty():
         line = sys.stdin.readline()
-        if not line:
+        if not line and not allow_empty:
             raise Invalid(
                 what,
                 f"no {what} was read: standard input was empty (give it on one line, or run "

@@ -149,7 +149,7 @@ def test_the_cli_reports_the_first_tampered_event(
     record_events(engine, 3)
     result = runner.invoke(cli, ["audit", "verify"])
     assert result.exit_code == 0 and "ok: 3 events" in result.output
-    head = runner.invoke(cli, ["audit", "head"]).output.strip()
+    head = runner.invoke(cli, ["audit", "head"]).stdout.strip()  # stderr names the database
     assert head.startswith("3:") and len(head) == 2 + 64
 
     execute(engine, "UPDATE audit_event SET subject = 'receipt:99' WHERE seq = 2")
