@@ -46,8 +46,9 @@ def credentials_issue(
     from saraban.services import credentials
 
     chosen = credentials.policy_named(policy)
+    engine = open_db()  # a new database has no colleges to issue to: refused, not made
     result = credentials.issue(
-        open_db(create=True),
+        engine,
         slips_path=slips,
         render=credentials.slips_renderer(chosen.hint_th, per_page),
         issued_by=current_user(),
@@ -64,6 +65,14 @@ def credentials_issue(
         )
     if not result.count:
         if not codes:
+            from saraban.domain.errors import NotFound
+            from saraban.services.roster import college_count
+
+            if not college_count(engine):
+                raise NotFound(
+                    "nothing to issue: the database has no colleges; import the roster first "
+                    "(saraban roster import FILE)"
+                )
             out.print("nothing to issue: every college in the roster has a live credential")
         else:
             out.print("nothing to issue")

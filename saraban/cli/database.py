@@ -1,9 +1,10 @@
 """Which database a command works on, said on standard error before it starts.
 
 The default is the SQLite file ``saraban.db`` in the current folder, so a command run from
-another folder would find none there. Only a command that makes data (importing a roster,
-issuing credentials, a mailout, adding a user, the service) creates one, and says so; any
-other command refuses, naming the file it looked for and how to point at the right one.
+another folder would find none there. Only a command that makes data (importing a roster, a
+mailout, adding a user, the service) creates one, and says so; any other command refuses,
+naming the file it looked for and how to point at the right one. Issuing credentials is
+refused too: a new database has no colleges to issue to.
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ if TYPE_CHECKING:  # sqlalchemy is imported by the commands that open the databa
 
 WHERE = (
     "run the command in the folder that holds saraban.db, or name the database with "
-    "SARABAN_DB=/path/to/saraban.db (or DATABASE_URL for PostgreSQL)"
+    "SARABAN_DB=/path/to/saraban.db (or DATABASE_URL for PostgreSQL); saraban roster import "
+    "makes a new one"
 )
 
 

@@ -16,3 +16,14 @@ def import_roster(engine: Engine, roster: RosterFile) -> ImportResult:
     """Create or update the roster's colleges (none is deleted), in one transaction."""
     with session_scope(engine, immediate=True) as session:
         return store.import_colleges(session=session, colleges=roster.rows)
+
+
+def college_count(engine: Engine) -> int:
+    """How many colleges the database holds (none: no roster imported yet)."""
+    from sqlalchemy import func
+    from sqlmodel import select
+
+    from saraban.storage.models import College
+
+    with session_scope(engine) as session:
+        return int(session.exec(select(func.count()).select_from(College)).one())

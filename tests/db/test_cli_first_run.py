@@ -107,6 +107,7 @@ def test_run_from_another_folder_it_refuses_and_names_the_database(
         (("audit", "head"), ""),
         (("credentials", "verify", FIRST), "x\n"),
         (("credentials", "void", FIRST, "--reason", "test"), ""),
+        (("credentials", "issue", "--slips", "slips.pdf"), ""),  # no colleges in a new one
     ):
         message = one_error(cli(elsewhere, *args, stdin=stdin))
         assert f"no database at {elsewhere / 'saraban.db'}" in message
@@ -175,3 +176,15 @@ def test_serve_without_a_secret_key_warns_in_one_line(office: Path) -> None:
     assert "SARABAN_SECRET_KEY is not set" in warnings[0]
     assert "development mode" in warnings[0]
     assert f"database: {office / 'saraban.db'}" in text
+
+
+def test_issuing_in_a_database_without_colleges_says_to_import_the_roster(
+    tmp_path: Path,
+) -> None:
+    added = cli(
+        tmp_path, "user", "add", "somchai", "--name", "นายสมชาย ใจดี", stdin="pw-123456789\n"
+    )
+    assert added.returncode == 0, added.stderr
+    message = one_error(cli(tmp_path, "credentials", "issue", "--slips", "slips.pdf"))
+    assert "the database has no colleges; import the roster first" in message
+    assert not (tmp_path / "slips.pdf").exists()
