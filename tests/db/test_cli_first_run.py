@@ -150,6 +150,7 @@ def test_serve_on_a_busy_port_is_one_line_naming_the_port(office: Path) -> None:
     assert "warning" not in result.stderr
 
 
+@pytest.mark.slow  # starts the service
 def test_serve_without_a_secret_key_warns_in_one_line(office: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SARABAN_")}
     env.pop("DATABASE_URL", None)
