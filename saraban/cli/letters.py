@@ -82,10 +82,18 @@ def letter(
     The letter is external, circular or an internal memo (its kind). With --sign it is
     signed digitally (PAdES) on today's date in Bangkok, which its signature block prints.
     """
+    from letters.letterfile import LetterFileError
     from saraban.files import write_atomically
     from saraban.services.letters import letter_from_file
 
-    letter = letter_from_file(file, parse_assignments(set_ or []))
+    values = parse_assignments(set_ or [])
+    try:
+        letter = letter_from_file(file, values)
+    except LetterFileError as exc:
+        if values or not exc.message.startswith("unknown merge field"):
+            raise
+        hint = f"{exc.message}; give them with --set NAME=VALUE, e.g. --set college.name=..."
+        raise LetterFileError(exc.path, exc.key, exc.line, hint) from None
     if sign is None:
         from letters.letter import render_letter
 

@@ -161,3 +161,11 @@ def test_every_qr_sheet_error_has_its_line(
     message = one_line(run_cli(tmp_path, "qr-sheet", str(path), "-o", str(tmp_path / "q.pdf")))
     assert f"qr-sheet.toml:{line_of(text, needle)}: key '{key}'" in message
     assert "Invalid version" not in message
+
+
+def test_from_the_command_line_without_values_it_says_how_to_give_them(tmp_path: Path) -> None:
+    text = SAMPLE.replace("{% if college is defined %}", "{% if true %}")
+    path = write(tmp_path, text)
+    message = one_line(run_cli(tmp_path, "letter", str(path), "-o", str(tmp_path / "x.pdf")))
+    assert f"letter.toml:{line_of(text, '{{ college.name }}')}: key 'body'" in message
+    assert "unknown merge field college; known: none were given; give them with --set" in message
