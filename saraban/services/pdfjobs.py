@@ -28,13 +28,13 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, TypeVar
 
-from saraban.domain.errors import Refused
+from saraban.domain.errors import PayloadTooLarge
 
 T = TypeVar("T")
 
 
-class TooMuchWork(Refused):
-    """A PDF job ran out of time or memory."""
+class TooMuchWork(PayloadTooLarge):
+    """A PDF job ran out of time or memory: the file is too much to work on (413)."""
 
 
 def _limit_worker(memory_mib: int) -> None:

@@ -35,7 +35,7 @@ def _message(limit: int) -> str:
     return f"คำขอใหญ่เกินไป / the request body is larger than {limit:,} bytes"
 
 
-class BodyTooLarge(HTTPException):
+class _BodyTooLarge(HTTPException):
     """The body passed its limit while streaming: an HTTPException, so that FastAPI's body
     parsing lets it through (413) rather than calling it a malformed body (400)."""
 
@@ -112,7 +112,7 @@ class BodyLimit:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > limit:
-                    raise BodyTooLarge(limit)
+                    raise _BodyTooLarge(limit)
             return message
 
         async def watched(message: Message) -> None:
@@ -123,7 +123,7 @@ class BodyLimit:
 
         try:
             await self.app(scope, counted, watched)
-        except BodyTooLarge:
+        except _BodyTooLarge:
             if started:
                 raise
             for message in _too_large(limit):
