@@ -451,6 +451,12 @@ def _heavy(
                 headers={"X-CSRF-Token": csrf},
             )
             hostile.append(f"upload {answer.status_code}")
+            if answer.status_code == 201:  # taken (as before the upload check): preview it
+                receipt = answer.json()["id"]
+                shown = college.get(f"/receipts/{receipt}/pages/1.png")
+                hostile.append(f"hostile preview {shown.status_code}")
+                annotated = college.get(f"/api/receipts/{receipt}/annotated")
+                hostile.append(f"hostile annotated {annotated.status_code}")
             page = len(hostile) // 3 % min(pages, 30) + 1
             preview = college.get(f"/inbox/{item_id}/pages/{page}.png")
             hostile.append(f"preview {preview.status_code}")
