@@ -125,8 +125,8 @@ def limits_for(
     known_device: bool = False,
 ) -> Budget:
     """The budgets of ``username`` tried from ``address`` in ``scope`` (``login`` or
-    ``emvs``): the pair's, the address's, and, unless the device proved a right password
-    before (its device cookie), the account's."""
+    ``emvs``): the pair's, the address's and the account's; or, for a device that proved a
+    right password before (its device cookie, or a live session), a pair budget of its own."""
 
     def limit(free: int) -> throttle.Limit:
         return throttle.Limit(
@@ -136,15 +136,17 @@ def limits_for(
             settings.first_lock_seconds,
         )
 
+    if known_device:  # a budget of its own, even behind the attacker's address (one NAT)
+        pair = throttle.pair_key(scope, username, f"{address}|device")
+        return Budget({pair: limit(settings.account_free_failures)}, pair)
     pair = throttle.pair_key(scope, username, address)
     rules: dict[str, throttle.Rule] = {
         pair: limit(settings.account_free_failures),
         throttle.address_key(scope, address): limit(settings.address_free_failures),
-    }
-    if not known_device:
-        rules[throttle.account_key(scope, username)] = throttle.Bucket(
+        throttle.account_key(scope, username): throttle.Bucket(
             settings.account_burst_failures, settings.account_refill_seconds
-        )
+        ),
+    }
     return Budget(rules, pair)
 
 

@@ -21,10 +21,13 @@ checks), so that one never spends the other's budget:
   for new devices, and the hashes computed for the whole botnet stay bounded by the bucket.
   A device that has logged in to this account before carries a signed **device cookie**
   (:func:`device_token`, HMAC under the service's secret key, naming the account and an
-  expiry): it proves a right password without another hash, and lets that device past the
-  account-wide budget (it keeps its pair and address budgets). So the real user is locked
-  out only when a botnet attacks their account *and* they log in from a device never used
-  before; OWASP's advice (ASVS 2.2.1) of throttling that cannot lock a known user out.
+  expiry): it proves a right password without another hash, and gives that device a pair
+  budget of its own (``SCOPE:pair:ACCOUNT|ADDRESS|device``) in place of the three above: past
+  the account-wide budget, and past the address's, so that an attacker behind the same
+  address (one college's NAT) does not lock it out either. A stolen device cookie buys its
+  thief no more than a pair budget, for that one account. So the real user is locked out
+  only when a botnet attacks their account *and* they log in from a device never used
+  before: throttling that cannot lock a known user out (ASVS 2.2.1).
 
 **In-flight attempts are not failures.** A failure is counted when its hash says so. So that
 many attempts at once cannot all slip past a budget while the first ones are hashing, each
