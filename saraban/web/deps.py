@@ -222,21 +222,20 @@ def clear_session_cookie(response: Response) -> None:
 def set_device_cookie(
     response: Response, value: str | None, settings: Settings, client: Client
 ) -> None:
-    """The device cookie after a right password (saraban.services.throttle): sent back only
-    to the login routes."""
+    """The device cookie after a right password (saraban.services.throttle): one cookie for
+    the API's and the pages' logins alike (two of one name confuse clients' cookie jars)."""
     if not value:
         return
     secure = settings.cookie_secure if settings.cookie_secure is not None else client.https
-    for path in ("/api/login", "/login"):
-        response.set_cookie(
-            throttle.DEVICE_COOKIE,
-            value,
-            max_age=settings.device_days * 86400,
-            path=path,
-            secure=secure,
-            httponly=True,
-            samesite="strict",
-        )
+    response.set_cookie(
+        throttle.DEVICE_COOKIE,
+        value,
+        max_age=settings.device_days * 86400,
+        path="/",
+        secure=secure,
+        httponly=True,
+        samesite="strict",
+    )
 
 
 def device_of(request: Request) -> str | None:
