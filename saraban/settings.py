@@ -93,6 +93,31 @@ class Settings(BaseSettings):
     timestamp_url: str | None = Field(
         default=None, description="an RFC 3161 timestamp authority: signatures become PAdES B-T"
     )
+    # Bounded work per request (saraban.web.limits, saraban.services.pdfcheck, pdfjobs).
+    max_anonymous_body_bytes: int = Field(
+        default=16 * 1024, ge=1024, description="a request body without a session cookie"
+    )
+    max_body_bytes: int = Field(
+        default=1024 * 1024, ge=1024, description="a logged-in request body, but an upload"
+    )
+    max_upload_pages: int = Field(default=500, ge=1, description="pages of an uploaded PDF")
+    max_page_points: float = Field(
+        default=2384.0, ge=100, description="a page's longest side in points (A1: 2384)"
+    )
+    render_max_pixels: int = Field(
+        default=4_000_000, ge=10_000, description="a page preview's pixels, at most"
+    )
+    pdf_workers: int = Field(default=2, ge=1, description="processes rendering PDF pages")
+    pdf_job_seconds: float = Field(default=20.0, gt=0, description="one PDF job, at most")
+    pdf_job_memory_mib: int = Field(default=1024, ge=128, description="one PDF worker, at most")
+    # The login throttle's account-wide budget (saraban.services.throttle).
+    account_burst_failures: int = Field(
+        default=30, ge=1, description="failures from anywhere before an account-wide lock"
+    )
+    account_refill_seconds: int = Field(
+        default=60, ge=1, description="the account-wide budget gets one failure back this often"
+    )
+    device_days: int = Field(default=30, ge=1, description="a device cookie's life")
 
     _fallback_secret: bytes = PrivateAttr(default_factory=lambda: secrets.token_bytes(32))
     # What these settings loaded once (the organisation's seal: saraban.services.signatures).

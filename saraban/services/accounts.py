@@ -52,26 +52,41 @@ _OVEC_USERNAME = re.compile(r"[a-z][a-z0-9._-]{2,63}")
 class LoginResult:
     token: str
     principal: Principal
+    device: str | None = None  # the device cookie's new value (saraban.services.throttle)
 
 
 def login(
-    engine: Engine, settings: Settings, *, username: str, password: str, client: Client
+    engine: Engine,
+    settings: Settings,
+    *,
+    username: str,
+    password: str,
+    client: Client,
+    device: str | None = None,
 ) -> LoginResult:
-    """Check a username and password; a new session on success.
+    """Check a username and password; a new session on success, with a device cookie for
+    the next login (``LoginResult.device``).
 
     Raises Throttled (no hash computed) or Unauthorized (the same for an unknown username,
-    a wrong password, a void credential or a switched-off account).
+    a wrong password, a void credential or a switched-off account). ``device`` is the
+    client's device cookie, if it sent one: a right one lets it past the account-wide budget
+    (saraban.services.throttle).
     """
     name = passwords.normalise_username(username)
-    limits = passwords.limits_for(settings, name, client.address)
-    target = passwords.attempt(engine, limits, name, utcnow())
-    ok, new_hash = passwords.check(settings, password, target)
+    known = throttle.device_ok(settings.secret, name, device, utcnow())
+    budget = passwords.limits_for(settings, name, client.address, known_device=known)
+    target = passwords.attempt(engine, budget, name, utcnow())
+    try:
+        ok, new_hash = passwords.check(settings, password, target)
+    except BaseException:
+        passwords.released(engine, budget)
+        raise
     if not ok or target is None:
-        passwords.failed(engine, name, client, "login")
+        passwords.failed(engine, name, client, "login", budget)
         raise Unauthorized("ชื่อผู้ใช้หรือรหัสผ่านไม่ถูกต้อง / wrong username or password")
     now = utcnow()
     with session_scope(engine, immediate=True) as session:
-        throttle.succeeded(session, limits, reset=throttle.account_key(name))
+        passwords.succeeded(session, budget)
         if new_hash:
             passwords.store_rehash(session, target, new_hash)
         token, row = sessions.create(
@@ -91,7 +106,8 @@ def login(
         who = sessions.principal_of(row, account, college.name if college else None)
         details = {"address": client.address, "kind": target.kind.value, "rehashed": bool(new_hash)}
         audit.record(session, "login", who.actor, f"session:{row.id}", details)
-    return LoginResult(token, who)
+    device_cookie = throttle.device_token(settings.secret, name, now, settings.device_days)
+    return LoginResult(token, who, device_cookie)
 
 
 def logout(session: Session, *, who: Principal) -> None:
@@ -131,16 +147,21 @@ def change_password(
     check_new_password(new, username=who.username)
     if new == current:
         raise Invalid("new_password", "must differ from the current password")
-    limits = passwords.limits_for(settings, who.username, client.address)
-    target = passwords.attempt(engine, limits, who.username, utcnow())
-    ok, _ = passwords.check(settings, current, target)
+    # Logged in already: the account-wide budget is not this session's to spend.
+    budget = passwords.limits_for(settings, who.username, client.address, known_device=True)
+    target = passwords.attempt(engine, budget, who.username, utcnow())
+    try:
+        ok, _ = passwords.check(settings, current, target)
+        new_hash = passwords.make_hash(settings.hashing, new) if ok else ""
+    except BaseException:
+        passwords.released(engine, budget)
+        raise
     if not ok or target is None or target.account_id != who.account_id:
-        passwords.failed(engine, who.username, client, "session/password")
+        passwords.failed(engine, who.username, client, "session/password", budget)
         raise Invalid("current_password", "ไม่ถูกต้อง / is wrong")
-    new_hash = passwords.make_hash(settings.hashing, new)
     now = utcnow()
     with session_scope(engine, immediate=True) as session:
-        throttle.succeeded(session, limits, reset=throttle.account_key(who.username))
+        passwords.succeeded(session, budget)
         account = session.get(Account, who.account_id)
         if account is None or not account.active:
             raise Unauthorized("the account is switched off")

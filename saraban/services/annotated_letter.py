@@ -21,9 +21,8 @@ from letters.provenance import Source, is_signed
 from saraban.domain.errors import NotFound
 from saraban.domain.principal import Principal
 from saraban.domain.vocabulary import arabic_digits
-from saraban.services import endorsement, receipts
+from saraban.services import endorsement, pdfjobs, receipts
 from saraban.services.endorsement import EventView
-from saraban.services.previews import PDFIUM_LOCK
 from saraban.settings import Settings
 from saraban.storage.models import College, ReceiptChannel
 
@@ -121,6 +120,13 @@ def _concat(first: bytes, *more: bytes) -> bytes:
     return _bytes(writer)
 
 
+def _annotate_job(
+    letter: bytes, stamp: ReceiptStamp, notes: list[NoteBlock], subject: str, source: Source
+) -> bytes:
+    """In a PDF worker (saraban.services.pdfjobs): PDFium finds the blank space."""
+    return annotate(letter, stamp, notes, subject=subject, source=source)
+
+
 def annotated_letter(
     session: Session, *, who: Principal, receipt_id: int, settings: Settings
 ) -> tuple[str, bytes]:
@@ -149,7 +155,9 @@ def annotated_letter(
         count = stored if stored is not None and 1 <= stored <= total else letter_page_count(pdf)
         if count < total:
             letter, enclosures = _split(pdf, count)
-    with PDFIUM_LOCK:
-        data = annotate(letter, stamp, notes, subject=entry.subject, source=source)
+    pool = pdfjobs.pool_for(
+        settings.pdf_workers, settings.pdf_job_seconds, settings.pdf_job_memory_mib
+    )
+    data = pool.run(_annotate_job, letter, stamp, notes, entry.subject, source, what=original_name)
     name = f"kasian-{entry.number}-{entry.year_be}.pdf"
     return name, _concat(data, enclosures) if enclosures else data

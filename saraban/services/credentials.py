@@ -21,8 +21,9 @@ sessions).
 **Void** a college's credential, with a reason: it no longer logs in, and its sessions end.
 
 **Verify** a college's password against its live credential (e-MVS asks through the API; a
-clerk from the command line), under the login throttle, recorded in the audit log; a hash made
-with other settings is replaced on success.
+clerk from the command line), under the login throttle with budgets of its own (scope
+``emvs``: e-MVS's checks and the web's logins never lock each other), recorded in the audit
+log; a hash made with other settings is replaced on success.
 
 Reissue and void act for OVEC staff (a :class:`Principal`: anyone else is refused without
 learning whether another college exists) or for the command line's operator (a name).
@@ -425,18 +426,23 @@ def verify(
     """Whether ``password`` is the college's live credential, under the same throttle as
     logging in (Throttled: no hash computed); every answer is in the audit log."""
     name = passwords.normalise_username(code)
-    limits = passwords.limits_for(settings, name, client.address)
-    target = passwords.attempt(engine, limits, name, utcnow(), colleges_only=True)
-    ok, new_hash = passwords.check(settings, password, target)
+    # e-MVS's budgets are its own (scope ``emvs``): its checks never lock the web's logins.
+    budget = passwords.limits_for(settings, name, client.address, scope=throttle.EMVS)
+    target = passwords.attempt(engine, budget, name, utcnow(), colleges_only=True)
+    try:
+        ok, new_hash = passwords.check(settings, password, target)
+    except BaseException:
+        passwords.released(engine, budget)
+        raise
     if target is None:
-        passwords.failed(engine, name, client, "credentials/verify")
+        passwords.failed(engine, name, client, "credentials/verify", budget)
         return Verdict(False, "no live credential")
     if not ok:
-        passwords.failed(engine, name, client, "credentials/verify")
+        passwords.failed(engine, name, client, "credentials/verify", budget)
         log.info("wrong password for %s", name)
         return Verdict(False, "wrong password")
     with session_scope(engine, immediate=True) as session:
-        throttle.succeeded(session, limits, reset=throttle.account_key(name))
+        passwords.succeeded(session, budget)
         if new_hash:
             passwords.store_rehash(session, target, new_hash)
         details = {"address": client.address, "rehashed": bool(new_hash)}

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Mapping
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -32,7 +32,7 @@ from saraban.services import audit, throttle
 from saraban.settings import Settings
 from saraban.storage import store
 from saraban.storage.engine import session_scope
-from saraban.storage.models import Account, AccountKind, Credential
+from saraban.storage.models import Account, AccountKind, Credential, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -108,7 +108,26 @@ def normalise_username(username: str) -> str:
         return name[:64]
 
 
-def limits_for(settings: Settings, username: str, address: str) -> dict[str, throttle.Limit]:
+@dataclass(frozen=True)
+class Budget:
+    """The throttle's budgets one attempt spends (saraban.services.throttle)."""
+
+    rules: dict[str, throttle.Rule]
+    pair: str
+
+
+def limits_for(
+    settings: Settings,
+    username: str,
+    address: str,
+    *,
+    scope: str = throttle.LOGIN,
+    known_device: bool = False,
+) -> Budget:
+    """The budgets of ``username`` tried from ``address`` in ``scope`` (``login`` or
+    ``emvs``): the pair's, the address's and the account's; or, for a device that proved a
+    right password before (its device cookie, or a live session), a pair budget of its own."""
+
     def limit(free: int) -> throttle.Limit:
         return throttle.Limit(
             free,
@@ -117,10 +136,18 @@ def limits_for(settings: Settings, username: str, address: str) -> dict[str, thr
             settings.first_lock_seconds,
         )
 
-    return {
-        throttle.account_key(username): limit(settings.account_free_failures),
-        throttle.address_key(address): limit(settings.address_free_failures),
+    if known_device:  # a budget of its own, even behind the attacker's address (one NAT)
+        pair = throttle.pair_key(scope, username, f"{address}|device")
+        return Budget({pair: limit(settings.account_free_failures)}, pair)
+    pair = throttle.pair_key(scope, username, address)
+    rules: dict[str, throttle.Rule] = {
+        pair: limit(settings.account_free_failures),
+        throttle.address_key(scope, address): limit(settings.address_free_failures),
+        throttle.account_key(scope, username): throttle.Bucket(
+            settings.account_burst_failures, settings.account_refill_seconds
+        ),
     }
+    return Budget(rules, pair)
 
 
 def _target(session: Session, username: str, *, colleges_only: bool = False) -> Target | None:
@@ -145,25 +172,58 @@ def _target(session: Session, username: str, *, colleges_only: bool = False) -> 
     )
 
 
+# How long an attempt waits, at most, for attempts in flight on its keys to end.
+BUSY_WAIT_SECONDS = 10.0
+BUSY_POLL_SECONDS = 0.02
+
+
 def attempt(
     engine: Engine,
-    limits: Mapping[str, throttle.Limit],
+    budget: Budget,
     username: str,
     now: datetime,
     *,
     colleges_only: bool = False,
 ) -> Target | None:
-    """Transaction 1: the throttle's word, then the hash to check (None: no such login)."""
-    with Session(engine) as session:
-        wait = throttle.locked_for(session, limits, now)
-    if wait:
-        raise Throttled(wait)
+    """Transaction 1: the throttle's word, then the hash to check (None: no such login).
+
+    The attempt is then in flight on its keys: end it with :func:`failed`, :func:`succeeded`
+    or :func:`released`. While attempts in flight fill a key's budget, it waits for them."""
+    rules = budget.rules
+    deadline = time.monotonic() + BUSY_WAIT_SECONDS
+    pause = BUSY_POLL_SECONDS
+    while True:
+        with Session(engine) as session:
+            wait = throttle.locked_for(session, rules, now)
+        if wait:
+            raise Throttled(wait)
+        with session_scope(engine, immediate=True) as session:
+            verdict = throttle.reserve(session, rules, now)
+            target = (
+                _target(session, username, colleges_only=colleges_only)
+                if verdict.admitted
+                else None
+            )
+        if verdict.admitted:
+            return target
+        if verdict.retry_after is not None:
+            raise Throttled(verdict.retry_after)
+        if time.monotonic() > deadline:
+            raise Throttled(1)
+        time.sleep(pause)
+        pause = min(pause * 2, 0.2)
+        now = utcnow()
+
+
+def released(engine: Engine, budget: Budget) -> None:
+    """An admitted attempt ended without a verdict (an error while hashing)."""
     with session_scope(engine, immediate=True) as session:
-        wait = throttle.reserve(session, limits, now)
-        target = None if wait else _target(session, username, colleges_only=colleges_only)
-    if wait:
-        raise Throttled(wait)
-    return target
+        throttle.released(session, budget.rules, utcnow())
+
+
+def succeeded(session: Session, budget: Budget) -> None:
+    """An admitted attempt was right: its pair budget starts afresh."""
+    throttle.succeeded(session, budget.rules, utcnow(), reset=[budget.pair])
 
 
 def check(settings: Settings, password: str, target: Target | None) -> tuple[bool, str | None]:
@@ -189,8 +249,11 @@ def store_rehash(session: Session, target: Target, new_hash: str) -> None:
     )
 
 
-def failed(engine: Engine, username: str, client: Client, via: str) -> None:
+def failed(engine: Engine, username: str, client: Client, via: str, budget: Budget) -> None:
+    """An admitted attempt was wrong: a failure on each of its budgets, and in the audit log
+    (one ``login_failed`` event per hash computed for a wrong password)."""
     with session_scope(engine, immediate=True) as session:
+        throttle.failed(session, budget.rules, utcnow())
         details = {"address": client.address, "via": via}
         audit.record(session, "login_failed", username, f"user:{username}", details)
     log.info("failed login for %s from %s (%s)", username, client.address, via)

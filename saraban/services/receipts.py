@@ -39,7 +39,7 @@ from saraban.domain.numbering import receipt_number, receipt_scope
 from saraban.domain.principal import Principal
 from saraban.domain.vocabulary import numeric_thai_date, year_be
 from saraban.files import write_atomically
-from saraban.services import audit, signatures
+from saraban.services import audit, pdfcheck, signatures
 from saraban.services.signatures import SignatureHeadline
 from saraban.settings import Settings
 from saraban.storage.counters import next_number
@@ -412,17 +412,13 @@ def _registered(session: Session, who: Principal, receipt: Receipt) -> ReceiptEn
     return receipt_entry(receipt)
 
 
-def _check_pdf(data: bytes, settings: Settings) -> None:
+def _check_pdf(data: bytes, settings: Settings, name: str = "") -> None:
     if len(data) > settings.max_upload_bytes:
         raise PayloadTooLarge(f"the file is larger than {settings.max_upload_bytes:,} bytes")
     if not data.startswith(PDF_MAGIC):
-        raise Invalid("file", "is not a PDF")
-    try:
-        pages = len(PdfReader(io.BytesIO(data)).pages)
-    except Exception as exc:  # a hostile file can make pypdf raise anything
-        raise Invalid("file", f"is not a readable PDF ({type(exc).__name__})") from None
-    if pages < 1:
-        raise Invalid("file", "the PDF has no pages")
+        label = f"{name}: " if name else ""
+        raise Invalid("file", f"{label}ไม่ใช่ PDF / is not a PDF")
+    pdfcheck.check_pages(data, settings, name=name)  # few and small enough pages
 
 
 def _keep(data: bytes, settings: Settings, code: str) -> tuple[str, str]:
@@ -436,12 +432,19 @@ def _keep(data: bytes, settings: Settings, code: str) -> tuple[str, str]:
 
 
 def receive_uploaded(
-    session: Session, *, who: Principal, data: ReceiptCreate, pdf: bytes, settings: Settings
+    session: Session,
+    *,
+    who: Principal,
+    data: ReceiptCreate,
+    pdf: bytes,
+    settings: Settings,
+    filename: str = "",
 ) -> ReceiptEntry:
-    """Register a letter that came on paper or by e-mail, with its PDF. (A file kept for an
-    entry whose transaction then fails stays: it is named by its content, and harmless.)"""
+    """Register a letter that came on paper or by e-mail, with its PDF (``filename``, as the
+    browser named it, for the messages). (A file kept for an entry whose transaction then
+    fails stays: it is named by its content, and harmless.)"""
     code = principal.registrar(who)
-    _check_pdf(pdf, settings)
+    _check_pdf(pdf, settings, filename[:200])
     verdicts = signatures.verdicts_of(pdf, settings)
     path, digest = _keep(pdf, settings, code)
     entry = _numbered(

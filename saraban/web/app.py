@@ -22,6 +22,7 @@ from saraban.storage.engine import SQLITE_IMMEDIATE, database_url, make_engine
 from saraban.web.api import router
 from saraban.web.deps import POOL_SIZE
 from saraban.web.errors import install_api_errors
+from saraban.web.limits import BodyLimit
 from saraban.web.pages import install_pages
 
 
@@ -50,6 +51,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     install_api_errors(app)
     app.include_router(router, prefix="/api")
     install_pages(app)
+    app.add_middleware(BodyLimit, settings=settings)
     return app
 
 

@@ -16,9 +16,11 @@ field (``csrf_token``), the API's requests in a header.
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
-from collections.abc import AsyncIterator
-from typing import Annotated
+import weakref
+from collections.abc import AsyncIterator, Callable
+from typing import Annotated, TypeVar
 
 import anyio
 from fastapi import BackgroundTasks, Depends, Request, Response
@@ -30,7 +32,7 @@ from saraban.domain import principal
 from saraban.domain.errors import Forbidden, NotFound, PasswordChangeRequired, Unauthorized
 from saraban.domain.principal import Principal
 from saraban.domain.vocabulary import SessionKind
-from saraban.services import sessions
+from saraban.services import sessions, throttle
 from saraban.services.passwords import Client
 from saraban.settings import Network, Settings
 from saraban.storage.models import utcnow
@@ -215,6 +217,48 @@ def set_session_cookie(response: Response, token: str, settings: Settings, clien
 
 def clear_session_cookie(response: Response) -> None:
     response.delete_cookie(sessions.COOKIE_NAME, path="/", httponly=True, samesite="lax")
+
+
+def set_device_cookie(
+    response: Response, value: str | None, settings: Settings, client: Client
+) -> None:
+    """The device cookie after a right password (saraban.services.throttle): one cookie for
+    the API's and the pages' logins alike (two of one name confuse clients' cookie jars)."""
+    if not value:
+        return
+    secure = settings.cookie_secure if settings.cookie_secure is not None else client.https
+    response.set_cookie(
+        throttle.DEVICE_COOKIE,
+        value,
+        max_age=settings.device_days * 86400,
+        path="/",
+        secure=secure,
+        httponly=True,
+        samesite="strict",
+    )
+
+
+def device_of(request: Request) -> str | None:
+    return request.cookies.get(throttle.DEVICE_COOKIE)
+
+
+# Password checks (logins, e-MVS's checks) run in threads of their own, at most this many at
+# once: a flood of logins waits in the event loop, holding no thread the pages and the API
+# need, and computes at most this many hashes at a time.
+PASSWORD_THREADS = 4
+_password_limiters: weakref.WeakKeyDictionary[
+    asyncio.AbstractEventLoop, anyio.CapacityLimiter
+] = weakref.WeakKeyDictionary()
+T = TypeVar("T")
+
+
+async def run_password_check(work: Callable[[], T]) -> T:
+    """``work`` (a login, a password check) in a password thread."""
+    loop = asyncio.get_running_loop()
+    limiter = _password_limiters.get(loop)
+    if limiter is None:
+        limiter = _password_limiters[loop] = anyio.CapacityLimiter(PASSWORD_THREADS)
+    return await anyio.to_thread.run_sync(work, limiter=limiter)
 
 
 

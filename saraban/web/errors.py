@@ -10,6 +10,8 @@ without its message.
 from __future__ import annotations
 
 from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from saraban.domain.errors import (
@@ -62,5 +64,36 @@ def api_error(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"detail": content}, status_code=status_of(exc), headers=headers_of(exc))
 
 
+MAX_LOC_PART = 100
+MAX_MESSAGE = 300
+
+
+def validation_errors(exc: RequestValidationError) -> list[dict[str, object]]:
+    """FastAPI's errors without what was sent: each error's place (``loc``), message and type
+    only. FastAPI's own answer echoes the ``input`` (the whole body for a body that is not an
+    object, a password for a password too long) and its ``ctx``: never here (ASVS 7.1.1)."""
+    out = []
+    for error in exc.errors():
+        loc = [
+            part if isinstance(part, int) else str(part)[:MAX_LOC_PART]
+            for part in error.get("loc", ())
+        ]
+        out.append(
+            {
+                "loc": loc,
+                "msg": str(error.get("msg", ""))[:MAX_MESSAGE],
+                "type": str(error.get("type", "value_error"))[:MAX_LOC_PART],
+            }
+        )
+    return out
+
+
+def validation_error(request: Request, exc: Exception) -> JSONResponse:
+    """The 422 answer of an invalid request (see :func:`validation_errors`)."""
+    assert isinstance(exc, RequestValidationError)
+    return JSONResponse({"detail": jsonable_encoder(validation_errors(exc))}, status_code=422)
+
+
 def install_api_errors(app: FastAPI) -> None:
     app.add_exception_handler(Refused, api_error)
+    app.add_exception_handler(RequestValidationError, validation_error)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response, status
+from functools import partial
+
+from fastapi import APIRouter, Request, Response, status
 from pydantic import BaseModel, Field
 
 from saraban.domain.principal import Principal
@@ -18,6 +20,9 @@ from saraban.web.deps import (
     SessionDep,
     SettingsDep,
     clear_session_cookie,
+    device_of,
+    run_password_check,
+    set_device_cookie,
     set_session_cookie,
 )
 
@@ -78,13 +83,28 @@ THROTTLED = {429: {"description": "too many failed attempts; see Retry-After"}}
 
 
 @router.post("/login", responses={401: {"description": "wrong username or password"}, **THROTTLED})
-def login(
-    body: LoginIn, response: Response, engine: EngineDep, settings: SettingsDep, client: ClientDep
+async def login(
+    body: LoginIn,
+    request: Request,
+    response: Response,
+    engine: EngineDep,
+    settings: SettingsDep,
+    client: ClientDep,
 ) -> SessionOut:
-    """Log in: a college with its code and slip password, staff as handle@college-code."""
-    result = accounts.login(
-        engine, settings, username=body.username, password=body.password, client=client
+    """Log in: a college with its code and slip password, staff as handle@college-code. A
+    right password also sets a device cookie, which lets this device log in to the account
+    while others' failures hold it (see saraban.services.throttle)."""
+    work = partial(
+        accounts.login,
+        engine,
+        settings,
+        username=body.username,
+        password=body.password,
+        client=client,
+        device=device_of(request),
     )
+    result = await run_password_check(work)
+    set_device_cookie(response, result.device, settings, client)
     return _started(result, response, settings, client)
 
 
@@ -121,12 +141,13 @@ def change_password(
 
 
 @router.post("/credentials/verify", tags=["e-MVS"], responses=THROTTLED)
-def verify_credential(
+async def verify_credential(
     body: VerifyIn, engine: EngineDep, settings: SettingsDep, client: ClientDep
 ) -> VerifyOut:
-    """Whether a college's code and password are its live credential (for e-MVS); under the
-    same throttle as logging in."""
-    verdict = credentials.verify(
-        engine, settings, code=body.code, password=body.password, client=client
+    """Whether a college's code and password are its live credential (for e-MVS); throttled
+    like logging in, with budgets of its own (it never locks the web's logins)."""
+    work = partial(
+        credentials.verify, engine, settings, code=body.code, password=body.password, client=client
     )
+    verdict = await run_password_check(work)
     return VerifyOut(valid=verdict.ok)

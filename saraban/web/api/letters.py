@@ -148,7 +148,9 @@ def receive_uploaded(
     pdf = file.file.read(settings.max_upload_bytes + 1)
     if len(pdf) > settings.max_upload_bytes:
         raise PayloadTooLarge(f"the file is larger than {settings.max_upload_bytes:,} bytes")
-    return receipts.receive_uploaded(db, who=who, data=data, pdf=pdf, settings=settings)
+    return receipts.receive_uploaded(
+        db, who=who, data=data, pdf=pdf, settings=settings, filename=file.filename or ""
+    )
 
 
 @router.get("/receipts/{receipt_id}", responses=NOT_YOURS)

@@ -17,6 +17,7 @@ import hashlib
 import hmac
 import re
 import secrets
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Query, Request, Response
@@ -36,6 +37,9 @@ from saraban.web.deps import (
     SettingsDep,
     SignedIn,
     clear_session_cookie,
+    device_of,
+    run_password_check,
+    set_device_cookie,
     set_session_cookie,
 )
 from saraban.web.errors import status_of
@@ -129,7 +133,7 @@ def login_form(
 
 
 @router.post("/login")
-def login(
+async def login(
     request: Request,
     engine: EngineDep,
     settings: SettingsDep,
@@ -149,9 +153,16 @@ def login(
         error = "โปรดกรอกชื่อผู้ใช้และรหัสผ่าน"
         return login_page(request, settings, client, {**values, "error": error}, status_code=422)
     try:
-        result = accounts.login(
-            engine, settings, username=username, password=password, client=client
+        work = partial(
+            accounts.login,
+            engine,
+            settings,
+            username=username,
+            password=password,
+            client=client,
+            device=device_of(request),
         )
+        result = await run_password_check(work)
     except Throttled as exc:
         error = (
             "เข้าสู่ระบบไม่สำเร็จหลายครั้งเกินไป ระบบระงับการเข้าสู่ระบบชั่วคราว "
@@ -167,6 +178,7 @@ def login(
     target = "/password" if who.must_change_password else values["next"] or home_of(who)
     response = redirect(target)
     set_session_cookie(response, result.token, settings, client)
+    set_device_cookie(response, result.device, settings, client)
     response.delete_cookie(LOGIN_COOKIE, path="/login", httponly=True, samesite="lax")
     return response
 

@@ -7,10 +7,7 @@ from collections.abc import Awaitable, Callable
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request, Response
-from fastapi.exception_handlers import (
-    http_exception_handler,
-    request_validation_exception_handler,
-)
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse
 from sqlmodel import Session
@@ -33,7 +30,7 @@ from saraban.web.deps import (
     PasswordChangeFirst,
     session_principal,
 )
-from saraban.web.errors import api_error, status_of
+from saraban.web.errors import api_error, status_of, validation_error
 from saraban.web.pages.render import page, redirect
 from saraban.web.pages.thai import wait_text
 
@@ -137,7 +134,7 @@ def install_error_pages(app: FastAPI) -> None:
     async def on_validation_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)
         if _is_api(request):
-            return await request_validation_exception_handler(request, exc)
+            return validation_error(request, exc)
         if any(error.get("loc", ("",))[0] == "path" for error in exc.errors()):
             return error_page(request, 404)  # /receipts/abc: no such page
         return error_page(request, 422, "โปรดตรวจสอบข้อมูลในแบบฟอร์มแล้วลองใหม่")

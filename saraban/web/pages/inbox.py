@@ -152,7 +152,7 @@ def _item_page(
     dated = {f"letter_date_{part}": value for part, value in be_parts(item.letter_date).items()}
     context = {
         "item": item,
-        "pages": previews.page_count(pdf),
+        "pages": previews.page_count(pdf, settings),
         "may_register": may_register(who),
         "errors": errors or {},
         "form": form or dated,
@@ -177,9 +177,11 @@ def inbox_letter(item_id: ItemId, who: CollegeUser, db: SessionDep) -> Response:
 
 
 @router.get("/inbox/{item_id}/pages/{page_no}.png")
-def inbox_page(item_id: ItemId, page_no: PageNo, who: CollegeUser, db: SessionDep) -> Response:
+def inbox_page(
+    item_id: ItemId, page_no: PageNo, who: CollegeUser, db: SessionDep, settings: SettingsDep
+) -> Response:
     _, pdf = receipts.inbox_letter(db, who=who, item_id=item_id)
-    return png_response(previews.page_png(pdf, page_no - 1))
+    return png_response(previews.page_png(pdf, page_no - 1, settings))
 
 
 @router.post("/inbox/{item_id}/receive")

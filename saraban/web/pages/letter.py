@@ -142,7 +142,7 @@ def letter_context(
         "route": route,
         "notes": note_views(route),
         "by_id": {a.id: a for a in staff},
-        "pages": previews.page_count(pdf),
+        "pages": previews.page_count(pdf, settings),
         "step": my_step(route, who),
         "amendable": amendable,
         "may_plan": route is None and may_register(who),
@@ -225,7 +225,7 @@ def letter_page_image(
     settings: SettingsDep,
 ) -> Response:
     _, pdf = receipts.receipt_letter(db, who=who, receipt_id=receipt_id, settings=settings)
-    return png_response(previews.page_png(pdf, page_no - 1))
+    return png_response(previews.page_png(pdf, page_no - 1, settings))
 
 
 @router.get("/receipts/{receipt_id}/annotated.pdf")

@@ -106,14 +106,16 @@ def receive_letter(
     if errors or data is None:
         return _receive_page(request, who, form=values, errors=errors, status_code=422)
     try:
-        entry = receipts.receive_uploaded(db, who=who, data=data, pdf=pdf, settings=settings)
+        name = upload.filename if isinstance(upload, UploadFile) else ""
+        entry = receipts.receive_uploaded(
+            db, who=who, data=data, pdf=pdf, settings=settings, filename=name or ""
+        )
     except Refused as exc:
         if status_of(exc) in (401, 404):
             raise
         db.rollback()
         if isinstance(exc, Invalid):
-            message = "ไฟล์นี้ไม่ใช่ PDF ที่อ่านได้" if exc.field == "file" else exc.message
-            errors = {exc.field: thai_part(message)}
+            errors = {exc.field: thai_part(exc.message)}
         else:
             errors = {"form": thai_part(exc.message)}
         return _receive_page(request, who, form=values, errors=errors, status_code=status_of(exc))
