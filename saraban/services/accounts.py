@@ -27,6 +27,7 @@ from saraban.domain import principal
 from saraban.domain.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
 from saraban.domain.principal import Principal
 from saraban.domain.routing import RoutingError, Staff
+from saraban.domain.text import visible_text
 from saraban.domain.vocabulary import SessionKind
 from saraban.services import audit, passwords, sessions, throttle
 from saraban.services.passwords import Client
@@ -174,7 +175,7 @@ def create_ovec_user(
     username = username.strip().lower()
     if not _OVEC_USERNAME.fullmatch(username):
         raise Invalid("username", "3-64 of a-z, 0-9, '.', '_', '-', starting with a letter")
-    name = " ".join(name.split())
+    name = " ".join(visible_text("name", name).split())
     if not name:
         raise Invalid("name", "must not be empty")
     check_new_password(password, username=username, field="password")

@@ -29,7 +29,14 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
-from saraban.domain.auditchain import ChainReport, Row, append, canonical_json, verify_chain
+from saraban.domain.auditchain import (
+    ChainReport,
+    Row,
+    append,
+    canonical_json,
+    stored_record,
+    verify_chain,
+)
 from saraban.domain.errors import InternalError
 from saraban.storage.engine import SQLITE_IMMEDIATE
 from saraban.storage.models import AuditEvent, AuditHead, utcnow
@@ -51,13 +58,15 @@ def _require_write_lock(session: Session) -> None:
         )
 
 
-def _record_of(row: AuditEvent) -> dict[str, Any]:
-    """The hashed record as stored, with the row's own columns laid over it: an edit to
-    either makes the hash disagree."""
+def _record_of(row: AuditEvent) -> Mapping[str, Any]:
+    """The hashed record as stored, checked against the row's own columns: the copy and every
+    column must agree (saraban.domain.auditchain.stored_record), so an edit to either makes
+    the hash disagree."""
     stored = json.loads(row.record)
     if not isinstance(stored, dict):
         raise ValueError("record is not a JSON object")
-    return {**stored, "at": row.at, "event": row.event, "actor": row.actor, "subject": row.subject}
+    columns = {"at": row.at, "event": row.event, "actor": row.actor, "subject": row.subject}
+    return stored_record(columns, stored)
 
 
 def record(

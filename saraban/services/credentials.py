@@ -52,6 +52,7 @@ from letters.slip import Slip, SlipText, render_slips
 from saraban.domain.colleges import normalise_college_code
 from saraban.domain.errors import Forbidden, Invalid, NotFound
 from saraban.domain.principal import Principal, active
+from saraban.domain.text import visible_text
 from saraban.domain.vocabulary import SessionKind
 from saraban.files import replace_durably, write_new
 from saraban.services import audit, passwords, throttle
@@ -130,7 +131,7 @@ def policy_named(name: str) -> PasswordPolicy:
 
 def reason_text(reason: str) -> str:
     """The reason on one line; required, at most ``MAX_REASON`` characters."""
-    text = " ".join(reason.split())
+    text = " ".join(visible_text("reason", reason).split())
     if not text:
         raise Invalid("reason", "โปรดระบุเหตุผล / a reason is required")
     if len(text) > MAX_REASON:

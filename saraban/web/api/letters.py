@@ -22,7 +22,7 @@ from saraban.services.endorsement import (
 )
 from saraban.services.receipts import InboxItem, ReceiptEntry
 from saraban.services.signatures import SignatureCheckPublic
-from saraban.storage.models import CleanStr, ReceiptCreate
+from saraban.storage.models import ReceiptCreate, VisibleStr
 from saraban.web.deps import ActiveUser, SessionDep, SettingsDep
 
 router = APIRouter(tags=["correspondence"])
@@ -38,8 +38,8 @@ PDF = {200: {"content": {"application/pdf": {}}, "description": "the PDF"}, **NO
 
 class ReceiveIn(BaseModel):
     letter_date: date | None = Field(default=None, description="ลงวันที่, if not known to OVEC")
-    action: CleanStr | None = Field(default=None, max_length=255, description="การปฏิบัติ")
-    note: CleanStr | None = Field(default=None, max_length=1000, description="หมายเหตุ")
+    action: VisibleStr | None = Field(default=None, max_length=255, description="การปฏิบัติ")
+    note: VisibleStr | None = Field(default=None, max_length=1000, description="หมายเหตุ")
 
 
 def _pdf(name: str, data: bytes) -> Response:
