@@ -638,6 +638,8 @@ class Receipt(ReceiptBase, table=True):
     )
     file_path: str | None = Field(default=None, max_length=1024)
     file_sha256: str | None = Field(default=None, max_length=64)
+    # What the uploaded PDF would do when opened (saraban.domain.pdfactions), comma-separated.
+    active_content: str | None = Field(default=None, max_length=100)
 
 
 class ReceiptPublic(ReceiptBase):
@@ -649,6 +651,11 @@ class ReceiptPublic(ReceiptBase):
     received_by: str
     channel: ReceiptChannel
     mailout_item_id: int | None
+    active_content: str | None = Field(
+        default=None,
+        description="scripts or launch actions found in the uploaded PDF "
+        "(javascript, launch, open-action, unreadable), comma-separated; empty: none",
+    )
 
 
 class LetterRoute(SQLModel, table=True):
