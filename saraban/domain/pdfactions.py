@@ -68,7 +68,7 @@ def _children(value: PdfObject) -> Iterator[PdfObject]:
 def _walk(reader: PdfReader) -> Iterator[DictionaryObject]:
     """Every dictionary reachable from the trailer, each once (streams included)."""
     seen: set[tuple[int, int]] = set()
-    stack: list[PdfObject] = [reader.trailer]
+    stack: list[PdfObject | None] = [reader.trailer]
     count = 0
     while stack:
         value = stack.pop()
@@ -78,6 +78,8 @@ def _walk(reader: PdfReader) -> Iterator[DictionaryObject]:
                 continue
             seen.add(key)
             value = value.get_object()
+        if value is None:
+            continue
         count += 1
         if count > MAX_OBJECTS:
             raise OverflowError("too many objects")
@@ -110,7 +112,7 @@ def active_content(pdf: bytes) -> tuple[str, ...]:
                 _is_javascript(action) for action in additional.values()
             ):
                 found.update((JAVASCRIPT, OPEN_ACTION))
-    except Exception:  # a hostile file can make pypdf raise anything  # noqa: BLE001
+    except Exception:  # a hostile file can make pypdf raise anything
         found.add(UNREADABLE)
     if OPEN_ACTION in found:
         found.add(JAVASCRIPT)

@@ -19,6 +19,11 @@ and written nowhere. Sessions that logged in with the old credential end (saraba
 sessions).
 
 **Void** a college's credential, with a reason: it no longer logs in, and its sessions end.
+Both a void and a reissue end every session of the college, its staff's included; after a
+void its staff cannot log in until a new credential is issued (saraban.services.passwords).
+:func:`staff_since_previous` lists the staff accounts made since the credential before the
+live one, for OVEC and the college to switch off those they did not make
+(saraban.services.accounts).
 
 **Verify** a college's password against its live credential (e-MVS asks through the API; a
 clerk from the command line), under the login throttle, recorded in the audit log; a hash made
@@ -55,7 +60,7 @@ from saraban.domain.principal import Principal, active
 from saraban.domain.text import visible_text
 from saraban.domain.vocabulary import SessionKind
 from saraban.files import replace_durably, write_new
-from saraban.services import audit, passwords, throttle
+from saraban.services import audit, passwords, sessions, throttle
 from saraban.services.passwords import Client
 from saraban.settings import Settings
 from saraban.storage import store
@@ -380,7 +385,13 @@ def reissue(
             )
             if batch_id is not None:
                 store.commit_batch(session=session, batch_id=batch_id)
-            details = {"reason": reason, "credential": new.id, "batch": batch_id}
+            ended = sessions.revoke_college(session, code=code, now=utcnow())
+            details = {
+                "reason": reason,
+                "credential": new.id,
+                "batch": batch_id,
+                "sessions_ended": ended,
+            }
             audit.record(session, "reissue", by, f"college:{code}", details)
             credential = _public(new)
     except BaseException:
@@ -397,13 +408,15 @@ def reissue(
 
 
 def void(engine: Engine, *, who: Principal | str, code: str, reason: str) -> CredentialPublic:
-    """Void the college's credential: it no longer logs in, and its sessions end."""
+    """Void the college's credential: it no longer logs in, every session of the college
+    ends (its staff's too), and its staff cannot log in until a new credential is issued."""
     by, code = _actor(who, code)
     reason = reason_text(reason)
     with session_scope(engine, immediate=True) as session:
         _college(session, code)
         voided = store.void_credential(session=session, code=code, by=by, reason=reason)
-        details = {"reason": reason, "credential": voided.id}
+        ended = sessions.revoke_college(session, code=code, now=utcnow())
+        details = {"reason": reason, "credential": voided.id, "sessions_ended": ended}
         audit.record(session, "void", by, f"college:{code}", details)
         credential = _public(voided)
     log.info("voided the credential of %s by %s: %s", code, by, reason)
