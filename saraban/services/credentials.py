@@ -385,13 +385,8 @@ def reissue(
             )
             if batch_id is not None:
                 store.commit_batch(session=session, batch_id=batch_id)
-            ended = sessions.revoke_college(session, code=code, now=utcnow())
-            details = {
-                "reason": reason,
-                "credential": new.id,
-                "batch": batch_id,
-                "sessions_ended": ended,
-            }
+            sessions.revoke_college(session, code=code, now=utcnow())  # its staff's too
+            details = {"reason": reason, "credential": new.id, "batch": batch_id}
             audit.record(session, "reissue", by, f"college:{code}", details)
             credential = _public(new)
     except BaseException:
@@ -415,8 +410,8 @@ def void(engine: Engine, *, who: Principal | str, code: str, reason: str) -> Cre
     with session_scope(engine, immediate=True) as session:
         _college(session, code)
         voided = store.void_credential(session=session, code=code, by=by, reason=reason)
-        ended = sessions.revoke_college(session, code=code, now=utcnow())
-        details = {"reason": reason, "credential": voided.id, "sessions_ended": ended}
+        sessions.revoke_college(session, code=code, now=utcnow())  # its staff's too
+        details = {"reason": reason, "credential": voided.id}
         audit.record(session, "void", by, f"college:{code}", details)
         credential = _public(voided)
     log.info("voided the credential of %s by %s: %s", code, by, reason)
