@@ -349,14 +349,15 @@ def _code_or_none(code: str) -> str | None:
 
 
 def staff_since_previous(session: Session, *, who: Principal, code: str) -> list[Account]:
-    """The college's staff accounts made since its previous credential was issued (the one
-    last voided, by a void or a reissue), oldest first: whoever held that credential's slip
-    may have made them. Empty when no credential was ever voided."""
+    """The college's staff accounts made since its previous credential was issued, oldest
+    first: whoever held that credential's slip may have made them. The previous credential is
+    the one before the latest (a reissue voided it), or the latest itself when it is void and
+    the only one. Empty when no credential was ever voided."""
     code = _college_for(session, who, code)
-    voided = [c for c in store.credential_history(session=session, code=code) if c.voided_at]
-    if not voided:
+    history = store.credential_history(session=session, code=code)
+    if not any(c.voided_at for c in history):
         return []
-    since = max(voided, key=lambda c: c.voided_at or c.issued_at).issued_at
+    since = history[-2].issued_at if len(history) >= 2 else history[0].issued_at
     query = (
         select(Account)
         .where(
