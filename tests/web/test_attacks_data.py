@@ -429,11 +429,21 @@ def test_invalid_utf8_in_a_multipart_field_is_422(server: Server) -> None:
         (b'name="subject"', b"\xff\xfe\xe0\xb8"),  # not UTF-8
         (b'name="file"; filename="a.pdf"\r\nContent-Type: application/pdf', tiny_pdf()),
     ]
-    body = b"".join(
-        b"--" + boundary.encode() + b"\r\nContent-Disposition: form-data; " + head + b"\r\n\r\n"
-        + value + b"\r\n"
-        for head, value in parts
-    ) + b"--" + boundary.encode() + b"--\r\n"
+    body = (
+        b"".join(
+            b"--"
+            + boundary.encode()
+            + b"\r\nContent-Disposition: form-data; "
+            + head
+            + b"\r\n\r\n"
+            + value
+            + b"\r\n"
+            for head, value in parts
+        )
+        + b"--"
+        + boundary.encode()
+        + b"--\r\n"
+    )
     response = college.request(
         "POST",
         "/api/receipts",

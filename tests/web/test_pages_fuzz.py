@@ -42,7 +42,7 @@ NASTY = [
     "\u202eabc",
     "นาย\u200bสมชาย",
     "\ufeff",
-    "=HYPERLINK(\"http://x\",\"คลิก\")",
+    '=HYPERLINK("http://x","คลิก")',
     "x" * 5000,
     "๑๐",
     "2569",
