@@ -335,10 +335,10 @@ def _college_for(session: Session, who: Principal, code: str) -> str:
         if normalised is None or store.get_college(session=session, code=normalised) is None:
             raise NotFound(f"no college {code}")
         return normalised
-    own = principal.college_account(who)
+    own = principal.college_of(who)
     if _code_or_none(code) != own:
         raise NotFound(f"no college {code}")
-    return own
+    return principal.college_account(who)  # the college's own account: its staff may not
 
 
 def _code_or_none(code: str) -> str | None:
