@@ -216,10 +216,18 @@ def test_void_and_reissue_reach_the_staff_the_slip_made(server: Server) -> None:
     credential = f"/api/colleges/{LAMPANG}/credential"
 
     # A reissue ends every session of the college, its staff's included.
-    ovec.ok("POST", f"{credential}/reissue", json={"reason": "ใบแจ้งรั่วไหล"})
+    reissued = ovec.ok("POST", f"{credential}/reissue", json={"reason": "ใบแจ้งรั่วไหล"})
     assert thief.request("GET", "/api/session").status_code == 401
     assert stray.request("GET", "/api/session").status_code == 401
     assert stray.request("GET", "/api/inbox").status_code == 401
+
+    # The college, with its new slip, sees the account made with the old one, and its switch.
+    college = server.person()
+    college.login(LAMPANG, reissued["password"])
+    staff_page = college.http.get("/staff")
+    assert "สร้างด้วยรหัสผ่านเดิม" in staff_page.text
+    assert f'action="/staff/{stray_id}/switch-off"' in staff_page.text
+    assert [s["username"] for s in college.ok("GET", f"{credential}/staff")] == [f"stray@{LAMPANG}"]
 
     # A void ends them again, and blocks staff logins until a new credential is issued.
     again = server.person()

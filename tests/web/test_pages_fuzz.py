@@ -186,5 +186,6 @@ def test_no_page_form_answers_a_server_error(site: Site, people: dict[str, Any])
     fuzz_form(ovec, f"/ovec/colleges/{spare}/staff/1/switch-off", ())
     # Last: these may end the session they run in.
     fuzz_form(college, f"/staff/{people['clerk_id']}/password-reset", ())
+    fuzz_form(college, f"/staff/{people['clerk_id']}/switch-off", ())
     fuzz_form(acting, "/password", ("current_password", "new_password", "confirm_password"))
     fuzz_form(clerk, "/logout", ())
