@@ -462,6 +462,13 @@ def test_invalid_utf8_in_a_multipart_field_is_422(server: Server) -> None:
     )
     assert response.status_code == 422, response.text
     assert response.json()["detail"][0]["loc"] == ["body", "subject"]
+    # A page's urlencoded form too: a bad percent-escape is not turned into U+FFFD.
+    login = college.http.post(
+        "/login",
+        content=b"username=%FF%FEx&password=y",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert login.status_code == 422 and "username" in login.text, login.text[:300]
     register = college.ok("GET", "/api/receipts")
     assert all("\ufffd" not in r["subject"] and "ÿ" not in r["subject"] for r in register)
 
