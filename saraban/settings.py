@@ -19,9 +19,13 @@ in an error message: the checks here see only the file's path.
 from __future__ import annotations
 
 import ipaddress
+import itertools
+import math
 import os
 import secrets
 import stat
+import zlib
+from collections import Counter
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -42,6 +46,30 @@ from saraban.domain.errors import ConfigError
 MIN_SECRET_LENGTH = 32
 PLACEHOLDER_SECRETS = frozenset({"changethis", "change-me", "changeme", "secret", "dev", "test"})
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+MIN_SECRET_BITS = 100
+
+
+def estimated_bits(key: str) -> float:
+    """A cautious estimate of a key's entropy in bits: the smaller of its length times the
+    Shannon entropy of its characters, and the bits zlib needs to store it (which finds
+    repeated runs, such as ``changeme`` four times)."""
+    if not key:
+        return 0.0
+    data = key.encode("utf-8")
+    counts = Counter(key)
+    shannon = -sum(n * math.log2(n / len(key)) for n in counts.values())
+    compressed = (len(zlib.compress(data, 9)) - 8) * 8  # less zlib's header and checksum
+    return min(shannon, float(compressed))
+
+
+def random_enough(key: str) -> bool:
+    """Whether ``key`` looks drawn at random: at least ``MIN_SECRET_BITS`` by
+    :func:`estimated_bits`, and mostly no runs (``aaaa``, ``abcd``, ``4321``)."""
+    steps = [abs(ord(b) - ord(a)) for a, b in itertools.pairwise(key)]
+    runs = sum(1 for step in steps if step <= 1)
+    return estimated_bits(key) >= MIN_SECRET_BITS and runs * 2 < max(len(steps), 1)
 
 
 class Settings(BaseSettings):
@@ -190,6 +218,12 @@ class Settings(BaseSettings):
                 "SARABAN_SECRET_KEY must be set in production to a secret of at least "
                 f"{MIN_SECRET_LENGTH} characters (e.g. python -c "
                 "'import secrets; print(secrets.token_urlsafe(48))')"
+            )
+        if not random_enough(key):  # the message never shows the key, nor any part of it
+            raise ValueError(
+                "SARABAN_SECRET_KEY is too predictable (repeated or sequential characters, "
+                f"under {MIN_SECRET_BITS} bits by estimate); make one with python -c "
+                "'import secrets; print(secrets.token_urlsafe(48))'"
             )
         return self
 

@@ -140,6 +140,32 @@ def head(rows: Iterable[tuple[int, Mapping[str, Any], str]]) -> tuple[int, str]:
     return last
 
 
+# --- a stored row: its columns and its JSON copy ------------------------------------------
+
+COLUMN_FIELDS = ("at", "event", "actor", "subject")
+DISAGREE_KEY = "columns disagree with the stored record"
+
+
+def stored_record(columns: Mapping[str, Any], stored: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The record to check against a row's hash, from the row's columns (``at``, ``event``,
+    ``actor``, ``subject``, each also in the record) and its stored JSON copy.
+
+    When every column agrees with the copy (in canonical form), that is the copy itself, so
+    the hash covers both. When any disagrees, it is the copy with the columns beside it,
+    which no stored hash matches: an edit to a column alone, or to the copy alone, or to both
+    in different ways, shows as an edited row."""
+    try:
+        agree = all(
+            _canonical(columns[name], name) == _canonical(stored.get(name), name)
+            for name in COLUMN_FIELDS
+        )
+    except (TypeError, ValueError, KeyError):
+        agree = False
+    if agree:
+        return stored
+    return {**stored, DISAGREE_KEY: {name: repr(columns.get(name)) for name in COLUMN_FIELDS}}
+
+
 # --- verification --------------------------------------------------------------------------
 
 

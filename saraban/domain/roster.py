@@ -23,6 +23,7 @@ from types import MappingProxyType
 
 from saraban.domain.colleges import code_problem, email_problem, is_college_code
 from saraban.domain.errors import Invalid
+from saraban.domain.text import disguise_problem
 
 FIELDS = ("code", "name", "province", "email", "director_title")
 REQUIRED_FIELDS = ("code", "name")
@@ -442,9 +443,12 @@ def _check_field(field: str, raw: Cell) -> tuple[str, str | None]:
     """Return ``(clean value, problem message or None)`` for one cell."""
     if field == "code":
         return check_code(raw)
-    text = clean_text(_cell_text(raw))
+    text = clean_text(_cell_text(raw))  # zero-width characters dropped
     if any(unicodedata.category(ch) == "Cc" for ch in text):
         return text, "contains control characters; retype the text"
+    disguised = disguise_problem(text)  # a bidi override would disguise the name
+    if disguised is not None:
+        return _visible(text), disguised
     if field == "name" and not text:
         return text, "the college name is empty"
     if field == "email" and text:

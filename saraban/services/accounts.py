@@ -24,9 +24,11 @@ from sqlmodel import Session, col, select
 
 from credentials import LONG_POLICY, generate
 from saraban.domain import principal
+from saraban.domain.colleges import normalise_college_code
 from saraban.domain.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
 from saraban.domain.principal import Principal
 from saraban.domain.routing import RoutingError, Staff
+from saraban.domain.text import visible_text
 from saraban.domain.vocabulary import SessionKind
 from saraban.services import audit, passwords, sessions, throttle
 from saraban.services.passwords import Client
@@ -85,7 +87,16 @@ def login(
         passwords.failed(engine, name, client, "login", budget)
         raise Unauthorized("ชื่อผู้ใช้หรือรหัสผ่านไม่ถูกต้อง / wrong username or password")
     now = utcnow()
+    code = target.college_code
+    if target.kind == SessionKind.STAFF and code:
+        with session_scope(engine) as session:
+            college_open = passwords.college_open(session, code)
+        if not college_open:  # a void blocks its staff until a new credential is issued
+            passwords.released(engine, budget)
+            raise Unauthorized("ชื่อผู้ใช้หรือรหัสผ่านไม่ถูกต้อง / wrong username or password")
     with session_scope(engine, immediate=True) as session:
+        if target.kind == SessionKind.STAFF and code and not passwords.college_open(session, code):
+            raise Unauthorized("ชื่อผู้ใช้หรือรหัสผ่านไม่ถูกต้อง / wrong username or password")
         passwords.succeeded(session, budget)
         if new_hash:
             passwords.store_rehash(session, target, new_hash)
@@ -195,7 +206,7 @@ def create_ovec_user(
     username = username.strip().lower()
     if not _OVEC_USERNAME.fullmatch(username):
         raise Invalid("username", "3-64 of a-z, 0-9, '.', '_', '-', starting with a letter")
-    name = " ".join(name.split())
+    name = " ".join(visible_text("name", name).split())
     if not name:
         raise Invalid("name", "must not be empty")
     check_new_password(password, username=username, field="password")
@@ -335,3 +346,72 @@ def reset_staff_password(
     session.flush()
     audit.record(session, "password_reset", who.actor, f"account:{staff_id}")
     return account, password
+
+
+# --------------------------------------------------------------------------- #
+# Staff made with a credential since voided or reissued (OVEC and the college)
+# --------------------------------------------------------------------------- #
+
+
+def _college_for(session: Session, who: Principal, code: str) -> str:
+    """The college whose staff ``who`` may see and switch off: OVEC any college, a college's
+    own account its own (anyone else: not found, as for a credential)."""
+    if who.kind == SessionKind.OVEC:
+        principal.active(who)
+        normalised = _code_or_none(code)
+        if normalised is None or store.get_college(session=session, code=normalised) is None:
+            raise NotFound(f"no college {code}")
+        return normalised
+    own = principal.college_of(who)
+    if _code_or_none(code) != own:
+        raise NotFound(f"no college {code}")
+    return principal.college_account(who)  # the college's own account: its staff may not
+
+
+def _code_or_none(code: str) -> str | None:
+    try:
+        return normalise_college_code(code)
+    except ValueError:
+        return None
+
+
+def staff_since_previous(session: Session, *, who: Principal, code: str) -> list[Account]:
+    """The college's staff accounts made since its previous credential was issued, oldest
+    first: whoever held that credential's slip may have made them. The previous credential is
+    the one before the latest (a reissue voided it), or the latest itself when it is void and
+    the only one. Empty when no credential was ever voided."""
+    code = _college_for(session, who, code)
+    history = store.credential_history(session=session, code=code)
+    if not any(c.voided_at for c in history):
+        return []
+    since = history[-2].issued_at if len(history) >= 2 else history[0].issued_at
+    query = (
+        select(Account)
+        .where(
+            col(Account.college_code) == code,
+            col(Account.kind) == AccountKind.STAFF.value,
+            col(Account.created_at) >= since,
+        )
+        .order_by(col(Account.created_at), col(Account.id))
+    )
+    return list(session.exec(query))
+
+
+def switch_off_staff(session: Session, *, who: Principal, code: str, staff_id: int) -> Account:
+    """Switch off a member of a college's staff (OVEC, or the college's own account): they
+    cannot log in and their sessions end. Their signed notes stay as signed."""
+    code = _college_for(session, who, code)
+    account = session.get(Account, staff_id)
+    if account is None or account.college_code != code or account.kind != AccountKind.STAFF:
+        raise NotFound(f"no staff {staff_id}")
+    now = utcnow()
+    if account.active:
+        account.active = False
+        account.updated_at = now
+        session.add(account)
+    sessions.revoke_account(session, account_id=staff_id, now=now)
+    session.flush()
+    audit.record(
+        session, "staff_switched_off", who.actor, f"account:{staff_id}", {"college": code}
+    )
+    return account

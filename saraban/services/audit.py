@@ -7,8 +7,10 @@ holds the last seq and hash: PostgreSQL locks it (``SELECT ... FOR UPDATE``) and
 SQLite callers must use ``session_scope(engine, immediate=True)``.
 
 Each row keeps the record exactly as hashed (canonical JSON, with its own seq) beside columns
-that repeat its fields for queries. ``verify`` re-reads the rows, lays the columns over the
-stored record (so an edit to either shows) and checks the chain against the head row: it
+that repeat its fields for queries. ``verify`` re-reads the rows, requires every column to
+agree with the stored record (an edit to the columns or to the JSON copy, of ``at``,
+``event``, ``actor`` or ``subject``, shows: saraban.domain.auditchain.stored_record) and
+checks the chain against the head row: it
 names the first row that was edited, deleted or inserted; rows renumbered to hide a gap or an
 insertion give themselves away by the seq their record still holds. The head
 row is kept in the same database, so it only catches the crude cases (the last rows deleted);
@@ -16,7 +18,8 @@ publish ``head()`` elsewhere and pass it as ``anchor`` to catch a chain rewritte
 
 Events: login, login_failed, issue, reissue, void, receipt, route, note, decision,
 acknowledgement, export, staff_created, staff_updated, password_changed, password_reset,
-signature_check (the digital signatures of a received PDF, as checked on arrival).
+signature_check (the digital signatures of a received PDF, as checked on arrival),
+staff_switched_off (OVEC or the college switched off staff made since the previous credential).
 """
 
 from __future__ import annotations
@@ -29,7 +32,14 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
-from saraban.domain.auditchain import ChainReport, Row, append, canonical_json, verify_chain
+from saraban.domain.auditchain import (
+    ChainReport,
+    Row,
+    append,
+    canonical_json,
+    stored_record,
+    verify_chain,
+)
 from saraban.domain.errors import InternalError
 from saraban.storage.engine import SQLITE_IMMEDIATE
 from saraban.storage.models import AuditEvent, AuditHead, utcnow
@@ -51,13 +61,15 @@ def _require_write_lock(session: Session) -> None:
         )
 
 
-def _record_of(row: AuditEvent) -> dict[str, Any]:
-    """The hashed record as stored, with the row's own columns laid over it: an edit to
-    either makes the hash disagree."""
+def _record_of(row: AuditEvent) -> Mapping[str, Any]:
+    """The hashed record as stored, checked against the row's own columns: the copy and every
+    column must agree (saraban.domain.auditchain.stored_record), so an edit to either makes
+    the hash disagree."""
     stored = json.loads(row.record)
     if not isinstance(stored, dict):
         raise ValueError("record is not a JSON object")
-    return {**stored, "at": row.at, "event": row.event, "actor": row.actor, "subject": row.subject}
+    columns = {"at": row.at, "event": row.event, "actor": row.actor, "subject": row.subject}
+    return stored_record(columns, stored)
 
 
 def record(

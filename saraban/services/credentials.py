@@ -19,6 +19,11 @@ and written nowhere. Sessions that logged in with the old credential end (saraba
 sessions).
 
 **Void** a college's credential, with a reason: it no longer logs in, and its sessions end.
+Both a void and a reissue end every session of the college, its staff's included; after a
+void its staff cannot log in until a new credential is issued (saraban.services.passwords).
+:func:`staff_since_previous` lists the staff accounts made since the credential before the
+live one, for OVEC and the college to switch off those they did not make
+(saraban.services.accounts).
 
 **Verify** a college's password against its live credential (e-MVS asks through the API; a
 clerk from the command line), under the login throttle with budgets of its own (scope
@@ -53,9 +58,10 @@ from letters.slip import Slip, SlipText, render_slips
 from saraban.domain.colleges import normalise_college_code
 from saraban.domain.errors import Forbidden, Invalid, NotFound
 from saraban.domain.principal import Principal, active
+from saraban.domain.text import visible_text
 from saraban.domain.vocabulary import SessionKind
 from saraban.files import replace_durably, write_new
-from saraban.services import audit, passwords, throttle
+from saraban.services import audit, passwords, sessions, throttle
 from saraban.services.passwords import Client
 from saraban.settings import Settings
 from saraban.storage import store
@@ -131,7 +137,7 @@ def policy_named(name: str) -> PasswordPolicy:
 
 def reason_text(reason: str) -> str:
     """The reason on one line; required, at most ``MAX_REASON`` characters."""
-    text = " ".join(reason.split())
+    text = " ".join(visible_text("reason", reason).split())
     if not text:
         raise Invalid("reason", "โปรดระบุเหตุผล / a reason is required")
     if len(text) > MAX_REASON:
@@ -380,6 +386,7 @@ def reissue(
             )
             if batch_id is not None:
                 store.commit_batch(session=session, batch_id=batch_id)
+            sessions.revoke_college(session, code=code, now=utcnow())  # its staff's too
             details = {"reason": reason, "credential": new.id, "batch": batch_id}
             audit.record(session, "reissue", by, f"college:{code}", details)
             credential = _public(new)
@@ -397,12 +404,14 @@ def reissue(
 
 
 def void(engine: Engine, *, who: Principal | str, code: str, reason: str) -> CredentialPublic:
-    """Void the college's credential: it no longer logs in, and its sessions end."""
+    """Void the college's credential: it no longer logs in, every session of the college
+    ends (its staff's too), and its staff cannot log in until a new credential is issued."""
     by, code = _actor(who, code)
     reason = reason_text(reason)
     with session_scope(engine, immediate=True) as session:
         _college(session, code)
         voided = store.void_credential(session=session, code=code, by=by, reason=reason)
+        sessions.revoke_college(session, code=code, now=utcnow())  # its staff's too
         details = {"reason": reason, "credential": voided.id}
         audit.record(session, "void", by, f"college:{code}", details)
         credential = _public(voided)

@@ -54,6 +54,7 @@ from saraban.storage.models import (
     LetterRoute,
     Receipt,
     RouteEvent,
+    VisibleStr,
     utcnow,
 )
 
@@ -84,12 +85,12 @@ class RoutePlan(BaseModel):
 
 class ProposalIn(BaseModel):
     kind: ProposalKind
-    text: CleanStr = Field(default="", max_length=500, description="whom, or the free text")
+    text: VisibleStr = Field(default="", max_length=500, description="whom, or the free text")
 
 
 class NoteIn(BaseModel):
-    to_position: CleanStr = Field(default="ผู้อำนวยการ", min_length=1, max_length=255)
-    summary: CleanStr | None = Field(
+    to_position: VisibleStr = Field(default="ผู้อำนวยการ", min_length=1, max_length=255)
+    summary: VisibleStr | None = Field(
         default=None, max_length=4000, description="ด้วย ... มาเพื่อ; none: a note that forwards"
     )
     proposals: list[ProposalIn] = Field(default_factory=list, max_length=10)
@@ -98,11 +99,11 @@ class NoteIn(BaseModel):
 
 class DecisionIn(BaseModel):
     kind: DecisionKind
-    people: CleanStr = Field(default="", max_length=500, description="แจ้ง/มอบ: as written")
+    people: VisibleStr = Field(default="", max_length=500, description="แจ้ง/มอบ: as written")
     assignees: list[DbInt] = Field(
         default_factory=list, max_length=50, description="แจ้ง/มอบ: staff who acknowledge"
     )
-    reason: CleanStr = Field(default="", max_length=2000, description="ส่งคืน: what more is wanted")
+    reason: VisibleStr = Field(default="", max_length=2000, description="ส่งคืน: what more is wanted")
     return_to: DbInt | None = Field(default=None, description="ส่งคืน: whom it goes back to")
 
 

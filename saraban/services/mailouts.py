@@ -56,6 +56,7 @@ from letters.qrsheet import QRSheet, load_qr_sheet, render_qr_sheet
 from letters.slip import Slip, SlipText, check_slip_name, draw_slips, render_slips
 from saraban.domain.errors import Invalid
 from saraban.domain.roster import RosterFile, read_roster
+from saraban.domain.spreadsheet import safe_cell
 from saraban.files import fsync_dir, fsync_files, write_if_changed
 from saraban.services import audit, dispatch
 from saraban.storage import store
@@ -865,16 +866,19 @@ def _finish(
         ).all()
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(MANIFEST_FIELDS)
+    writer.writerow([safe_cell(title) for title in MANIFEST_FIELDS])
     for item, college in rows:
         writer.writerow(
             [
-                item.college_code,
-                college.name,
-                item.reference or "",
-                item.pages,
-                item.sha256,
-                item.file_name,
+                safe_cell(cell)
+                for cell in (
+                    item.college_code,
+                    college.name,
+                    item.reference or "",
+                    item.pages,
+                    item.sha256,
+                    item.file_name,
+                )
             ]
         )
     manifest = buf.getvalue().encode("utf-8-sig")

@@ -150,6 +150,11 @@ def limits_for(
     return Budget(rules, pair)
 
 
+def college_open(session: Session, code: str) -> bool:
+    """Whether the college's staff may log in: the college has a live credential."""
+    return store.live_credential(session=session, code=code) is not None
+
+
 def _target(session: Session, username: str, *, colleges_only: bool = False) -> Target | None:
     if is_college_code(username):
         credential = store.live_credential(session=session, code=username)
@@ -166,6 +171,8 @@ def _target(session: Session, username: str, *, colleges_only: bool = False) -> 
     account = session.exec(select(Account).where(Account.username == username)).one_or_none()
     if account is None or not account.active:
         return None
+    if account.college_code is not None and not college_open(session, account.college_code):
+        return None  # the college's credential is void: its staff wait for a new one
     kind = SessionKind.OVEC if account.kind == AccountKind.OVEC else SessionKind.STAFF
     return Target(
         kind, account.password_hash, college_code=account.college_code, account_id=account.id

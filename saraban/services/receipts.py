@@ -36,6 +36,7 @@ from letters.verification import SignatureVerdict
 from saraban.domain import principal
 from saraban.domain.errors import Conflict, Invalid, NotFound, PayloadTooLarge
 from saraban.domain.numbering import receipt_number, receipt_scope
+from saraban.domain.pdfactions import active_content
 from saraban.domain.principal import Principal
 from saraban.domain.vocabulary import numeric_thai_date, year_be
 from saraban.files import write_atomically
@@ -407,6 +408,7 @@ def _registered(session: Session, who: Principal, receipt: Receipt) -> ReceiptEn
             "mailout_item": receipt.mailout_item_id,
             "letter_number": receipt.letter_number,
             "file_sha256": receipt.file_sha256,
+            "active_content": receipt.active_content,
         },
     )
     return receipt_entry(receipt)
@@ -446,6 +448,7 @@ def receive_uploaded(
     code = principal.registrar(who)
     _check_pdf(pdf, settings, filename[:200])
     verdicts = signatures.verdicts_of(pdf, settings)
+    active = ",".join(active_content(pdf))  # scripts, launch actions: flagged, kept as sent
     path, digest = _keep(pdf, settings, code)
     entry = _numbered(
         session,
@@ -455,6 +458,7 @@ def receive_uploaded(
         ReceiptChannel(data.channel),
         file_path=path,
         file_sha256=digest,
+        active_content=active,
     )
     return _checked(session, who, entry, digest, verdicts, settings)
 
@@ -562,6 +566,12 @@ def inbox_signatures(
     delivered or registered, else checked now (not stored)."""
     sha256, data = delivered_document(session, who=who, item_id=item_id)
     return signatures.check_of(session, principal.college_of(who), sha256, data, settings)
+
+
+def is_uploaded(session: Session, *, who: Principal, receipt_id: int) -> bool:
+    """Whether the registered letter's PDF came from outside (uploaded, not OVEC's mailout):
+    it and copies made from it are served as untrusted files."""
+    return get_receipt(session, who=who, receipt_id=receipt_id).mailout_item_id is None
 
 
 def receipt_letter(

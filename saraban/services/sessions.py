@@ -4,7 +4,9 @@ The browser holds a random token (cookie); the database holds only its sha256, s
 the sessions table logs nobody in. A session ends when it is revoked (logout, a password
 change or reset, the account switched off), when it has been idle for
 ``session_idle_minutes``, after ``session_max_hours``, or, for a college, when the credential
-it logged in with is voided or reissued.
+it logged in with is voided or reissued; and then every session of the college's staff ends
+too (:func:`revoke_college`): whoever held a leaked slip keeps no access through the staff
+accounts they made with it.
 
 The CSRF token is an HMAC of the session token under the service's secret key: it needs no
 storage, changes with every new session, and cannot be computed from the database.
@@ -201,3 +203,21 @@ def revoke_account(session: Session, *, account_id: int, now: datetime) -> None:
         .where(col(LoginSession.account_id) == account_id, col(LoginSession.revoked_at).is_(None))
         .values(revoked_at=now)
     )
+
+
+def revoke_college(session: Session, *, code: str, now: datetime) -> int:
+    """End every session of a college: its own account's and every member of its staff's (its
+    credential voided or reissued). Returns how many ended."""
+    staff = sa.select(col(Account.id)).where(col(Account.college_code) == code)
+    result = session.exec(
+        update(LoginSession)
+        .where(
+            sa.or_(
+                col(LoginSession.college_code) == code,
+                col(LoginSession.account_id).in_(staff),
+            ),
+            col(LoginSession.revoked_at).is_(None),
+        )
+        .values(revoked_at=now)
+    )
+    return int(result.rowcount or 0)

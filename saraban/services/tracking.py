@@ -25,6 +25,7 @@ from sqlmodel import Session, col, func, select
 from saraban.domain import principal
 from saraban.domain.numbering import receipt_number
 from saraban.domain.principal import Principal
+from saraban.domain.spreadsheet import safe_cell
 from saraban.domain.vocabulary import BANGKOK, bangkok_today
 from saraban.services import audit
 from saraban.services.receipts import DELIVERED
@@ -262,11 +263,11 @@ def export_csv(
     rows = list(_rows(session, filters, bangkok_today(), None, 0))
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow([title for _, title in CSV_FIELDS])
+    writer.writerow([safe_cell(title) for _, title in CSV_FIELDS])
     for row in rows:
         data = row.model_dump()
         data["mailout"] = row.mailout_name
-        writer.writerow([_cell(data[name]) for name, _ in CSV_FIELDS])
+        writer.writerow([safe_cell(_cell(data[name])) for name, _ in CSV_FIELDS])
     with session_scope(engine, immediate=True) as log_session:
         details = {"filters": filters.model_dump(exclude_none=True), "rows": len(rows)}
         audit.record(log_session, "export", who.actor, "tracking", details)

@@ -34,6 +34,7 @@ from sqlmodel import Field, SQLModel
 
 from saraban.domain.colleges import email_problem, normalise_college_code
 from saraban.domain.numbering import DispatchKind, DispatchStatus, nfc
+from saraban.domain.text import no_disguise
 from saraban.domain.vocabulary import ACTING_CHOICES, ROLES, ActingRelation, Role, SessionKind
 
 # Deterministic constraint names, so that later migrations (SQLite batch mode in
@@ -113,7 +114,7 @@ class CollegeBase(SQLModel):
     def _normalise_text(cls, value: object) -> object:
         """NFC-normalise text; blank optional fields become None."""
         if isinstance(value, str):
-            value = unicodedata.normalize("NFC", value).strip()
+            value = unicodedata.normalize("NFC", no_disguise(value)).strip()
             if not value:
                 return None
         return value
@@ -388,8 +389,13 @@ CleanStr = Annotated[str, AfterValidator(no_control_chars)]
 DbInt = Annotated[int, pydantic.Field(ge=1, le=2_147_483_647)]  # an id for a 32-bit column
 
 
+# Names, subjects, notes: also nothing that hides or reorders the text (saraban.domain.text).
+VisibleStr = Annotated[str, AfterValidator(no_control_chars), AfterValidator(no_disguise)]
+
+
 def _nfc_text(value: object) -> object:
     if isinstance(value, str):
+        value = no_disguise(value)
         return " ".join(unicodedata.normalize("NFC", no_control_chars(value)).split())
     return value
 
@@ -632,6 +638,8 @@ class Receipt(ReceiptBase, table=True):
     )
     file_path: str | None = Field(default=None, max_length=1024)
     file_sha256: str | None = Field(default=None, max_length=64)
+    # What the uploaded PDF would do when opened (saraban.domain.pdfactions), comma-separated.
+    active_content: str | None = Field(default=None, max_length=100)
 
 
 class ReceiptPublic(ReceiptBase):
@@ -643,6 +651,11 @@ class ReceiptPublic(ReceiptBase):
     received_by: str
     channel: ReceiptChannel
     mailout_item_id: int | None
+    active_content: str | None = Field(
+        default=None,
+        description="scripts or launch actions found in the uploaded PDF "
+        "(javascript, launch, open-action, unreadable), comma-separated; empty: none",
+    )
 
 
 class LetterRoute(SQLModel, table=True):

@@ -22,6 +22,7 @@ from saraban.storage.engine import SQLITE_IMMEDIATE, database_url, make_engine
 from saraban.web.api import router
 from saraban.web.deps import POOL_SIZE
 from saraban.web.errors import install_api_errors
+from saraban.web.formparsing import install_strict_forms
 from saraban.web.limits import BodyLimit
 from saraban.web.pages import install_pages
 
@@ -49,6 +50,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.write_bind = engine.execution_options(**{SQLITE_IMMEDIATE: True})
     app.state.proxies = settings.proxy_networks()
     install_api_errors(app)
+    install_strict_forms()  # text that is not UTF-8: 422, never mojibake
     app.include_router(router, prefix="/api")
     install_pages(app)
     app.add_middleware(BodyLimit, settings=settings)

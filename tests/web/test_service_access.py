@@ -254,6 +254,29 @@ def _credential(action: str) -> Callable[[Scene], None]:
     return check
 
 
+def _staff_since(s: Scene) -> None:
+    """The staff made since the previous credential: OVEC's, and each college's own account's
+    for itself; another college's is not found, and a member of staff may not look."""
+    for actor in (s.b.account, s.b.staff["clerk"]):
+        for code in (s.a.code, "0000000000", "x"):
+            not_found(actor, "GET", f"/api/colleges/{code}/credential/staff")
+    assert s.b.account.ok("GET", f"/api/colleges/{s.b.code}/credential/staff") == []
+    own = s.b.staff["clerk"].get(f"/api/colleges/{s.b.code}/credential/staff")
+    assert own.status_code == 403, own.text
+
+
+def _switch_off(s: Scene) -> None:
+    """Switching off a member of staff: never another college's."""
+    clerk = s.a.ids["clerk"]
+    for actor in (s.b.account, s.b.staff["clerk"]):
+        not_found(actor, "POST", f"/api/colleges/{s.a.code}/credential/staff/{clerk}/switch-off")
+    own = f"/api/colleges/{s.b.code}/credential/staff/{clerk}/switch-off"
+    not_found(s.b.account, "POST", own)
+    refused = s.b.staff["clerk"].post(own)
+    assert refused.status_code == 403, refused.text  # only the college's own account may
+    lampang_is_untouched(s)
+
+
 CASES: dict[tuple[str, str], Callable[[Scene], None]] = {
     ("POST", "/api/login"): _login,
     ("POST", "/api/logout"): _logout,
@@ -286,6 +309,8 @@ CASES: dict[tuple[str, str], Callable[[Scene], None]] = {
     ("GET", "/api/tracking.csv"): _ovec_only("GET", "/api/tracking.csv"),
     ("POST", "/api/colleges/{code}/credential/reissue"): _credential("reissue"),
     ("POST", "/api/colleges/{code}/credential/void"): _credential("void"),
+    ("GET", "/api/colleges/{code}/credential/staff"): _staff_since,
+    ("POST", "/api/colleges/{code}/credential/staff/{staff_id}/switch-off"): _switch_off,
 }
 
 

@@ -268,10 +268,12 @@ def test_production_refuses_a_default_or_missing_secret(secret: str | None) -> N
 
 def test_production_starts_with_a_real_secret(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SARABAN_ENV", "production")
-    monkeypatch.setenv("SARABAN_SECRET_KEY", "k" * 48)
+    # A key drawn at random (``"k" * 48``, used here before, is now refused: issue #14).
+    key = "Zq3v7Jm0xK_Lr2Yt9bWn4Hc8sDf1GpE6aUo5iTe-NyRk"
+    monkeypatch.setenv("SARABAN_SECRET_KEY", key)
     monkeypatch.setenv("SARABAN_TRUSTED_PROXIES", "127.0.0.1, 10.0.0.0/8")
     settings = Settings()
-    assert settings.secret == b"k" * 48
+    assert settings.secret == key.encode()
     assert [str(n) for n in settings.proxy_networks()] == ["127.0.0.1/32", "10.0.0.0/8"]
 
 

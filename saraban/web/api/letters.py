@@ -22,8 +22,9 @@ from saraban.services.endorsement import (
 )
 from saraban.services.receipts import InboxItem, ReceiptEntry
 from saraban.services.signatures import SignatureCheckPublic
-from saraban.storage.models import CleanStr, ReceiptCreate
+from saraban.storage.models import ReceiptCreate, VisibleStr
 from saraban.web.deps import ActiveUser, SessionDep, SettingsDep
+from saraban.web.pages.responses import pdf_headers
 
 router = APIRouter(tags=["correspondence"])
 ItemId = Annotated[int, Path(ge=1, le=2_147_483_647, description="an inbox item")]
@@ -38,20 +39,14 @@ PDF = {200: {"content": {"application/pdf": {}}, "description": "the PDF"}, **NO
 
 class ReceiveIn(BaseModel):
     letter_date: date | None = Field(default=None, description="ลงวันที่, if not known to OVEC")
-    action: CleanStr | None = Field(default=None, max_length=255, description="การปฏิบัติ")
-    note: CleanStr | None = Field(default=None, max_length=1000, description="หมายเหตุ")
+    action: VisibleStr | None = Field(default=None, max_length=255, description="การปฏิบัติ")
+    note: VisibleStr | None = Field(default=None, max_length=1000, description="หมายเหตุ")
 
 
-def _pdf(name: str, data: bytes) -> Response:
-    return Response(
-        data,
-        media_type="application/pdf",
-        headers={
-            "Content-Disposition": f'inline; filename="{name}"',
-            "Cache-Control": "private, no-store",
-            "X-Content-Type-Options": "nosniff",
-        },
-    )
+def _pdf(name: str, data: bytes, *, untrusted: bool = False) -> Response:
+    """A PDF; one from outside (uploaded) as a sandboxed download (saraban.web.pages.responses)."""
+    headers = pdf_headers(name, untrusted=untrusted)
+    return Response(data, media_type="application/pdf", headers=headers)
 
 
 @router.get("/inbox")
@@ -175,7 +170,8 @@ def receipt_letter(
 ) -> Response:
     """The letter's PDF; an uploaded one byte for byte as it came (its signatures intact)."""
     return _pdf(
-        *receipts.receipt_letter(db, who=who, receipt_id=receipt_id, settings=settings)
+        *receipts.receipt_letter(db, who=who, receipt_id=receipt_id, settings=settings),
+        untrusted=receipts.is_uploaded(db, who=who, receipt_id=receipt_id),
     )
 
 
@@ -185,7 +181,8 @@ def annotated_letter(
 ) -> Response:
     """The letter as on paper (เกษียนหนังสือ): the receipt stamp and every note written on it."""
     return _pdf(
-        *annotated.annotated_letter(db, who=who, receipt_id=receipt_id, settings=settings)
+        *annotated.annotated_letter(db, who=who, receipt_id=receipt_id, settings=settings),
+        untrusted=receipts.is_uploaded(db, who=who, receipt_id=receipt_id),
     )
 
 

@@ -28,6 +28,7 @@ from saraban.domain.vocabulary import SessionKind
 from saraban.services import accounts
 from saraban.services.passwords import Client
 from saraban.settings import Settings
+from saraban.storage.models import CleanStr
 from saraban.web.deps import (
     CheckedForm,
     ClientDep,
@@ -127,7 +128,7 @@ def login_form(
     request: Request,
     settings: SettingsDep,
     client: ClientDep,
-    next_url: Annotated[str, Query(alias="next", max_length=500)] = "",
+    next_url: Annotated[CleanStr, Query(alias="next", max_length=500)] = "",
 ) -> Response:
     return login_page(request, settings, client, {"next": _safe_next(next_url)})
 

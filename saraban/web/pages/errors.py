@@ -3,7 +3,8 @@ JSON answers the API gives; everything else gets a page."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request, Response
@@ -116,6 +117,17 @@ def refusal_page(request: Request, exc: Refused) -> Response:
     return error_page(request, status_of(exc), thai_part(exc.message))
 
 
+def _fields_message(errors: Sequence[Any]) -> str:
+    """What to check, naming the fields refused (``q``, ``mailout_id``, ...)."""
+    names = []
+    for error in errors:
+        loc = [str(part) for part in error.get("loc", ()) if part not in ("body", "query")]
+        if loc and loc[0] not in names:
+            names.append(loc[0])
+    where = f": {', '.join(names)}" if names else ""
+    return f"โปรดตรวจสอบข้อมูลในแบบฟอร์มแล้วลองใหม่{where}"
+
+
 def install_error_pages(app: FastAPI) -> None:
     """Pages for every error outside ``/api``; the API's handlers stay as they were."""
 
@@ -129,6 +141,8 @@ def install_error_pages(app: FastAPI) -> None:
         assert isinstance(exc, HTTPException)
         if _is_api(request):
             return await http_exception_handler(request, exc)
+        if exc.status_code == 422 and isinstance(exc.detail, list):  # a form not in UTF-8
+            return error_page(request, 422, _fields_message(exc.detail), headers=exc.headers)
         return error_page(request, exc.status_code, headers=exc.headers)
 
     async def on_validation_error(request: Request, exc: Exception) -> Response:
@@ -137,7 +151,7 @@ def install_error_pages(app: FastAPI) -> None:
             return validation_error(request, exc)
         if any(error.get("loc", ("",))[0] == "path" for error in exc.errors()):
             return error_page(request, 404)  # /receipts/abc: no such page
-        return error_page(request, 422, "โปรดตรวจสอบข้อมูลในแบบฟอร์มแล้วลองใหม่")
+        return error_page(request, 422, _fields_message(exc.errors()))
 
     async def on_login_required(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, LoginRequired)

@@ -17,6 +17,7 @@ from saraban.services import endorsement, previews, receipts
 from saraban.services.receipts import InboxItem, ReceiptEntry
 from saraban.services.signatures import SignatureHeadline
 from saraban.settings import Settings
+from saraban.storage.models import CleanStr
 from saraban.web.deps import CheckedForm, CollegeUser, SessionDep, SettingsDep
 from saraban.web.errors import status_of
 from saraban.web.pages.errors import thai_part
@@ -110,8 +111,8 @@ def inbox(
     who: CollegeUser,
     db: SessionDep,
     settings: SettingsDep,
-    q: Annotated[str, Query(max_length=200)] = "",
-    state: Annotated[str, Query(max_length=20)] = "",
+    q: Annotated[CleanStr, Query(max_length=200)] = "",
+    state: Annotated[CleanStr, Query(max_length=20)] = "",
 ) -> Response:
     items = receipts.inbox(db, who=who)
     entries = receipts.receipt_register(db, who=who, limit=1000)

@@ -17,7 +17,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Request, Response
 from sqlmodel import Session
 
-from saraban.domain import vocabulary
+from saraban.domain import pdfactions, vocabulary
 from saraban.domain.errors import NotFound
 from saraban.domain.principal import Principal
 from saraban.services import accounts, annotated_letter, endorsement, previews, receipts
@@ -132,7 +132,9 @@ def letter_context(
         session, who=who, receipt_id=receipt_id, settings=settings
     )
     uploaded = entry.channel != ReceiptChannel.MAILOUT
+    flags = [f for f in (entry.active_content or "").split(",") if f]
     return {
+        "active_content": [pdfactions.LABELS_TH.get(f, f) for f in flags],
         "sig": check_view(check),
         # the file as it came, byte for byte (a delivered bundle is served without its slip)
         "original_url": f"/receipts/{entry.id}/letter.pdf" if uploaded else None,
@@ -212,7 +214,8 @@ def letter_pdf(
     receipt_id: ReceiptId, who: CollegeUser, db: SessionDep, settings: SettingsDep
 ) -> Response:
     return pdf_response(
-        *receipts.receipt_letter(db, who=who, receipt_id=receipt_id, settings=settings)
+        *receipts.receipt_letter(db, who=who, receipt_id=receipt_id, settings=settings),
+        untrusted=receipts.is_uploaded(db, who=who, receipt_id=receipt_id),
     )
 
 
@@ -234,5 +237,6 @@ def annotated_pdf(
 ) -> Response:
     """The letter as on paper: the receipt stamp and every note written on it."""
     return pdf_response(
-        *annotated_letter.annotated_letter(db, who=who, receipt_id=receipt_id, settings=settings)
+        *annotated_letter.annotated_letter(db, who=who, receipt_id=receipt_id, settings=settings),
+        untrusted=receipts.is_uploaded(db, who=who, receipt_id=receipt_id),
     )

@@ -8,6 +8,8 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi.exceptions import RequestValidationError
+from pydantic import ValidationError
 
 from saraban.services import tracking
 from saraban.services.tracking import TrackingFilter
@@ -70,12 +72,29 @@ class StatusQuery:
 def status_query(
     view: Text = "", mailout_id: Text = "", college: Text = "", province: Text = ""
 ) -> StatusQuery:
-    """The table's filters from the query string; anything unknown is left out."""
-    return StatusQuery(
+    """The table's filters from the query string; an unknown view is left out, and a value the
+    API's filter (TrackingFilter) refuses is a 422 naming it."""
+    number = mailout_id.strip()
+    if number and not (number.isascii() and number.isdecimal()):
+        raise query_error("mailout_id", number, "must be a whole number (0-9)")
+    query = StatusQuery(
         view=view if view in VIEWS else "",
-        mailout_id=int(mailout_id) if mailout_id.isdigit() and int(mailout_id) > 0 else None,
+        mailout_id=int(number) or None if number else None,
         college=" ".join(college.split())[:255],
         province=" ".join(province.split())[:100],
+    )
+    try:
+        query.filters()  # the same checks as the API's
+    except ValidationError as exc:
+        raise RequestValidationError(
+            [{**e, "loc": ("query", *e["loc"])} for e in exc.errors(include_url=False)]
+        ) from None
+    return query
+
+
+def query_error(field: str, value: str, message: str) -> RequestValidationError:
+    return RequestValidationError(
+        [{"loc": ("query", field), "msg": message, "type": "value_error", "input": value}]
     )
 
 

@@ -11,9 +11,10 @@ from sqlmodel import Session
 
 from credentials import DEFAULT_POLICY
 from letters.slip import DEFAULT_ISSUER, DEFAULT_SYSTEM_EN, DEFAULT_SYSTEM_TH
+from saraban.domain.colleges import is_college_code
 from saraban.domain.errors import NotFound, Refused
 from saraban.domain.principal import Principal
-from saraban.services import credentials, tracking
+from saraban.services import accounts, credentials, tracking
 from saraban.services.tracking import TrackingFilter
 from saraban.storage import store
 from saraban.storage.models import College
@@ -25,10 +26,11 @@ from saraban.web.pages.render import page, redirect
 
 router = APIRouter(prefix="/ovec", include_in_schema=False)
 CollegeCode = Annotated[str, Path(min_length=1, max_length=20)]
+StaffId = Annotated[int, Path(ge=1, le=2_147_483_647)]
 
 
 def _college(db: Session, code: str) -> College:
-    college = store.get_college(session=db, code=code) if code.isdigit() else None
+    college = store.get_college(session=db, code=code) if is_college_code(code) else None
     if college is None:
         raise NotFound(f"no college {code}")
     return college
@@ -52,6 +54,8 @@ def _college_page(
         "college": college,
         "rows": [r for r in found.rows if r.college_code == college.code],
         "history": list(reversed(store.credential_history(session=db, code=college.code))),
+        # staff made with a credential since voided or reissued: OVEC may switch them off
+        "suspect_staff": accounts.staff_since_previous(db, who=who, code=college.code),
         "errors": errors or {},
         "form": form or {},
     }
@@ -137,3 +141,12 @@ def void(
     except Refused as exc:
         return _refused(request, who, db, code, "void", exc, reason)
     return redirect(f"/ovec/colleges/{code}", "ยกเลิกรหัสผ่านของสถานศึกษาแล้ว")
+
+
+@router.post("/colleges/{code}/staff/{staff_id}/switch-off")
+def switch_off_staff(
+    code: CollegeCode, staff_id: StaffId, who: OvecUser, form: CheckedForm, db: SessionDep
+) -> Response:
+    """Switch off a member of staff made since the college's previous credential."""
+    account = accounts.switch_off_staff(db, who=who, code=code, staff_id=staff_id)
+    return redirect(f"/ovec/colleges/{code}", f"ปิดบัญชี {account.username} แล้ว")

@@ -28,13 +28,19 @@ from saraban.web.pages.render import redirect
 router = APIRouter(include_in_schema=False)
 
 
+def _number(value: str) -> int | None:
+    """A whole number written in 0-9 (not ², not ๒: ``str.isdigit`` takes those, ``int`` not);
+    its range is the model's to check (DbInt)."""
+    value = value.strip()
+    return int(value) if value.isascii() and value.isdecimal() and len(value) <= 12 else None
+
+
 def _ids(form: FormData, name: str) -> list[int]:
-    return [int(v) for v in form.getlist(name) if isinstance(v, str) and v.isdigit()]
+    return [n for v in form.getlist(name) if isinstance(v, str) and (n := _number(v)) is not None]
 
 
 def _id(form: FormData, name: str) -> int | None:
-    value = text(form, name)
-    return int(value) if value.isdigit() else None
+    return _number(text(form, name))
 
 
 def plan_from(form: FormData) -> RoutePlan:

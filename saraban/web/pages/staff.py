@@ -65,7 +65,10 @@ def _list_page(
     errors: dict[str, str] | None = None,
     status_code: int = 200,
 ) -> Response:
+    since = accounts.staff_since_previous(db, who=who, code=who.college_code or "")
     context: dict[str, Any] = {
+        # made since the previous credential: whoever held its slip may have made them
+        "suspect_ids": {a.id for a in since if a.active},
         "staff": accounts.list_staff(db, who=who),
         "form": form or {"role": "staff", "acting": ""},
         "errors": errors or {},
@@ -169,3 +172,12 @@ def staff_password_reset(
         db, who=who, staff_id=staff_id, settings=settings
     )
     return _password_page(request, who, account, password, created=False)
+
+
+@router.post("/staff/{staff_id}/switch-off")
+def staff_switch_off(
+    staff_id: StaffId, who: CollegeAccount, form: CheckedForm, db: SessionDep
+) -> Response:
+    """Switch off a member of staff at once (made since the previous credential)."""
+    account = accounts.switch_off_staff(db, who=who, code=who.college_code or "", staff_id=staff_id)
+    return redirect("/staff", f"ปิดบัญชี {account.name} แล้ว")

@@ -130,7 +130,7 @@ def be_date(day: str, month: str, year: str) -> date | None:
     day, month, year = (arabic_digits(part.strip()) for part in (day, month, year))
     if not (day or month or year):
         return None
-    if not (day.isdigit() and month.isdigit() and year.isdigit()):
+    if not all(p.isascii() and p.isdecimal() and len(p) <= 4 for p in (day, month, year)):
         raise BadDate("โปรดระบุวัน เดือน และปี พ.ศ. ให้ครบ")
     be_year = int(year)
     if not 2400 <= be_year <= 2700:
