@@ -37,6 +37,7 @@ import time
 import tomllib
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
@@ -481,6 +482,7 @@ def _init_worker(
     stops it (saraban mailout's SIGINT/SIGTERM handling)."""
     if pooled:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not the parent's handler
     if isinstance(plan, tuple):  # a spawned worker reads the (checked) inputs again
         plan = load_plan(*plan)
     old = _worker.get("engine")
@@ -810,6 +812,17 @@ def run_mailout(
         printed = printer.finish()
         if errors:
             raise ChunkErrors(errors)
+        if job_id is not None and _cancelled(engine, job_id):
+            return MailoutResult(
+                plan.name,
+                out,
+                total,
+                count - done_count,
+                _total_pages(engine, mailout_id),
+                reference,
+                time.perf_counter() - started,
+                False,
+            )
     changed = _finish(plan, engine, mailout_id, out, printed=printed)
     return MailoutResult(
         plan.name,
@@ -866,16 +879,20 @@ def _run_jobs(
         while running:
             finished_now, running = wait(running, return_when=FIRST_COMPLETED)
             for future in finished_now:
-                outcome = future.result()
+                try:
+                    outcome = future.result()
+                except BrokenProcessPool:
+                    raise MailoutError(
+                        "a worker process died (killed, or out of memory); what it had not "
+                        "committed was never issued: run the mailout again to finish it"
+                    ) from None
                 errors += outcome.errors
                 next_chunk = next(chunks, None)
                 if next_chunk is not None:
                     running.add(pool.submit(run_chunk, mailout_id, job_id, next_chunk, issued_by))
                 committed(outcome.committed)
     except BaseException:
-        for future in running:
-            future.cancel()
-        _stop_workers(pool)
+        _stop_workers(pool)  # their futures fail with BrokenProcessPool, unread
         raise
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
@@ -895,6 +912,12 @@ def _stop_workers(pool: ProcessPoolExecutor) -> None:
             process.join(timeout=10)
 
 
+def _cancelled(engine: Engine, job_id: int) -> bool:
+    with session_scope(engine) as session:
+        job = session.get(MailoutJob, job_id)
+        return job is not None and job.state == "cancelled"
+
+
 @dataclass(frozen=True)
 class ChunkOutcome:
     committed: list[str]
@@ -910,6 +933,8 @@ def run_chunk(
     made is named in the errors; the others are still made."""
     engine: Engine = _worker["engine"]
     out = Path(_worker["out"])
+    if job_id is not None and _cancelled(engine, job_id):
+        return ChunkOutcome([], [])
     with session_scope(engine) as session:
         pending = set(
             session.exec(
