@@ -88,7 +88,6 @@ def _sql_list(values: Sequence[str]) -> str:
 # College
 # --------------------------------------------------------------------------- #
 
-
 class CollegeBase(SQLModel):
     """Only ``code`` and ``name`` are required; the roster may leave the other
     fields blank, which is stored as NULL (a college without an e-mail address
