@@ -65,6 +65,13 @@ def make_app(url: str, *, worker: bool = False) -> procrastinate.App:
     return app
 
 
+def start(engine: Engine, job_id: int) -> None:
+    """Hand a recorded job to its workers: the PostgreSQL queue; on SQLite nothing more (the
+    local worker of ``saraban serve`` takes the oldest job waiting)."""
+    if engine.dialect.name == "postgresql":
+        enqueue(engine.url.render_as_string(hide_password=False), job_id)
+
+
 def enqueue(url: str, job_id: int) -> None:
     """Queue a recorded mailout job (saraban.services.mailout_jobs.submit)."""
     app = make_app(url)
