@@ -128,7 +128,13 @@ async def _defer_finish(job_id: int) -> None:
 
 
 @tasks.periodic(cron="* * * * * */2")  # every 2 seconds (croniter's sixth field)
-@tasks.task(name="retry_stalled", queue=QUEUE, queueing_lock="retry_stalled", pass_context=True)
+@tasks.task(
+    name="retry_stalled",
+    queue=QUEUE,
+    queueing_lock="retry_stalled",
+    pass_context=True,
+    priority=10,  # before the next chunk: a busy worker still looks after the dead one's
+)
 async def retry_stalled(context: procrastinate.JobContext, timestamp: int) -> None:
     """Jobs of workers that stopped sending heartbeats (killed, their machine gone) go back
     to the queue, for another worker."""

@@ -20,6 +20,7 @@ from sqlmodel import col, select
 
 from saraban.domain.errors import SarabanError
 from saraban.services import mailout_jobs
+from saraban.services.mailouts import WorkerDied
 from saraban.storage.engine import make_engine, session_scope
 from saraban.storage.models import JobState, MailoutJob
 
@@ -36,14 +37,25 @@ def next_job(engine: Engine) -> int | None:
         ).first()
 
 
+WORKER_DEATHS = 5  # a job whose chunk workers keep dying (out of memory?) stops after this
+
+
 def run_one(engine: Engine, job_id: int, *, jobs: int | None = None) -> None:
-    try:
-        mailout_jobs.run_here(engine, job_id, jobs=jobs)
-    except SarabanError as exc:  # recorded in the job by run_here
-        log.warning("mailout job %s stopped: %s", job_id, exc)
-    except Exception as exc:  # a bug: the job says so rather than being retried forever
-        log.exception("mailout job %s failed", job_id)
-        mailout_jobs.fail(engine, job_id, f"{type(exc).__name__}: {exc}"[:500])
+    for attempt in range(1, WORKER_DEATHS + 1):
+        try:
+            mailout_jobs.run_here(engine, job_id, jobs=jobs)
+            return
+        except WorkerDied as exc:  # run again: it finishes the job, changing nothing done
+            log.warning("mailout job %s: %s (attempt %s)", job_id, exc, attempt)
+            if attempt == WORKER_DEATHS:
+                mailout_jobs.fail(engine, job_id, str(exc))
+        except SarabanError as exc:  # recorded in the job by run_here
+            log.warning("mailout job %s stopped: %s", job_id, exc)
+            return
+        except Exception as exc:  # a bug: the job says so rather than being retried forever
+            log.exception("mailout job %s failed", job_id)
+            mailout_jobs.fail(engine, job_id, f"{type(exc).__name__}: {exc}"[:500])
+            return
 
 
 def serve(url: str, *, jobs: int | None = None, stop: Callable[[], bool] = lambda: False) -> None:

@@ -41,6 +41,7 @@ from saraban.services.mailouts import (
     MailoutError,
     MailoutPlan,
     MailoutResult,
+    WorkerDied,
     _chunks,
     _finish,
     _init_worker,
@@ -374,6 +375,8 @@ def run_here(
         _add_errors(engine, job_id, [(c, m) for c, m in exc.errors])
         _set_state(engine, job_id, JobState.FAILED)
         raise
+    except WorkerDied:
+        raise  # not the job's fault: running it again finishes it
     except MailoutError as exc:
         fail(engine, job_id, str(exc))
         raise

@@ -33,6 +33,7 @@ import logging
 import os
 import secrets
 import signal
+import socket
 import time
 import tomllib
 from collections.abc import Callable, Iterator, Sequence
@@ -101,6 +102,11 @@ class MailoutError(Invalid):
 
     def __init__(self, message: str) -> None:
         super().__init__(None, message)
+
+
+class WorkerDied(MailoutError):
+    """A chunk's worker process died: what it had not committed was never issued; running the
+    mailout again finishes it."""
 
 
 @dataclass(frozen=True)
@@ -649,7 +655,11 @@ def _store(session: Session, mailout_id: int, done: list[_Done], issued_by: str,
         "issue",
         issued_by,
         f"mailout:{mailout_id}",
-        {"batch": batch.id, "colleges": sorted(facts)},
+        {
+            "batch": batch.id,
+            "colleges": sorted(facts),
+            "process": f"{socket.gethostname()}:{os.getpid()}",
+        },
     )
 
 
@@ -882,7 +892,7 @@ def _run_jobs(
                 try:
                     outcome = future.result()
                 except BrokenProcessPool:
-                    raise MailoutError(
+                    raise WorkerDied(
                         "a worker process died (killed, or out of memory); what it had not "
                         "committed was never issued: run the mailout again to finish it"
                     ) from None
