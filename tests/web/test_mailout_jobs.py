@@ -71,11 +71,11 @@ def processes_that_committed(engine: Engine, job: dict[str, Any]) -> dict[str, i
 
     counts: dict[str, int] = {}
     with engine.connect() as conn:
-        for (details,) in conn.execute(
-            text("SELECT details FROM audit_event WHERE event = 'issue' AND subject = :s"),
+        for (record,) in conn.execute(
+            text("SELECT record FROM audit_event WHERE event = 'issue' AND subject = :s"),
             {"s": f"mailout:{job['mailout_id']}"},
         ):
-            facts = json.loads(details) if isinstance(details, str) else details
+            facts = json.loads(record)["details"]
             counts[facts["process"]] = counts.get(facts["process"], 0) + len(facts["colleges"])
     return counts
 
