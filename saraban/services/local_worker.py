@@ -11,6 +11,7 @@ mailout already keep every core busy.
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import time
 from collections.abc import Callable
@@ -20,7 +21,7 @@ from sqlmodel import col, select
 
 from saraban.domain.errors import SarabanError
 from saraban.services import mailout_jobs
-from saraban.services.mailouts import WorkerDied
+from saraban.services.mailouts import WorkerDied, die_with_parent
 from saraban.storage.engine import make_engine, session_scope
 from saraban.storage.models import JobState, MailoutJob
 
@@ -65,9 +66,11 @@ def serve(url: str, *, jobs: int | None = None, stop: Callable[[], bool] = lambd
         raise SystemExit(143)
 
     signal.signal(signal.SIGTERM, on_term)
+    parent = os.getppid()
+    die_with_parent()
     engine = make_engine(url)
     try:
-        while not stop():
+        while not stop() and os.getppid() == parent:
             job_id = next_job(engine)
             if job_id is None:
                 time.sleep(POLL_SECONDS)

@@ -412,10 +412,15 @@ def jobs(session: Session, *, who: Principal, limit: int = 50) -> list[JobStatus
 def _status(session: Session, job: MailoutJob) -> JobStatus:
     assert job.id is not None
     done = 0
-    if job.mailout_id is not None:
+    mailout_id = job.mailout_id
+    if mailout_id is None and job.state == JobState.RUNNING:  # run here: recorded at its end
+        mailout_id = session.exec(
+            select(Mailout.id).where(Mailout.name == job.name, Mailout.out_dir == job.out_dir)
+        ).first()
+    if mailout_id is not None:
         done = session.exec(
             select(func.count()).where(
-                MailoutItem.mailout_id == job.mailout_id, MailoutItem.state == "issued"
+                MailoutItem.mailout_id == mailout_id, MailoutItem.state == "issued"
             )
         ).one()
     rate = seconds_left = None
@@ -432,7 +437,7 @@ def _status(session: Session, job: MailoutJob) -> JobStatus:
         id=job.id,
         name=job.name,
         state=job.state,
-        mailout_id=job.mailout_id,
+        mailout_id=mailout_id,
         total=job.total,
         done=done,
         rate=rate,

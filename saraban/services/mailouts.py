@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import ctypes
 import hashlib
 import io
 import logging
@@ -34,6 +35,7 @@ import os
 import secrets
 import signal
 import socket
+import sys
 import time
 import tomllib
 from collections.abc import Callable, Iterator, Sequence
@@ -474,6 +476,14 @@ def _number_of(reference: str | None) -> str | None:
     return reference.rsplit("/", 1)[-1].removeprefix("ว").strip()
 
 
+def die_with_parent() -> None:
+    """SIGTERM this process when its parent dies, however it dies (Linux's PR_SET_PDEATHSIG):
+    no worker outlives the command or the service that started it, with the database open."""
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
 def _init_worker(
     plan: MailoutPlan | tuple[Path, Path],
     base_pdf: bytes,
@@ -489,6 +499,7 @@ def _init_worker(
     if pooled:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not the parent's handler
+        die_with_parent()
     if isinstance(plan, tuple):  # a spawned worker reads the (checked) inputs again
         plan = load_plan(*plan)
     old = _worker.get("engine")

@@ -136,11 +136,16 @@ def running(
 
 
 def children(pid: int) -> list[int]:
-    path = Path(f"/proc/{pid}/task/{pid}/children")
-    try:
-        return [int(p) for p in path.read_text().split()]
-    except FileNotFoundError:
-        return []
+    """The processes whose parent is ``pid`` (from /proc: any thread may have started them)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (FileNotFoundError, ProcessLookupError, IndexError):
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
 
 
 def worker_env(db_url: str, tmp_path: Path) -> dict[str, str]:
@@ -258,6 +263,15 @@ def test_serve_on_sqlite_runs_the_mailout_in_its_local_worker(tmp_path: Path) ->
     base = f"http://127.0.0.1:{port}"
     with running([*CLI, "serve", "--port", str(port)], env, tmp_path / "serve.log") as server:
         client = stack_client(base)
+
+        def up() -> bool:
+            assert server.poll() is None, (tmp_path / "serve.log").read_text()
+            try:
+                return client.get("/api/openapi.json").status_code == 200
+            except httpx.TransportError:
+                return False
+
+        wait_for(up, "the server", 120)
         login = client.post("/api/login", json={"username": "somchai", "password": STAFF_PASSWORD})
         assert login.status_code == 200, login.text
         headers = {"X-CSRF-Token": login.json()["csrf_token"]}
@@ -271,7 +285,10 @@ def test_serve_on_sqlite_runs_the_mailout_in_its_local_worker(tmp_path: Path) ->
         url = f"/api/mailouts/{answer.json()['id']}"
         wait_for(lambda: client.get(url).json()["done"] > 0, "the first chunk")
         # Kill one of the local worker's chunk processes in the middle of a chunk.
-        (local,) = [p for p in children(server.pid) if children(p)]
+        tree = {p: children(p) for p in children(server.pid)}
+        status = client.get(url).json()
+        assert len([p for p, c in tree.items() if c]) == 1, (tree, status)
+        (local,) = [p for p, c in tree.items() if c]
         os.kill(children(local)[0], signal.SIGKILL)
         final = wait_for(
             lambda: (s := client.get(url).json())["state"] in ("finished", "failed") and s,
