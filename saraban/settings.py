@@ -93,10 +93,11 @@ class Settings(BaseSettings):
     timestamp_url: str | None = Field(
         default=None, description="an RFC 3161 timestamp authority: signatures become PAdES B-T"
     )
-    mailout_dir: Path = Field(
-        default=Path("mailouts"),
-        description="where mailouts started from the web keep their inputs and bundles; on "
-        "PostgreSQL every `saraban worker` and `saraban serve` machine must see it at this path",
+    mailout_dir: Path | None = Field(
+        default=None,
+        description="where mailouts started from the web keep their inputs and bundles (default "
+        "data_dir/mailouts); on PostgreSQL every `saraban worker` and `saraban serve` machine "
+        "must see the same files at this path",
     )
 
     _fallback_secret: bytes = PrivateAttr(default_factory=lambda: secrets.token_bytes(32))

@@ -286,6 +286,12 @@ CASES: dict[tuple[str, str], Callable[[Scene], None]] = {
     ("GET", "/api/tracking.csv"): _ovec_only("GET", "/api/tracking.csv"),
     ("POST", "/api/colleges/{code}/credential/reissue"): _credential("reissue"),
     ("POST", "/api/colleges/{code}/credential/void"): _credential("void"),
+    ("POST", "/api/mailouts"): _ovec_only("POST", "/api/mailouts"),
+    ("GET", "/api/mailouts/{job_id}"): _ovec_only("GET", "/api/mailouts/1"),
+    ("POST", "/api/mailouts/{job_id}/cancel"): _ovec_only("POST", "/api/mailouts/1/cancel"),
+    ("GET", "/api/mailouts/{job_id}/files/{name}"): _ovec_only(
+        "GET", "/api/mailouts/1/files/manifest.csv"
+    ),
 }
 
 

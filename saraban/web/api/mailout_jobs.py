@@ -71,7 +71,8 @@ def start_mailout(
         files.append(_read("qr_sheet", qr_sheet, settings))
     if mailout_settings is not None:
         files.append(_read("settings", mailout_settings, settings))
-    job = mailout_jobs.submit_upload(engine, settings.mailout_dir, name, files, who=who)
+    base = settings.mailout_dir or settings.data_dir / "mailouts"
+    job = mailout_jobs.submit_upload(engine, base, name, files, who=who)
     assert job.id is not None
     job_queue.start(engine, job.id)
     with session_scope(engine) as db:
