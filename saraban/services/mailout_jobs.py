@@ -212,13 +212,6 @@ def cancel(engine: Engine, job_id: int, *, who: Principal) -> MailoutJob:
             if mailout is not None:
                 mailout.state, mailout.finished_at = MailoutState.CANCELLED, utcnow()
                 session.add(mailout)
-            for item in session.exec(
-                select(MailoutItem).where(
-                    MailoutItem.mailout_id == job.mailout_id, MailoutItem.state == "pending"
-                )
-            ):
-                item.state = "cancelled"
-                session.add(item)
         audit.record(session, "mailout_cancelled", who.actor, f"mailout_job:{job_id}", {})
     return job
 
@@ -295,7 +288,9 @@ def run_chunk_job(engine: Engine, job_id: int, codes: list[str]) -> bool:
         jobs = _jobs_for(session, job.mailout_id, codes)
         mailout = session.get(Mailout, job.mailout_id)
         assert mailout is not None
-    if _worker.get("key") != (job_id, mailout.fingerprint):
+    url = engine.url.render_as_string(hide_password=False)
+    key = (url, job_id, mailout.fingerprint, job.out_dir)
+    if _worker.get("key") != key:
         plan = _plan(job)
         base_pdf, letter_pdf = _shared_pdfs(plan, _number_of(mailout.reference))
         _init_worker(
@@ -304,9 +299,9 @@ def run_chunk_job(engine: Engine, job_id: int, codes: list[str]) -> bool:
             letter_pdf,
             HashSettings(),
             job.out_dir,
-            engine.url.render_as_string(hide_password=False),
+            url,
         )
-        _worker["key"] = (job_id, mailout.fingerprint)
+        _worker["key"] = key
     outcome = run_chunk(job.mailout_id, job_id, jobs, job.created_by)
     _add_errors(engine, job_id, [(c, m) for c, m in outcome.errors])
     return remaining(engine, job_id) == 0
