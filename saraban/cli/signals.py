@@ -12,14 +12,14 @@ import typer
 from saraban.cli.console import err
 
 
-class Terminated(BaseException):
+class _Terminated(BaseException):
     """SIGTERM, raised where the main thread is (as Ctrl-C raises KeyboardInterrupt)."""
 
 
 @contextmanager
 def stopped_by_signals(rerun: str = "run the same command again to finish") -> Iterator[None]:
     def on_term(signum: int, frame: object) -> None:
-        raise Terminated
+        raise _Terminated
 
     previous = signal.signal(signal.SIGTERM, on_term)
     try:
@@ -27,7 +27,7 @@ def stopped_by_signals(rerun: str = "run the same command again to finish") -> I
     except KeyboardInterrupt:
         err.print(f"stopped (Ctrl-C): {rerun}")
         raise typer.Exit(130) from None
-    except Terminated:
+    except _Terminated:
         err.print(f"stopped (SIGTERM): {rerun}")
         raise typer.Exit(143) from None
     finally:

@@ -895,7 +895,9 @@ class MailoutJob(SQLModel, table=True):
     mailout_id: int | None = Field(default=None, foreign_key="mailout.id", index=True)
     state: str = Field(default=JobState.QUEUED, max_length=16)
     total: int = Field(default=0)
-    errors: str = Field(default="[]", description="JSON list of {college, message}")
+    errors: str = Field(
+        default="[]", sa_type=sa.Text, description="JSON list of {college, message}"
+    )
     created_by: str = Field(max_length=255)
     created_at: datetime = _ts(default_factory=utcnow)
     started_at: datetime | None = _ts(default=None, nullable=True)
