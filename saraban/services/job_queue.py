@@ -85,8 +85,15 @@ def enqueue(url: str, job_id: int) -> None:
 async def prepare(context: procrastinate.JobContext, job_id: int) -> None:
     """The parent work, then one chunk job per chunk."""
     engine = _engine(_url(context))
+    alive = await context.app.connector.execute_query_one_async(
+        "SELECT count(*) AS n FROM procrastinate_workers "
+        "WHERE last_heartbeat > now() - make_interval(secs => %(stalled)s)",
+        stalled=STALLED_AFTER_SECONDS,
+    )
     try:
-        chunks = await asyncio.to_thread(mailout_jobs.prepare, engine, job_id)
+        chunks = await asyncio.to_thread(
+            mailout_jobs.prepare, engine, job_id, workers=max(1, int(alive["n"]))
+        )
     except Refused as exc:  # the inputs were refused: no retry can help
         await asyncio.to_thread(mailout_jobs.fail, engine, job_id, str(exc))
         return

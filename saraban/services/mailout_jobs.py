@@ -67,10 +67,10 @@ from saraban.storage.models import (
     utcnow,
 )
 
-# The queue's chunks are cut for this many workers: small enough that every worker stays busy
-# to the end and a chunk lost with its worker costs little, large enough that fonts and the
-# letter's lines are drawn once for many colleges.
-QUEUE_CHUNK_WORKERS = 4
+# The queue's chunks are cut for the workers alive when the job is prepared (as the command
+# cuts them for its processes): large first, so that fonts and the letter's lines are drawn
+# once for many colleges, smaller towards the end, so that every worker stays busy to the end.
+DEFAULT_QUEUE_WORKERS = 2
 DOWNLOADS = ("print-all.pdf", "manifest.csv")
 
 
@@ -225,7 +225,7 @@ def _plan(job: MailoutJob) -> MailoutPlan:
     return load_plan(Path(job.folder), Path(job.roster_path) if job.roster_path else None)
 
 
-def prepare(engine: Engine, job_id: int) -> list[list[str]]:
+def prepare(engine: Engine, job_id: int, *, workers: int | None = None) -> list[list[str]]:
     """The parent work: checks, numbering, the items; then the pending colleges in chunks (in
     the print file's order). Nothing for a job that has ended."""
     with session_scope(engine) as session:
@@ -254,7 +254,7 @@ def prepare(engine: Engine, job_id: int) -> list[list[str]]:
         total=total,
         started_at=job.started_at or utcnow(),
     )
-    return [[j for j in chunk] for chunk in _chunks(pending, QUEUE_CHUNK_WORKERS)]
+    return [list(chunk) for chunk in _chunks(pending, workers or DEFAULT_QUEUE_WORKERS)]
 
 
 def _jobs_for(session: Session, mailout_id: int, codes: list[str]) -> list[_Job]:
