@@ -146,6 +146,12 @@ class Settings(BaseSettings):
         default=60, ge=1, description="the account-wide budget gets one failure back this often"
     )
     device_days: int = Field(default=30, ge=1, description="a device cookie's life")
+    mailout_dir: Path | None = Field(
+        default=None,
+        description="where mailouts started from the web keep their inputs and bundles (default "
+        "data_dir/mailouts); on PostgreSQL every `saraban worker` and `saraban serve` machine "
+        "must see the same files at this path",
+    )
 
     _fallback_secret: bytes = PrivateAttr(default_factory=lambda: secrets.token_bytes(32))
     # What these settings loaded once (the organisation's seal: saraban.services.signatures).

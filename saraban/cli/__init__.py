@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import typer
 
-from saraban.cli import credentials, letters, mailout, roster, service
+from saraban.cli import credentials, letters, mailout, roster, service, worker
 from saraban.cli.errors import OneLineErrors
 from saraban.cli.help import GROUP, Command
 
@@ -35,6 +35,7 @@ app.command(cls=Command)(mailout.mailout)
 app.command("serve", cls=Command)(service.serve)
 app.add_typer(service.user_app, name="user")
 app.add_typer(service.audit_app, name="audit")
+app.command("worker")(worker.worker)
 
 
 def main() -> None:

@@ -10,6 +10,7 @@ import typer
 
 from saraban.cli.console import current_user, err, out
 from saraban.cli.database import open_db
+from saraban.cli.signals import stopped_by_signals
 
 
 def mailout(
@@ -35,6 +36,7 @@ def mailout(
 
     A bundle is the letter, its enclosures, the QR-code sheet and the college's credential
     slip. Running it again is safe: it finishes an interrupted run and issues nothing twice.
+    Ctrl-C or SIGTERM stops it and its worker processes (exit 130 or 143).
     """
     from rich.progress import (
         BarColumn,
@@ -46,10 +48,13 @@ def mailout(
     )
     from rich.table import Table
 
-    from saraban.services.mailouts import load_plan, run_mailout
+    from saraban.services import mailout_jobs
 
-    plan = load_plan(folder, roster)
     engine = open_db(create=True)
+    job, plan = mailout_jobs.submit(
+        engine, folder, out_dir, created_by=current_user(), roster=roster
+    )
+    assert job.id is not None
     columns = (
         TextColumn("[bold]{task.description}"),
         BarColumn(),
@@ -66,9 +71,8 @@ def mailout(
             bar.update(task, completed=done, total=total)
             bar.refresh()
 
-        result = run_mailout(
-            plan, out_dir, engine, issued_by=current_user(), jobs=jobs, progress=advance
-        )
+        with stopped_by_signals():
+            result = mailout_jobs.run_here(engine, job.id, jobs=jobs, progress=advance)
     table = Table(title=f"mailout {result.name}", show_header=False)
     table.add_row("letter number (ที่)", result.reference or "one per college (see manifest)")
     table.add_row("colleges", f"{result.colleges:,}")

@@ -54,8 +54,32 @@ def serve(
         # Outside production a missing key is made up, but once for all the workers: a CSRF
         # token signed by one must be good at the others. It lasts as long as this server.
         os.environ["SARABAN_SECRET_KEY"] = secrets.token_urlsafe(48)
-    open_db(create=True).dispose()  # migrated to head once, not by each worker
-    uvicorn.run(**uvicorn_options(host=host, port=port, workers=workers, access_log=access_log))
+    engine = open_db(create=True)  # migrated to head once, not by each worker
+    local = engine.dialect.name == "sqlite"
+    engine.dispose()
+    jobs = _local_worker() if local else None
+    try:
+        uvicorn.run(**uvicorn_options(host=host, port=port, workers=workers, access_log=access_log))
+    finally:
+        if jobs is not None:
+            jobs.terminate()  # it stops its chunk workers too: no process keeps the db open
+            jobs.join(timeout=30)
+
+
+def _local_worker() -> Any:
+    """On SQLite, the mailout jobs run in a process of their own beside the web service
+    (forked now, before the server starts threads); on PostgreSQL, ``saraban worker`` runs
+    them."""
+    import multiprocessing
+
+    from saraban.services import local_worker
+    from saraban.storage.engine import database_url
+
+    process = multiprocessing.get_context("fork").Process(
+        target=local_worker.serve, args=(database_url(),), name="saraban-jobs"
+    )
+    process.start()
+    return process
 
 
 def check_port(host: str, port: int) -> None:

@@ -27,14 +27,20 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import ctypes
 import hashlib
 import io
 import logging
 import os
+import secrets
+import signal
+import socket
+import sys
 import time
 import tomllib
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
@@ -60,13 +66,14 @@ from saraban.domain.spreadsheet import safe_cell
 from saraban.files import fsync_dir, fsync_files, write_if_changed
 from saraban.services import audit, dispatch
 from saraban.storage import store
-from saraban.storage.engine import session_scope
+from saraban.storage.engine import make_engine, session_scope
 from saraban.storage.models import (
     BatchKind,
     College,
     DispatchEntry,
     Mailout,
     MailoutItem,
+    MailoutJob,
     MailoutState,
     utcnow,
 )
@@ -82,12 +89,27 @@ CHUNK_MIN, CHUNK_MAX = 8, 64  # a chunk costs ≈ 30 ms of CPU on top of its col
 MANIFEST_FIELDS = ("code", "college", "letter_number", "pages", "sha256", "file")
 
 
+class ChunkErrors(Invalid):
+    """Colleges whose bundles could not be made (the others were); each named."""
+
+    def __init__(self, errors: list[tuple[str, str]]) -> None:
+        self.errors = errors
+        shown = "; ".join(f"college {code}: {message}" for code, message in errors[:5])
+        more = f" (and {len(errors) - 5} more)" if len(errors) > 5 else ""
+        super().__init__(None, f"{len(errors)} bundles could not be made: {shown}{more}")
+
+
 class MailoutError(Invalid):
     """A mailout that cannot run as given (its folder, files or output folder); nothing was
     numbered or issued."""
 
     def __init__(self, message: str) -> None:
         super().__init__(None, message)
+
+
+class WorkerDied(MailoutError):
+    """A chunk's worker process died: what it had not committed was never issued; running the
+    mailout again finishes it."""
 
 
 @dataclass(frozen=True)
@@ -315,6 +337,11 @@ def _prepare(plan: MailoutPlan, engine: Engine, out: Path, issued_by: str) -> in
                 )
             if Path(mailout.out_dir) != out:
                 raise MailoutError(f"mailout {plan.name} writes to {mailout.out_dir}, not {out}")
+            if mailout.state == MailoutState.CANCELLED:
+                raise MailoutError(
+                    f"mailout {plan.name} was cancelled: what it issued stands, the rest is never "
+                    "issued; start the remaining colleges as a new mailout in a new folder"
+                )
             _check_out_folder(out, mailout.token)
         else:
             _check_out_folder(out, None)
@@ -450,15 +477,35 @@ def _number_of(reference: str | None) -> str | None:
     return reference.rsplit("/", 1)[-1].removeprefix("ว").strip()
 
 
+def die_with_parent() -> None:
+    """SIGTERM this process when its parent dies, however it dies (Linux's PR_SET_PDEATHSIG):
+    no worker outlives the command or the service that started it, with the database open."""
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
 def _init_worker(
     plan: MailoutPlan | tuple[Path, Path],
     base_pdf: bytes,
     letter_pdf: bytes | None,
     hashing: HashSettings,
     out: str,
+    db_url: str | None = None,
+    pooled: bool = False,
 ) -> None:
+    """Make this process ready for a mailout's chunks: its plan, shared pages, hashing and (for
+    chunks that commit themselves) its own engine. A pool's worker ignores Ctrl-C: its parent
+    stops it (saraban mailout's SIGINT/SIGTERM handling)."""
+    if pooled:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not the parent's handler
+        die_with_parent()
     if isinstance(plan, tuple):  # a spawned worker reads the (checked) inputs again
         plan = load_plan(*plan)
+    old = _worker.get("engine")
+    if old is not None and not pooled:
+        old.dispose()
     _worker.update(
         plan=plan,
         base=BundleBase(base_pdf),
@@ -466,6 +513,8 @@ def _init_worker(
         letter=None if letter_pdf is None else _all_pages(RawPdf(letter_pdf)),
         context=hashing.context(),
         out=out,
+        # A fresh engine: a forked worker never uses its parent's connections.
+        engine=None if db_url is None else make_engine(db_url),
     )
 
 
@@ -513,13 +562,12 @@ def _make_bundles(jobs: Sequence[_Job]) -> list[_Done]:
             [(own, [kids[p - 1] for p in letter])] if letter else [_worker["letter"]]
         )
         pdf_bytes, pages = base.bundle(before, [(own, [kids[slip - 1]])])
-        partial = Path(_worker["out"]) / f".{job.file_name}.partial"
+        # Named for this attempt: a chunk retried elsewhere never writes over this file.
+        partial = Path(_worker["out"]) / f".{job.file_name}.{secrets.token_hex(4)}.partial"
         partial.write_bytes(pdf_bytes)
         letter_count = len(letter) if letter else len(_worker["letter"][1])
         done.append(
-            _Done(
-                job.code, hashes[len(done)], sha256(pdf_bytes), pages, letter_count, str(partial)
-            )
+            _Done(job.code, hashes[len(done)], sha256(pdf_bytes), pages, letter_count, str(partial))
         )
     return done
 
@@ -535,47 +583,102 @@ def _chunks(pending: Sequence[_Job], workers: int) -> Iterator[Sequence[_Job]]:
         start += size
 
 
-def _commit(engine: Engine, mailout_id: int, done: list[_Done], issued_by: str, out: Path) -> None:
-    """Store a group's credentials and bundles' facts, then move their files into place.
+def _commit(
+    engine: Engine,
+    mailout_id: int,
+    done: list[_Done],
+    issued_by: str,
+    out: Path,
+    job_id: int | None = None,
+) -> list[str]:
+    """Store a chunk's credentials and bundles' facts, then move their files into place; the
+    codes committed.
 
-    The partial files reach the disk first, so no stored hash is ever without its slip. (The
-    parent does this rather than the workers: its wait for the disk overlaps their hashing.)"""
+    The partial files reach the disk first, so no stored hash is ever without its slip. Only
+    colleges still pending are committed (a chunk retried after a worker died skips what the
+    first attempt committed), and nothing once the job is cancelled: the row locks make a
+    concurrent cancel or a second attempt wait for this transaction, then see its outcome."""
     fsync_files([d.partial for d in done])
+    codes = [d.code for d in done]
+    committed: list[_Done] = []
     with session_scope(engine, immediate=True) as session:
-        batch = store.create_batch(
-            session=session, created_by=issued_by, kind=BatchKind.ISSUE, slips_path=str(out)
-        )
-        credentials = store.store_credentials(
-            session=session,
-            batch_id=batch.id,
-            issued_by=issued_by,
-            hashes={d.code: d.password_hash for d in done},
-        )
-        by_code = {c.college_code: c for c in credentials}
-        items = session.exec(
-            select(MailoutItem).where(
-                MailoutItem.mailout_id == mailout_id,
-                col(MailoutItem.college_code).in_([d.code for d in done]),
+        if job_id is not None:
+            job = session.exec(
+                select(MailoutJob).where(MailoutJob.id == job_id).with_for_update(read=True)
+            ).one()
+            if job.state == "cancelled":
+                codes = []
+        pending = (
+            set(
+                session.exec(
+                    select(MailoutItem.college_code)
+                    .where(
+                        MailoutItem.mailout_id == mailout_id,
+                        col(MailoutItem.college_code).in_(codes),
+                        MailoutItem.state == "pending",
+                    )
+                    .with_for_update()
+                )
             )
-        ).all()
-        facts = {d.code: d for d in done}
-        for item in items:
-            fact = facts[item.college_code]
-            item.state, item.sha256, item.pages = "issued", fact.sha256, fact.pages
-            item.letter_pages = fact.letter_pages
-            item.credential_id, item.issued_at = by_code[item.college_code].id, utcnow()
-            session.add(item)
-        store.commit_batch(session=session, batch_id=batch.id)
-        audit.record(
-            session,
-            "issue",
-            issued_by,
-            f"mailout:{mailout_id}",
-            {"batch": batch.id, "colleges": sorted(facts)},
+            if codes
+            else set()
         )
+        committed = [d for d in done if d.code in pending]
+        if committed:
+            _store(session, mailout_id, committed, issued_by, out)
     for d in done:
+        if d not in committed:
+            Path(d.partial).unlink(missing_ok=True)
+    for d in committed:
         os.replace(d.partial, out / f"{d.code}.pdf")
-    fsync_dir(out)
+    if committed:
+        fsync_dir(out)
+    return [d.code for d in committed]
+
+
+def _store(session: Session, mailout_id: int, done: list[_Done], issued_by: str, out: Path) -> None:
+    """One transaction: the credentials, the items' facts, the batch and the audit entry."""
+    batch = store.create_batch(
+        session=session, created_by=issued_by, kind=BatchKind.ISSUE, slips_path=str(out)
+    )
+    credentials = store.store_credentials(
+        session=session,
+        batch_id=batch.id,
+        issued_by=issued_by,
+        hashes={d.code: d.password_hash for d in done},
+    )
+    by_code = {c.college_code: c for c in credentials}
+    items = session.exec(
+        select(MailoutItem).where(
+            MailoutItem.mailout_id == mailout_id,
+            col(MailoutItem.college_code).in_([d.code for d in done]),
+        )
+    ).all()
+    facts = {d.code: d for d in done}
+    for item in items:
+        fact = facts[item.college_code]
+        item.state, item.sha256, item.pages = "issued", fact.sha256, fact.pages
+        item.letter_pages = fact.letter_pages
+        item.credential_id, item.issued_at = by_code[item.college_code].id, utcnow()
+        session.add(item)
+    store.commit_batch(session=session, batch_id=batch.id)
+    audit.record(
+        session,
+        "issue",
+        issued_by,
+        f"mailout:{mailout_id}",
+        {
+            "batch": batch.id,
+            "colleges": sorted(facts),
+            "process": f"{socket.gethostname()}:{os.getpid()}",
+        },
+    )
+
+
+def _partial_target(name: str) -> str:
+    """``.1352016501.pdf.9f3a01bc.partial`` → ``1352016501.pdf``."""
+    stem = name[1:].removesuffix(".partial")
+    return stem if stem.endswith(".pdf") else stem.rsplit(".", 1)[0]
 
 
 def _recover(engine: Engine, mailout_id: int, out: Path) -> list[str]:
@@ -587,8 +690,8 @@ def _recover(engine: Engine, mailout_id: int, out: Path) -> list[str]:
             for i in session.exec(select(MailoutItem).where(MailoutItem.mailout_id == mailout_id))
         }
     for partial in out.glob(".*.partial"):
-        item = items.get(partial.name[1:].removesuffix(".partial"))
-        final = out / partial.name[1:].removesuffix(".partial")
+        item = items.get(_partial_target(partial.name))
+        final = out / _partial_target(partial.name)
         if (
             item is not None
             and item.state == "issued"
@@ -653,8 +756,11 @@ def run_mailout(
     jobs: int | None = None,
     hashing: HashSettings = HashSettings(),  # noqa: B008 - frozen, compared by value
     progress: Progress | None = None,
+    job_id: int | None = None,
 ) -> MailoutResult:
-    """Run (or finish) the mailout; safe to call again after any crash."""
+    """Run (or finish) the mailout here, its chunks in worker processes of this machine; safe
+    to call again after any crash. ``job_id``: the background job it runs for (a cancel of
+    that job stops its commits)."""
     started = time.perf_counter()
     out = out.resolve()
     out.mkdir(parents=True, exist_ok=True)
@@ -708,7 +814,7 @@ def run_mailout(
                 progress(count, total)
 
         try:
-            _run_jobs(
+            errors = _run_jobs(
                 plan,
                 engine,
                 mailout_id,
@@ -720,11 +826,25 @@ def run_mailout(
                 jobs,
                 issued_by,
                 committed,
+                job_id,
             )
         except BaseException:
             printer.discard()
             raise
         printed = printer.finish()
+        if errors:
+            raise ChunkErrors(errors)
+        if job_id is not None and _cancelled(engine, job_id):
+            return MailoutResult(
+                plan.name,
+                out,
+                total,
+                count - done_count,
+                _total_pages(engine, mailout_id),
+                reference,
+                time.perf_counter() - started,
+                False,
+            )
     changed = _finish(plan, engine, mailout_id, out, printed=printed)
     return MailoutResult(
         plan.name,
@@ -750,11 +870,14 @@ def _run_jobs(
     jobs: int | None,
     issued_by: str,
     committed: Callable[[list[str]], None],
-) -> None:
+    job_id: int | None = None,
+) -> list[tuple[str, str]]:
+    """The chunks in worker processes of this machine, each committing its own colleges (the
+    chunk job of a queued mailout, run here); the errors, by college."""
     workers = max(1, min(jobs or os.cpu_count() or 1, len(pending)))
     context = pool_context()
-    ready: list[_Done] = []
-    with ProcessPoolExecutor(
+    errors: list[tuple[str, str]] = []
+    pool = ProcessPoolExecutor(
         max_workers=workers,
         mp_context=context,
         initializer=_init_worker,
@@ -764,32 +887,106 @@ def _run_jobs(
             letter_pdf,
             hashing,
             str(out),
+            engine.url.render_as_string(hide_password=False),
+            True,
         ),
-    ) as pool:
+    )
+    running: set[Future[ChunkOutcome]] = set()
+    try:
         chunks = _chunks(pending, workers)
-        running: set[Future[list[_Done]]] = set()
         for chunk in chunks:
-            running.add(pool.submit(_make_bundles, chunk))
+            running.add(pool.submit(run_chunk, mailout_id, job_id, chunk, issued_by))
             if len(running) >= workers * 2:
                 break
-        try:
-            while running:
-                finished_now, running = wait(running, return_when=FIRST_COMPLETED)
-                for future in finished_now:
-                    ready += future.result()
-                    next_chunk = next(chunks, None)
-                    if next_chunk is not None:
-                        running.add(pool.submit(_make_bundles, next_chunk))
-                if len(ready) >= COMMIT_EVERY or not running:
-                    _commit(engine, mailout_id, ready, issued_by, out)
-                    codes, ready = [d.code for d in ready], []
-                    committed(codes)
-        except BaseException:
-            for future in running:
-                future.cancel()
-            for d in ready:
-                Path(d.partial).unlink(missing_ok=True)
-            raise
+        while running:
+            finished_now, running = wait(running, return_when=FIRST_COMPLETED)
+            for future in finished_now:
+                try:
+                    outcome = future.result()
+                except BrokenProcessPool:
+                    raise WorkerDied(
+                        "a worker process died (killed, or out of memory); what it had not "
+                        "committed was never issued: run the mailout again to finish it"
+                    ) from None
+                errors += outcome.errors
+                next_chunk = next(chunks, None)
+                if next_chunk is not None:
+                    running.add(pool.submit(run_chunk, mailout_id, job_id, next_chunk, issued_by))
+                committed(outcome.committed)
+    except BaseException:
+        _stop_workers(pool)  # their futures fail with BrokenProcessPool, unread
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+    return errors
+
+
+def _stop_workers(pool: ProcessPoolExecutor) -> None:
+    """End the pool's processes now (Ctrl-C, SIGTERM, a failure): none is left running with
+    the database open. A chunk cut short leaves only partial files, removed by the next run;
+    its transaction, if it had begun, never commits."""
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    for process in processes:
+        with contextlib.suppress(OSError, ValueError):
+            process.terminate()
+    for process in processes:
+        with contextlib.suppress(OSError, ValueError, AssertionError):
+            process.join(timeout=10)
+
+
+def _cancelled(engine: Engine, job_id: int) -> bool:
+    with session_scope(engine) as session:
+        job = session.get(MailoutJob, job_id)
+        return job is not None and job.state == "cancelled"
+
+
+@dataclass(frozen=True)
+class ChunkOutcome:
+    committed: list[str]
+    errors: list[tuple[str, str]]  # (college code, message)
+
+
+def run_chunk(
+    mailout_id: int, job_id: int | None, jobs: Sequence[_Job], issued_by: str
+) -> ChunkOutcome:
+    """A chunk job, in a process made ready by :func:`_init_worker` with a database: make the
+    bundles of the chunk's colleges still pending and commit them. Idempotent: a retry (after
+    a worker died) skips the colleges already committed. A college whose bundle cannot be
+    made is named in the errors; the others are still made."""
+    engine: Engine = _worker["engine"]
+    out = Path(_worker["out"])
+    if job_id is not None and _cancelled(engine, job_id):
+        return ChunkOutcome([], [])
+    with session_scope(engine) as session:
+        pending = set(
+            session.exec(
+                select(MailoutItem.college_code).where(
+                    MailoutItem.mailout_id == mailout_id,
+                    col(MailoutItem.college_code).in_([j.code for j in jobs]),
+                    MailoutItem.state == "pending",
+                )
+            )
+        )
+    jobs = [j for j in jobs if j.code in pending]
+    errors: list[tuple[str, str]] = []
+    if not jobs:
+        return ChunkOutcome([], errors)
+    try:
+        done = _make_bundles(jobs)
+    except Exception:
+        log.exception("a chunk of mailout %s failed; making its colleges one by one", mailout_id)
+        done = []
+        for job in jobs:
+            try:
+                done += _make_bundles([job])
+            except Exception as exc:
+                errors.append((job.code, f"{type(exc).__name__}: {str(exc)[:300]}"))
+    try:
+        return ChunkOutcome(_commit(engine, mailout_id, done, issued_by, out, job_id), errors)
+    except BaseException:
+        for d in done:
+            Path(d.partial).unlink(missing_ok=True)
+        raise
 
 
 class _PrintAsYouGo:

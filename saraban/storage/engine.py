@@ -167,3 +167,17 @@ def open_database(url: str | URL | None = None) -> Engine:
     engine = make_engine(url)
     upgrade_schema(engine)
     return engine
+
+
+# Tables in our database that are not saraban's models: procrastinate's job queue (created by
+# the migration 0008_jobs on PostgreSQL, kept by procrastinate's own schema).
+FOREIGN_TABLE_PREFIXES = ("procrastinate_",)
+
+
+def saraban_object(
+    obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any
+) -> bool:
+    """Alembic's ``include_object``: compare and autogenerate saraban's own schema only."""
+    table = obj if type_ == "table" else getattr(obj, "table", None)
+    table_name = name if type_ == "table" else getattr(table, "name", "")
+    return not str(table_name or "").startswith(FOREIGN_TABLE_PREFIXES)

@@ -872,3 +872,46 @@ class SignatureVerdictRow(SQLModel, table=True):
     timestamp_trusted: bool = False
     trust_problem: str | None = Field(default=None, max_length=40)
     detail: str = Field(default="", max_length=300)
+
+
+# --------------------------------------------------------------------------- #
+# Mailouts as background jobs (saraban.services.mailout_jobs)
+# --------------------------------------------------------------------------- #
+
+
+class JobState(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    FINISHED = "finished"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+JOB_STATES = tuple(s.value for s in JobState)
+JOB_DONE_STATES = (JobState.FINISHED, JobState.FAILED, JobState.CANCELLED)
+
+
+class MailoutJob(SQLModel, table=True):
+    """A mailout run as a background job: its inputs (a mailout folder), where its bundles go,
+    and its state. Progress is counted from its mailout's items; errors name the college."""
+
+    __tablename__ = "mailout_job"
+    __table_args__ = (
+        sa.CheckConstraint(f"state IN ({_sql_list(JOB_STATES)})", name="mailout_job_state"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(min_length=1, max_length=100, index=True)
+    folder: str = Field(min_length=1, max_length=1024)
+    roster_path: str | None = Field(default=None, max_length=1024)
+    out_dir: str = Field(min_length=1, max_length=1024)
+    mailout_id: int | None = Field(default=None, foreign_key="mailout.id", index=True)
+    state: str = Field(default=JobState.QUEUED, max_length=16)
+    total: int = Field(default=0)
+    errors: str = Field(
+        default="[]", sa_type=sa.Text, description="JSON list of {college, message}"
+    )
+    created_by: str = Field(max_length=255)
+    created_at: datetime = _ts(default_factory=utcnow)
+    started_at: datetime | None = _ts(default=None, nullable=True)
+    finished_at: datetime | None = _ts(default=None, nullable=True)

@@ -296,3 +296,45 @@ def test_killed_at_any_moment_a_rerun_finishes_the_job(tmp_path: Path) -> None:
         with session_scope(engine) as session:
             assert session.execute(text("select count(*) from credential")).scalar_one() == 12
         engine.dispose()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("sig", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_ctrl_c_or_sigterm_stops_the_workers_and_a_rerun_finishes(
+    tmp_path: Path, sig: signal.Signals, code: int
+) -> None:
+    """Ctrl-C (SIGINT to the terminal's process group) or SIGTERM (to the command alone): the
+    command stops its worker processes, none is left with the database open, it exits 130 or
+    143, and running it again finishes the job."""
+    folder = make_folder(tmp_path, 60)
+    env = {**os.environ, "SARABAN_DB": str(tmp_path / "s.db")}
+    env.pop("DATABASE_URL", None)
+    command = [sys.executable, "-m", "saraban.cli", "mailout", str(folder), "--out", "out"]
+    process = subprocess.Popen(
+        command,
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 300
+    while not list((tmp_path / "out").glob("*.pdf")):  # a chunk committed: the rest under way
+        assert process.poll() is None and time.monotonic() < deadline
+        time.sleep(0.05)
+    if sig == signal.SIGINT:
+        os.killpg(process.pid, sig)
+    else:
+        process.send_signal(sig)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == code, stderr
+    assert b"run the same command again" in stderr
+    left = subprocess.run(["pgrep", "-g", str(process.pid)], capture_output=True, text=True)
+    assert left.stdout.strip() == ""  # no process of its group is left
+    finished = subprocess.run(command, env=env, cwd=tmp_path, capture_output=True, timeout=300)
+    assert finished.returncode == 0, finished.stderr
+    engine = make_engine(f"sqlite:///{tmp_path / 's.db'}")
+    try:
+        check_bundles(engine, tmp_path / "out", {r.code for r in load_plan(folder).roster.rows})
+    finally:
+        engine.dispose()

@@ -311,6 +311,12 @@ CASES: dict[tuple[str, str], Callable[[Scene], None]] = {
     ("POST", "/api/colleges/{code}/credential/void"): _credential("void"),
     ("GET", "/api/colleges/{code}/credential/staff"): _staff_since,
     ("POST", "/api/colleges/{code}/credential/staff/{staff_id}/switch-off"): _switch_off,
+    ("POST", "/api/mailouts"): _ovec_only("POST", "/api/mailouts"),
+    ("GET", "/api/mailouts/{job_id}"): _ovec_only("GET", "/api/mailouts/1"),
+    ("POST", "/api/mailouts/{job_id}/cancel"): _ovec_only("POST", "/api/mailouts/1/cancel"),
+    ("GET", "/api/mailouts/{job_id}/files/{name}"): _ovec_only(
+        "GET", "/api/mailouts/1/files/manifest.csv"
+    ),
 }
 
 

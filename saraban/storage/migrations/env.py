@@ -27,7 +27,7 @@ from sqlmodel.sql.sqltypes import AutoString
 # Every table is declared in saraban.storage.models: importing it gives target_metadata
 # (autogenerate, `alembic check`) all of them.
 from saraban.storage import models
-from saraban.storage.engine import database_url, make_engine
+from saraban.storage.engine import database_url, make_engine, saraban_object
 
 config = context.config
 
@@ -55,6 +55,7 @@ def _configure_kwargs(dialect_name: str) -> dict[str, Any]:
         "render_item": _render_item,
         "compare_type": True,
         "compare_server_default": True,
+        "include_object": saraban_object,
     }
 
 

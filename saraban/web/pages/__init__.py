@@ -18,6 +18,7 @@ from saraban.web.pages import (
     auth,
     inbox,
     letter,
+    mailout_jobs,
     ovec,
     ovec_colleges,
     receive,
@@ -37,6 +38,16 @@ def install_pages(app: FastAPI) -> None:
     app.include_router(fonts_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     # /receipts/new before /receipts/{receipt_id}
-    for module in (auth, inbox, receive, letter, route_forms, staff, ovec, ovec_colleges):
+    for module in (
+        auth,
+        inbox,
+        receive,
+        letter,
+        route_forms,
+        staff,
+        ovec,
+        ovec_colleges,
+        mailout_jobs,
+    ):
         app.include_router(module.router)
     install_error_pages(app)

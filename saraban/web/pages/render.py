@@ -36,6 +36,15 @@ SECURITY = {
     "Referrer-Policy": "same-origin",
 }
 
+# A mailout job's state (saraban.storage.models.JobState), as the pages say it.
+JOB_STATES_TH = {
+    "queued": "รอคิว",
+    "running": "กำลังจัดทำ",
+    "finished": "เสร็จแล้ว",
+    "failed": "ไม่สำเร็จ",
+    "cancelled": "ยกเลิกแล้ว",
+}
+
 # An era and its year ("พ.ศ. 2569") are never split across two lines.
 _ERA_YEAR = re.compile(r"((?:พ\.ศ\.|ค\.ศ\.)\s+[0-9๐-๙]{4})")
 
@@ -69,6 +78,7 @@ _env.filters.update(
     credential_status=lambda value: thai.CREDENTIAL_STATUSES.get(
         getattr(value, "value", value), value
     ),
+    job_state=lambda value: JOB_STATES_TH.get(value, value),
 )
 _env.globals.update(
     STAGES=thai.STAGES,
@@ -103,6 +113,7 @@ def nav_for(who: Principal | None) -> list[tuple[str, str]]:
         return [
             ("/ovec", "หนังสือเวียนที่ส่ง"),
             ("/ovec/tracking", "ติดตามสถานะ"),
+            ("/ovec/jobs", "งานจัดทำหนังสือเวียน"),
             ("/password", "เปลี่ยนรหัสผ่าน"),
         ]
     items = [("/inbox", "หนังสือเข้า")]

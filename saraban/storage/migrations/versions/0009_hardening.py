@@ -5,8 +5,8 @@ launch actions: saraban.domain.pdfactions), comma-separated, found when it was r
 empty for none; NULL for rows made before the check (and for delivered letters, which OVEC
 made).
 
-Revision ID: 0009b_hardening
-Revises: 0007
+Revision ID: 0009
+Revises: 0008
 Create Date: 2026-12-04 18:40:00
 
 """
@@ -17,8 +17,8 @@ import sqlalchemy as sa
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision: str = "0009b_hardening"
-down_revision: str | Sequence[str] | None = "0007"
+revision: str = "0009"
+down_revision: str | Sequence[str] | None = "0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
