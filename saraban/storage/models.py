@@ -859,3 +859,133 @@ class SignatureVerdictRow(SQLModel, table=True):
     timestamp_trusted: bool = False
     trust_problem: str | None = Field(default=None, max_length=40)
     detail: str = Field(default="", max_length=300)
+
+
+# --------------------------------------------------------------------------- #
+# Organisations (OVEC and every college, one kind) and the letters they send: drafts kept as
+# letter files (TOML), each change a new version (saraban.services.organisations, .drafts)
+# --------------------------------------------------------------------------- #
+
+ORGANISATION_KINDS = ("ovec", "college")
+DRAFT_STATUSES = ("draft", "submitted", "approved", "sent")
+
+
+class Organisation(SQLModel, table=True):
+    """OVEC or a college: its agency code for ``ที่``, its address and its registers' name.
+    A college's staff are its accounts (``account.college_code``); OVEC's are the OVEC
+    accounts, with their roles in ``organisation_member``."""
+
+    __tablename__ = "organisation"
+    __table_args__ = (
+        sa.CheckConstraint(f"kind IN ({_sql_list(ORGANISATION_KINDS)})", name="kind"),
+        sa.CheckConstraint(
+            "(kind = 'ovec' AND college_code IS NULL)"
+            " OR (kind = 'college' AND college_code IS NOT NULL)",
+            name="kind_fields",
+        ),
+        sa.Index(
+            "uq_organisation_one_ovec",
+            "kind",
+            unique=True,
+            sqlite_where=sa.text("kind = 'ovec'"),
+            postgresql_where=sa.text("kind = 'ovec'"),
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=8)
+    college_code: str | None = Field(
+        default=None, foreign_key="college.code", unique=True, nullable=True, max_length=10
+    )
+    name: str = Field(max_length=255)
+    short_name: str = Field(default="", max_length=100, description="the registers' name: สอศ.")
+    agency_code: str = Field(default="", max_length=50, description="before the slash of ที่")
+    address: str = Field(default="", sa_type=sa.Text, description="lines")
+    created_at: datetime = _ts(default_factory=utcnow)
+    updated_at: datetime = _ts(default_factory=utcnow)
+
+
+class OrganisationMember(SQLModel, table=True):
+    """An OVEC account's role in OVEC (a college's staff carry theirs in ``account.role``)."""
+
+    __tablename__ = "organisation_member"
+    __table_args__ = (sa.CheckConstraint(f"role IN ({_sql_list(ROLES)})", name="role"),)
+
+    account_id: int = Field(
+        primary_key=True, foreign_key="account.id", sa_column_kwargs={"autoincrement": False}
+    )
+    organisation_id: int = Field(foreign_key="organisation.id", index=True)
+    role: str = Field(max_length=16)
+
+
+class Draft(SQLModel, table=True):
+    """A letter an organisation is writing: its versions are in ``draft_version``; the number
+    comes from the dispatch register at approval (``dispatch_entry_id``), never earlier."""
+
+    __tablename__ = "draft"
+    __table_args__ = (
+        sa.CheckConstraint(f"status IN ({_sql_list(DRAFT_STATUSES)})", name="status"),
+        sa.CheckConstraint("kind IN ('external', 'circular', 'memo')", name="kind"),
+        sa.CheckConstraint(
+            "(status IN ('approved', 'sent')) = (approved_version IS NOT NULL)", name="approved"
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    organisation_id: int = Field(foreign_key="organisation.id", index=True)
+    kind: str = Field(max_length=16)
+    subject: str = Field(sa_type=sa.Text)
+    status: str = Field(default="draft", max_length=16)
+    version: int = Field(default=1, description="the current version")
+    approved_version: int | None = None
+    reference: str | None = Field(default=None, max_length=255, description="ที่, once numbered")
+    dispatch_entry_id: int | None = Field(
+        default=None, foreign_key="dispatch_entry.id", unique=True, nullable=True
+    )
+    signer_id: int | None = Field(default=None, foreign_key="account.id")
+    reply_to_receipt_id: int | None = Field(default=None, foreign_key="receipt.id")
+    created_by: str = Field(max_length=255)
+    created_at: datetime = _ts(default_factory=utcnow)
+    updated_at: datetime = _ts(default_factory=utcnow)
+
+
+class DraftVersion(SQLModel, table=True):
+    """One version of a draft, as a letter file (and its QR sheet, if it makes one). Rows are
+    only ever added: a change is a new version."""
+
+    __tablename__ = "draft_version"
+    __table_args__ = (
+        sa.UniqueConstraint("draft_id", "version"),
+        sa.CheckConstraint("version >= 1", name="version_positive"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    draft_id: int = Field(foreign_key="draft.id", index=True)
+    version: int
+    letter_toml: str = Field(sa_type=sa.Text)
+    qr_sheet_toml: str | None = Field(default=None, sa_type=sa.Text)
+    created_by: str = Field(max_length=255)
+    created_at: datetime = _ts(default_factory=utcnow)
+
+
+class DraftEvent(SQLModel, table=True):
+    """A step of a draft's route for signature (a note, a return, the signing), as signed.
+    Rows are only ever added."""
+
+    __tablename__ = "draft_event"
+    __table_args__ = (
+        sa.UniqueConstraint("draft_id", "seq"),
+        sa.CheckConstraint(
+            "kind IN ('submit', 'note', 'return', 'approve', 'send')", name="kind"
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    draft_id: int = Field(foreign_key="draft.id", index=True)
+    seq: int
+    version: int
+    kind: str = Field(max_length=16)
+    account_id: int = Field(foreign_key="account.id")
+    to_account_id: int | None = Field(default=None, foreign_key="account.id")
+    at: datetime = _ts(default_factory=utcnow)
+    payload: dict[str, Any] = Field(sa_type=sa.JSON)
