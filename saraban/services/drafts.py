@@ -622,6 +622,23 @@ def import_text(
     return create(session, who=who, data=compose, settings=settings)
 
 
+def decode_text(data: bytes, field: str) -> str:
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise Invalid(field, "is not UTF-8 text") from None
+
+
+def enclosure_names(text: str) -> list[str]:
+    """The files a letter file's enclosures name, as written (for matching uploads)."""
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise Invalid("letter", f"letter.toml: {exc}") from None
+    items = raw.get("enclosures") or []
+    return [str(i["file"]) for i in items if isinstance(i, dict) and "file" in i]
+
+
 def import_zip(session: Session, *, who: Principal, data: bytes, settings: Settings) -> Draft:
     if len(data) > settings.max_upload_bytes:
         raise PayloadTooLarge(f"the file is larger than {settings.max_upload_bytes:,} bytes")
@@ -636,7 +653,7 @@ def import_zip(session: Session, *, who: Principal, data: bytes, settings: Setti
         contents = {name: archive.read(name) for name in names}
     except zipfile.BadZipFile:
         raise Invalid("file", "is not a ZIP file") from None
-    text = contents.pop("letter.toml").decode("utf-8")
+    text = decode_text(contents.pop("letter.toml"), "letter.toml")
     qr = contents.pop("qr-sheet.toml", None)
     return import_text(
         session,
@@ -644,7 +661,7 @@ def import_zip(session: Session, *, who: Principal, data: bytes, settings: Setti
         text=text,
         files=contents,
         settings=settings,
-        qr_sheet=qr.decode("utf-8") if qr else None,
+        qr_sheet=decode_text(qr, "qr-sheet.toml") if qr else None,
     )
 
 
@@ -732,6 +749,18 @@ def letter_pdf(session: Session, *, who: Principal, draft_id: int, settings: Set
     number = _number_of(draft) if draft.approved_version == row.version else None
     letter_file = parse(row.letter_toml, org, settings)
     return render_letter(letter_for(letter_file, sample_recipient(session, org), number))
+
+
+def draft_preview(
+    session: Session, *, who: Principal, draft_id: int, settings: Settings
+) -> PreviewOut:
+    """The draft's current version as the preview pages show it."""
+    org = organisations.organisation_of(session, who)
+    pdf = letter_pdf(session, who=who, draft_id=draft_id, settings=settings)
+    key = hashlib.sha256(pdf).hexdigest()
+    _rendered.put((org.id or 0, key), pdf)
+    recipient = sample_recipient(session, org)["name"]
+    return PreviewOut(key=key, pages=previews.page_count(pdf), recipient=recipient)
 
 
 def qr_pdf(session: Session, *, who: Principal, draft_id: int) -> bytes:

@@ -516,9 +516,7 @@ def _make_bundles(jobs: Sequence[_Job]) -> list[_Done]:
         partial.write_bytes(pdf_bytes)
         letter_count = len(letter) if letter else len(_worker["letter"][1])
         done.append(
-            _Done(
-                job.code, hashes[len(done)], sha256(pdf_bytes), pages, letter_count, str(partial)
-            )
+            _Done(job.code, hashes[len(done)], sha256(pdf_bytes), pages, letter_count, str(partial))
         )
     return done
 

@@ -88,6 +88,7 @@ def _sql_list(values: Sequence[str]) -> str:
 # College
 # --------------------------------------------------------------------------- #
 
+
 class CollegeBase(SQLModel):
     """Only ``code`` and ``name`` are required; the roster may leave the other
     fields blank, which is stored as NULL (a college without an e-mail address
@@ -975,9 +976,7 @@ class DraftEvent(SQLModel, table=True):
     __tablename__ = "draft_event"
     __table_args__ = (
         sa.UniqueConstraint("draft_id", "seq"),
-        sa.CheckConstraint(
-            "kind IN ('submit', 'note', 'return', 'approve', 'send')", name="kind"
-        ),
+        sa.CheckConstraint("kind IN ('submit', 'note', 'return', 'approve', 'send')", name="kind"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

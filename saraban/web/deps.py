@@ -76,9 +76,7 @@ async def get_db(request: Request) -> AsyncIterator[Session]:
         _commit_and_close(session)
         return
     with anyio.CancelScope(shield=True):
-        await anyio.to_thread.run_sync(
-            _commit_and_close, session, limiter=anyio.CapacityLimiter(1)
-        )
+        await anyio.to_thread.run_sync(_commit_and_close, session, limiter=anyio.CapacityLimiter(1))
 
 
 def _commit_and_close(session: Session) -> None:
@@ -215,8 +213,6 @@ def set_session_cookie(response: Response, token: str, settings: Settings, clien
 
 def clear_session_cookie(response: Response) -> None:
     response.delete_cookie(sessions.COOKIE_NAME, path="/", httponly=True, samesite="lax")
-
-
 
 
 # The pages' refusals: what the API answers as a status, the pages answer with a redirect or a

@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter
 
-from saraban.web.api import auth, credentials, letters, ovec, staff
+from saraban.web.api import auth, credentials, drafts, letters, ovec, staff
 
 router = APIRouter()
 router.include_router(auth.router)
@@ -10,3 +10,4 @@ router.include_router(staff.router)
 router.include_router(letters.router)
 router.include_router(ovec.router)
 router.include_router(credentials.router)
+router.include_router(drafts.router)

@@ -172,9 +172,7 @@ def receipt_letter(
     receipt_id: ReceiptId, who: ActiveUser, db: SessionDep, settings: SettingsDep
 ) -> Response:
     """The letter's PDF; an uploaded one byte for byte as it came (its signatures intact)."""
-    return _pdf(
-        *receipts.receipt_letter(db, who=who, receipt_id=receipt_id, settings=settings)
-    )
+    return _pdf(*receipts.receipt_letter(db, who=who, receipt_id=receipt_id, settings=settings))
 
 
 @router.get("/receipts/{receipt_id}/annotated", response_class=Response, responses=PDF)
@@ -182,9 +180,7 @@ def annotated_letter(
     receipt_id: ReceiptId, who: ActiveUser, db: SessionDep, settings: SettingsDep
 ) -> Response:
     """The letter as on paper (เกษียนหนังสือ): the receipt stamp and every note written on it."""
-    return _pdf(
-        *annotated.annotated_letter(db, who=who, receipt_id=receipt_id, settings=settings)
-    )
+    return _pdf(*annotated.annotated_letter(db, who=who, receipt_id=receipt_id, settings=settings))
 
 
 @router.post("/receipts/{receipt_id}/route", status_code=status.HTTP_201_CREATED, responses=REFUSED)

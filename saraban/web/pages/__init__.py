@@ -16,6 +16,7 @@ from fastapi.staticfiles import StaticFiles
 
 from saraban.web.pages import (
     auth,
+    compose,
     inbox,
     letter,
     ovec,
@@ -38,5 +39,7 @@ def install_pages(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     # /receipts/new before /receipts/{receipt_id}
     for module in (auth, inbox, receive, letter, route_forms, staff, ovec, ovec_colleges):
+        app.include_router(module.router)
+    for module in (compose,):
         app.include_router(module.router)
     install_error_pages(app)

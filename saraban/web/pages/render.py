@@ -103,11 +103,13 @@ def nav_for(who: Principal | None) -> list[tuple[str, str]]:
         return [
             ("/ovec", "หนังสือเวียนที่ส่ง"),
             ("/ovec/tracking", "ติดตามสถานะ"),
+            ("/drafts", "หนังสือส่ง"),
             ("/password", "เปลี่ยนรหัสผ่าน"),
         ]
     items = [("/inbox", "หนังสือเข้า")]
     if who.kind == SessionKind.COLLEGE or who.role in REGISTRAR_ROLES:
         items.append(("/receipts/new", "ลงรับหนังสือ"))
+    items.append(("/drafts", "หนังสือส่ง"))
     if who.kind == SessionKind.COLLEGE:
         items.append(("/staff", "บุคลากร"))
     else:
