@@ -797,6 +797,17 @@ class ReturnIn(BaseModel):
     reason: CleanStr = Field(min_length=1, max_length=2000)
 
 
+def events_of(session: Session, draft_id: int) -> list[DraftEvent]:
+    return _events(session, draft_id)
+
+
+def append_event(
+    session: Session, draft: Draft, who: Principal, kind: str, payload: dict[str, Any]
+) -> DraftEvent:
+    """A step of the draft's route as signed by ``who`` (and in the audit log)."""
+    return _append(session, draft, who, kind, payload)
+
+
 def _append(
     session: Session,
     draft: Draft,

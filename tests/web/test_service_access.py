@@ -496,6 +496,17 @@ def _approve_in_turn(s: Scene) -> None:
     assert acting.post(f"{url}/approve").status_code == 409  # signed once
 
 
+def _send(s: Scene) -> None:
+    draft = lampang_draft(s)
+    body = {"to": "all"}
+    for actor in (s.b.account, s.b.staff["clerk"], s.world.ovec(f"ovec-s{draft}")):
+        not_found(actor, "POST", f"/api/drafts/{draft}/send", json=body)
+    # Not signed: nothing is sent, to anyone.
+    refused = s.a.staff["clerk"].post(f"/api/drafts/{draft}/send", json=body)
+    assert refused.status_code == 409
+    _lampang_draft_is_untouched(s, draft)
+
+
 CASES.update(
     {
         ("GET", "/api/organisation"): _organisation,
@@ -521,5 +532,10 @@ CASES.update(
             "POST", "/return", json={"reason": "x"}
         ),
         ("POST", "/api/drafts/{draft_id}/approve"): _approve_in_turn,
+        ("POST", "/api/drafts/{draft_id}/send"): _send,
+        ("POST", "/api/drafts/{draft_id}/send/roster"): _draft_case(
+            "POST", "/send/roster", files={"roster": ("r.csv", b"code,name\n", "text/csv")}
+        ),
+        ("GET", "/api/drafts/{draft_id}/print-all.pdf"): _draft_case("GET", "/print-all.pdf"),
     }
 )

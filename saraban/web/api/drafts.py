@@ -4,13 +4,14 @@ for the logged-in person's organisation: another organisation's draft is 404."""
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, File, Path, Query, Response, UploadFile, status
+from fastapi import APIRouter, File, Form, Path, Query, Response, UploadFile, status
 from pydantic import BaseModel
 
 from saraban.domain.errors import PayloadTooLarge
-from saraban.services import drafts, organisations
+from saraban.services import drafts, organisations, sending
 from saraban.services.drafts import (
     ComposeIn,
     DraftDetail,
@@ -20,7 +21,8 @@ from saraban.services.drafts import (
     SubmitIn,
 )
 from saraban.services.organisations import Member, OrganisationUpdate, OrganisationView
-from saraban.web.deps import ActiveUser, SessionDep, SettingsDep
+from saraban.services.sending import SendIn, SendOut
+from saraban.web.deps import ActiveUser, EngineDep, SessionDep, SettingsDep
 
 router = APIRouter(tags=["drafts"])
 DraftId = Annotated[int, Path(ge=1, le=2_147_483_647)]
@@ -220,3 +222,44 @@ def approve(draft_id: DraftId, who: ActiveUser, db: SessionDep, settings: Settin
     """Signed (ลงนาม) by its signer, in turn: the dispatch register gives its number now."""
     draft = drafts.approve(db, who=who, draft_id=draft_id, settings=settings)
     return drafts.draft_view(db, draft)
+
+
+@router.post("/drafts/{draft_id}/send", responses=NOT_YOURS)
+def send(
+    draft_id: DraftId, body: SendIn, who: ActiveUser, engine: EngineDep, settings: SettingsDep
+) -> SendOut:
+    """Send the signed letter to the colleges named, a province's or all (a letter with the
+    credential slip goes as a mailout: bundles, slips, the print file)."""
+    return sending.send(engine, who=who, draft_id=draft_id, data=body, settings=settings)
+
+
+@router.post("/drafts/{draft_id}/send/roster", responses=NOT_YOURS)
+def send_to_roster(
+    draft_id: DraftId,
+    who: ActiveUser,
+    engine: EngineDep,
+    settings: SettingsDep,
+    roster: Annotated[UploadFile, File(description="CSV (UTF-8, BOM, cp874) or XLSX")],
+    due_date: Annotated[date | None, Form()] = None,
+) -> SendOut:
+    """Send the signed letter to the colleges of an uploaded roster; a roster with any bad
+    row sends nothing, and the answer lists every bad row."""
+    data = _read(roster, settings.max_upload_bytes)
+    return sending.send(
+        engine,
+        who=who,
+        draft_id=draft_id,
+        data=SendIn(to="colleges", due_date=due_date),
+        settings=settings,
+        roster=(roster.filename or "roster.csv", data),
+    )
+
+
+@router.get(
+    "/drafts/{draft_id}/print-all.pdf",
+    responses={**NOT_YOURS, 200: {"content": {"application/pdf": {}}}},
+)
+def print_file(draft_id: DraftId, who: ActiveUser, engine: EngineDep) -> Response:
+    """The sent mailout's print file (every college's bundle, each from an odd page)."""
+    path = sending.sent_file(engine, who=who, draft_id=draft_id, name="print-all.pdf")
+    return Response(path.read_bytes(), media_type="application/pdf")

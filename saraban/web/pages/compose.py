@@ -13,6 +13,7 @@ from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request, Response
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from sqlmodel import Session
@@ -21,12 +22,13 @@ from starlette.datastructures import FormData, UploadFile
 from saraban.domain import drafts as rules
 from saraban.domain.errors import Invalid, Refused
 from saraban.domain.principal import Principal
+from saraban.domain.roster import RosterError
 from saraban.domain.vocabulary import bangkok_today
-from saraban.services import drafts, organisations
+from saraban.services import drafts, organisations, sending
 from saraban.services.drafts import ComposeIn, ReturnIn, SubmitIn
 from saraban.services.organisations import OrganisationUpdate
 from saraban.settings import Settings
-from saraban.web.deps import CheckedForm, PageUser, SessionDep, SettingsDep
+from saraban.web.deps import CheckedForm, EngineDep, PageUser, SessionDep, SettingsDep
 from saraban.web.errors import status_of
 from saraban.web.pages.errors import thai_part
 from saraban.web.pages.forms import date_values, form_date, text
@@ -410,6 +412,12 @@ def preview_png(key: Sha, n: PageNo, who: PageUser, db: SessionDep) -> Response:
 def draft_page(
     request: Request, draft_id: DraftId, who: PageUser, db: SessionDep, settings: SettingsDep
 ) -> Response:
+    return page(request, "draft.html", _draft_context(db, who, draft_id, settings), who=who)
+
+
+def _draft_context(
+    db: Session, who: Principal, draft_id: int, settings: Settings
+) -> dict[str, Any]:
     detail = drafts.detail(db, who=who, draft_id=draft_id, settings=settings)
     org = organisations.organisation_of(db, who)
     staff = {m.id: m for m in organisations.members(db, org)}
@@ -432,8 +440,13 @@ def draft_page(
         and me is not None
         and state.holder_id == me
         and state.signer_id == me,
+        "may_send": state.status == "approved" and org.kind == "ovec",
+        "provinces": sorted({c.province for c in organisations.colleges(db) if c.province}),
+        "colleges": organisations.colleges(db) if state.status == "approved" else [],
+        "send_errors": {},
+        "roster_problems": [],
     }
-    return page(request, "draft.html", context, who=who)
+    return context
 
 
 @router.get("/drafts/{draft_id}/edit")
@@ -529,3 +542,60 @@ def organisation_post(
         context = {"org": org, "staff": organisations.members(db, org), "errors": _errors(exc)}
         return page(request, "organisation.html", context, who=who, status_code=422)
     return redirect("/organisation", "บันทึกข้อมูลหน่วยงานแล้ว")
+
+
+@router.post("/drafts/{draft_id}/send")
+async def send_post(
+    request: Request,
+    draft_id: DraftId,
+    who: PageUser,
+    engine: EngineDep,
+    settings: SettingsDep,
+    form: CheckedForm,
+) -> Response:
+    """Send the signed letter; a bad roster shows every bad row and sends nothing."""
+    upload = form.get("roster")
+    roster = None
+    if isinstance(upload, UploadFile) and upload.filename:
+        roster = (upload.filename, await upload.read(settings.max_upload_bytes + 1))
+    errors: dict[str, str] = {}
+    problems: list[Any] = []
+    try:
+        data = sending.SendIn(
+            to=text(form, "to") or "colleges",  # type: ignore[arg-type]
+            codes=[str(c) for c in form.getlist("codes")],
+            province=text(form, "province"),
+            due_date=form_date(form, "due"),
+        )
+        out = await run_in_threadpool(
+            sending.send,
+            engine,
+            who=who,
+            draft_id=draft_id,
+            data=data,
+            settings=settings,
+            roster=roster,
+        )
+    except RosterError as exc:
+        problems = exc.problems
+    except BadDate as exc:
+        errors = {"due": thai_part(exc.message)}
+    except ValidationError as exc:
+        errors = _errors(exc)
+    except Invalid as exc:
+        errors = {exc.field or "form": thai_part(exc.message)}
+    else:
+        return redirect(
+            f"/drafts/{draft_id}",
+            f"ส่งหนังสือ {out.reference} ถึงสถานศึกษา {out.colleges} แห่งแล้ว",
+        )
+    with Session(engine) as db:
+        context = _draft_context(db, who, draft_id, settings)
+    context.update(send_errors=errors, roster_problems=problems)
+    return page(request, "draft.html", context, who=who, status_code=422)
+
+
+@router.get("/drafts/{draft_id}/print-all.pdf")
+def print_file(draft_id: DraftId, who: PageUser, engine: EngineDep) -> Response:
+    path = sending.sent_file(engine, who=who, draft_id=draft_id, name="print-all.pdf")
+    return Response(path.read_bytes(), media_type="application/pdf")
