@@ -236,7 +236,7 @@ def _new_enclosure(
     upload = form.get("new_file")
     has_file = isinstance(upload, UploadFile) and bool(upload.filename)
     if not title and not has_file:
-        if kind != "file" or values.get("_adding"):
+        if values.get("_adding"):
             raise Invalid("new_title", "โปรดกรอกชื่อสิ่งที่ส่งมาด้วย / the enclosure needs a title")
         return
     if not title:
@@ -253,6 +253,7 @@ def _new_enclosure(
         raise Invalid("new_kind", "unknown kind of enclosure")
     values["enclosures"].append(row)
     values["new_title"] = values["new_count"] = ""
+    values["new_kind"] = "file"
 
 
 def _context(
@@ -324,6 +325,8 @@ async def _handle(
     draft = drafts.get(db, who=who, draft_id=draft_id) if draft_id else None
     try:
         _new_enclosure(db, who, form, values, settings)
+        if action == "add_enclosure":  # the rest is checked when previewed or saved
+            return _compose_page(request, who, _context(db, who, values, draft=draft))
         when = form_date(form, "date")
         data = compose_in(values, when)
         if action == "save":
