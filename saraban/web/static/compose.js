@@ -20,8 +20,8 @@
       var img = document.createElement("img");
       img.src = "/drafts/preview/" + data.key + "/" + n + ".png";
       img.alt = "หน้า " + n + " จาก " + data.pages + " ของหนังสือที่กำลังเขียน";
-      img.width = 909;
-      img.height = 1286;
+      img.width = 794;
+      img.height = 1123;
       var caption = document.createElement("figcaption");
       caption.textContent = "หน้า " + n + "/" + data.pages;
       figure.appendChild(img);
