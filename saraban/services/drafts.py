@@ -795,6 +795,14 @@ def draft_preview(
     return PreviewOut(key=key, pages=previews.page_count(pdf), recipient=recipient)
 
 
+def remember_preview(session: Session, *, who: Principal, pdf: bytes, recipient: str) -> PreviewOut:
+    """A PDF the principal may see, kept for its pages' images."""
+    org = organisations.organisation_of(session, who)
+    key = hashlib.sha256(pdf).hexdigest()
+    _rendered.put((org.id or 0, key), pdf)
+    return PreviewOut(key=key, pages=previews.page_count(pdf), recipient=recipient)
+
+
 def qr_pdf(session: Session, *, who: Principal, draft_id: int) -> bytes:
     draft = get(session, who=who, draft_id=draft_id)
     row = version_row(session, draft)

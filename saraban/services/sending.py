@@ -27,7 +27,7 @@ from saraban.domain.errors import Conflict, Invalid, NotFound
 from saraban.domain.principal import Principal
 from saraban.domain.roster import College as RosterCollege
 from saraban.domain.roster import parse_roster
-from saraban.services import drafts, organisations
+from saraban.services import drafts, organisations, replies
 from saraban.settings import Settings
 from saraban.storage.engine import session_scope
 from saraban.storage.models import College, Draft, Mailout, utcnow
@@ -37,7 +37,9 @@ ROSTER_FIELDS = ("code", "name", "province", "email", "director_title")
 
 class SendIn(BaseModel):
     to: Literal["colleges", "province", "all"] = Field(
-        description="the colleges named in codes, every college of a province, or all"
+        default="colleges",
+        description="the colleges named in codes, every college of a province, or all "
+        "(a reply goes to the sender of the letter it answers, whatever is given here)",
     )
     codes: list[str] = Field(default_factory=list, max_length=5000)
     province: str = Field(default="", max_length=100)
@@ -47,11 +49,13 @@ class SendIn(BaseModel):
 class SendOut(BaseModel):
     draft_id: int
     reference: str | None
-    mailout_id: int
-    mailout_name: str
+    mailout_id: int | None = Field(description="a mailout's; None for a reply")
+    mailout_name: str | None
     colleges: int
     issued_now: int
     pages: int
+    delivered_to: str | None = Field(default=None, description="a reply: the recipient")
+    receipt_number: str | None = Field(default=None, description="a reply: its เลขรับ there")
 
 
 def _roster_of(session: Session, data: SendIn) -> list[RosterCollege]:
@@ -172,11 +176,13 @@ def send(
     roster: tuple[str, bytes] | None = None,
 ) -> SendOut:
     """Send the signed letter. Safe to call again after a crash: the mailout resumes."""
-    with session_scope(engine) as session:
+    with session_scope(engine, immediate=True) as session:
         draft = drafts.get(session, who=who, draft_id=draft_id)
         if draft.status == "sent":
             raise Conflict("ส่งหนังสือฉบับนี้แล้ว / already sent")
         rules.may_send(drafts.state_of(session, draft))
+        if draft.reply_to_receipt_id is not None:
+            return _send_reply(session, who, draft, settings)
         if roster is not None:
             rows = list(parse_roster(roster[1], roster[0]).rows)  # RosterError: every bad row
             if not rows:
@@ -202,6 +208,29 @@ def send(
         colleges=colleges,
         issued_now=issued,
         pages=pages,
+    )
+
+
+def _send_reply(session: Session, who: Principal, draft: Draft, settings: Settings) -> SendOut:
+    """A reply: into the sender's inbox at once, registered there on arrival."""
+    row = replies.deliver(session, who=who, draft=draft, settings=settings)
+    to = organisations.get(session, row.organisation_id)
+    view = replies.view(row)
+    draft.status = "sent"
+    draft.updated_at = utcnow()
+    session.add(draft)
+    payload = {"to": to.name, "receipt_number": view.receipt_number}
+    drafts.append_event(session, draft, who, "send", payload)
+    return SendOut(
+        draft_id=draft.id or 0,
+        reference=draft.reference,
+        mailout_id=None,
+        mailout_name=None,
+        colleges=0,
+        issued_now=0,
+        pages=0,
+        delivered_to=to.name,
+        receipt_number=view.receipt_number,
     )
 
 

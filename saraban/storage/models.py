@@ -988,3 +988,30 @@ class DraftEvent(SQLModel, table=True):
     to_account_id: int | None = Field(default=None, foreign_key="account.id")
     at: datetime = _ts(default_factory=utcnow)
     payload: dict[str, Any] = Field(sa_type=sa.JSON)
+
+
+class OrgReceipt(SQLModel, table=True):
+    """A letter one organisation sent another through saraban (a reply), as the recipient
+    registered it on arrival: its receipt number (เลขรับ) from the recipient's receipt register
+    of the year (sequence ``receipt:org:<id>``), the letter's own number and date, the file."""
+
+    __tablename__ = "org_receipt"
+    __table_args__ = (
+        sa.UniqueConstraint("organisation_id", "year_be", "number"),
+        sa.UniqueConstraint("organisation_id", "draft_id"),
+        sa.CheckConstraint("number >= 1", name="number_positive"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    organisation_id: int = Field(foreign_key="organisation.id", index=True)
+    from_organisation_id: int = Field(foreign_key="organisation.id")
+    draft_id: int = Field(foreign_key="draft.id")
+    year_be: int
+    number: int
+    letter_number: str = Field(max_length=255)
+    letter_date: date
+    sender: str = Field(max_length=255)
+    subject: str = Field(sa_type=sa.Text)
+    file_path: str = Field(max_length=1024)
+    file_sha256: str = Field(max_length=64)
+    received_at: datetime = _ts(default_factory=utcnow)

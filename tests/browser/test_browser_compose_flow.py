@@ -203,6 +203,12 @@ def test_compose_sign_send_receive_in_the_browser(browser: Browser, tmp_path: Pa
         college.get_by_role("button", name="เสนอตามลำดับ").click()
         expect(college.get_by_role("status")).to_contain_text("เสนอหนังสือตามลำดับแล้ว")
         screenshot(college, "c07-college-received")
+        receipt_url = college.url
+        college.goto("/organisation")
+        college.get_by_label("รหัสหน่วยงาน (ที่)").fill("ศธ 0656.12")
+        college.get_by_label("ที่อยู่ (พิมพ์มุมขวาบน)").fill("อำเภอเมืองลำปาง จังหวัดลำปาง 52000")
+        college.get_by_role("button", name="บันทึก").click()
+        expect(college.get_by_role("status")).to_contain_text("บันทึกข้อมูลหน่วยงานแล้ว")
         log_out(college)
 
         clerk_c = new_page(browser, base)
@@ -221,3 +227,45 @@ def test_compose_sign_send_receive_in_the_browser(browser: Browser, tmp_path: Pa
         expect(director.get_by_role("status")).to_contain_text("ลงนามสั่งการแล้ว")
         expect(director.get_by_text(LAMPANG_NAME).first).to_be_visible()
         screenshot(director, "c08-college-decided")
+
+        # --- Lampang replies: อ้างถึง from the letter; signed; into OVEC's inbox -------------
+        clerk_c.goto(receipt_url)
+        clerk_c.get_by_role("link", name="ตอบหนังสือ").click()
+        expect(clerk_c.get_by_role("heading", name="ตอบหนังสือ")).to_be_visible()
+        expect(clerk_c.get_by_label("อ้างถึง", exact=True)).to_have_value(
+            re.compile("^หนังสือสำนักงานคณะกรรมการการอาชีวศึกษา ที่ ศธ 0603/ว 1 ลงวันที่ 10 เมษายน 2569")
+        )
+        clerk_c.get_by_label("ข้อความ", exact=True).fill(
+            "ตามหนังสือที่อ้างถึง วิทยาลัยได้นำเข้าข้อมูลในระบบ e-MVS รอบที่ 1 เรียบร้อยแล้ว\n\nจึงเรียนมาเพื่อโปรดทราบ"
+        )
+        clerk_c.get_by_label("ส่วนราชการเจ้าของเรื่อง", exact=True).fill("งานบริหารงานทั่วไป")
+        clerk_c.get_by_label("โทร.", exact=True).fill("0 5422 0000 ต่อ 101")
+        clerk_c.get_by_role("combobox", name="ผู้ลงนาม").select_option(
+            label=f"{acting['name']} · {acting['position']}"
+        )
+        expect(clerk_c.locator("#preview-pages img")).to_have_count(1)
+        screenshot(clerk_c, "c09-reply-compose")
+        clerk_c.get_by_role("button", name="บันทึกร่าง").click()
+        expect(clerk_c.get_by_role("status")).to_contain_text("บันทึกร่างแล้ว")
+        clerk_c.get_by_role("button", name="เสนอ", exact=True).click()
+        expect(clerk_c.get_by_role("status")).to_contain_text("เสนอแล้ว")
+        director.goto(clerk_c.url)
+        director.get_by_role("button", name="ลงนาม", exact=True).click()
+        expect(director.get_by_role("status")).to_contain_text("เลขที่หนังสือ ศธ 0656.12/1")
+        clerk_c.reload()
+        clerk_c.get_by_role("button", name="ส่งหนังสือตอบ").click()
+        expect(clerk_c.get_by_role("status")).to_contain_text(
+            "ถึงสำนักงานคณะกรรมการการอาชีวศึกษาแล้ว เลขรับ 1/"
+        )
+        screenshot(clerk_c, "c10-reply-sent")
+
+        ovec = new_page(browser, base)
+        log_in(ovec, OVEC_USER, OVEC_PASSWORD)
+        ovec.get_by_role("link", name="หนังสือรับ", exact=True).click()
+        row = ovec.get_by_role("row").filter(has_text="ศธ 0656.12/1")
+        expect(row).to_contain_text(LAMPANG_NAME)
+        expect(row).to_contain_text("1/25")
+        screenshot(ovec, "c11-ovec-received")
+        row.get_by_role("link").click()
+        expect(ovec.get_by_role("img", name=re.compile("หน้า 1 จาก 1"))).to_be_visible()
+        screenshot(ovec, "c12-ovec-received-letter")

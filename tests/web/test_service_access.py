@@ -539,3 +539,67 @@ CASES.update(
         ("GET", "/api/drafts/{draft_id}/print-all.pdf"): _draft_case("GET", "/print-all.pdf"),
     }
 )
+
+
+# --------------------------------------------------------------------------- #
+# Replies: a college answers a letter it received; the reply lands in the sender's inbox
+# --------------------------------------------------------------------------- #
+
+
+def lampang_reply(s: Scene) -> tuple[int, dict[str, Any]]:
+    """Lampang's reply to the routed letter, signed by its acting director and sent: the
+    reply draft's id and the send's answer."""
+    s.a.account.ok("PATCH", "/api/organisation", json={"agency_code": "ศธ 0656.12"})
+    clerk, acting = s.a.staff["clerk"], s.a.staff["acting"]
+    form = clerk.ok("GET", f"/api/receipts/{s.receipt}/reply")
+    body = {**form, "body": "วิทยาลัยได้ดำเนินการแล้ว", "signer_id": s.a.ids["acting"]}
+    draft = clerk.ok("POST", f"/api/receipts/{s.receipt}/reply", 201, json=body)["id"]
+    clerk.ok("POST", f"/api/drafts/{draft}/submit", json={"to_id": s.a.ids["acting"]})
+    acting.ok("POST", f"/api/drafts/{draft}/approve")
+    return draft, clerk.ok("POST", f"/api/drafts/{draft}/send", json={})
+
+
+def _reply_form(s: Scene) -> None:
+    for actor in (s.b.account, s.b.staff["clerk"]):
+        not_found(actor, "GET", f"/api/receipts/{s.receipt}/reply")
+    form = s.a.staff["clerk"].ok("GET", f"/api/receipts/{s.receipt}/reply")
+    assert form["references"] and form["references"][0].startswith("หนังสือสำนักงานคณะกรรมการ")
+
+
+def _start_reply(s: Scene) -> None:
+    s.b.account.ok("PATCH", "/api/organisation", json={"agency_code": "ศธ 0999"})
+    before = s.b.staff["clerk"].ok("GET", "/api/drafts")
+    not_found(s.b.staff["clerk"], "POST", f"/api/receipts/{s.receipt}/reply", json=LETTER)
+    assert s.b.staff["clerk"].ok("GET", "/api/drafts") == before
+
+
+def _received(s: Scene) -> None:
+    _draft, sent = lampang_reply(s)
+    assert sent["delivered_to"] == "สำนักงานคณะกรรมการการอาชีวศึกษา"
+    for actor in (s.b.account, s.b.staff["clerk"], s.a.staff["clerk"]):
+        assert actor.ok("GET", "/api/received") == []
+    listed = s.world.ovec(f"ovec-r{_draft}").ok("GET", "/api/received")
+    assert [i["receipt_number"] for i in listed] == [sent["receipt_number"]]
+
+
+def _received_case(suffix: str) -> Callable[[Scene], None]:
+    def check(s: Scene) -> None:
+        draft, _sent = lampang_reply(s)
+        ovec = s.world.ovec(f"ovec-i{draft}")
+        item = ovec.ok("GET", "/api/received")[0]["id"]
+        for actor in (s.b.account, s.b.staff["clerk"], s.a.staff["clerk"]):
+            not_found(actor, "GET", f"/api/received/{item}{suffix}")
+        assert ovec.get(f"/api/received/{item}{suffix}").status_code == 200
+
+    return check
+
+
+CASES.update(
+    {
+        ("GET", "/api/receipts/{receipt_id}/reply"): _reply_form,
+        ("POST", "/api/receipts/{receipt_id}/reply"): _start_reply,
+        ("GET", "/api/received"): _received,
+        ("GET", "/api/received/{item_id}"): _received_case(""),
+        ("GET", "/api/received/{item_id}/letter.pdf"): _received_case("/letter.pdf"),
+    }
+)

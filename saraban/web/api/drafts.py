@@ -11,7 +11,7 @@ from fastapi import APIRouter, File, Form, Path, Query, Response, UploadFile, st
 from pydantic import BaseModel
 
 from saraban.domain.errors import PayloadTooLarge
-from saraban.services import drafts, organisations, sending
+from saraban.services import drafts, organisations, replies, sending
 from saraban.services.drafts import (
     ComposeIn,
     DraftDetail,
@@ -21,6 +21,7 @@ from saraban.services.drafts import (
     SubmitIn,
 )
 from saraban.services.organisations import Member, OrganisationUpdate, OrganisationView
+from saraban.services.replies import OrgReceiptView
 from saraban.services.sending import SendIn, SendOut
 from saraban.web.deps import ActiveUser, EngineDep, SessionDep, SettingsDep
 
@@ -263,3 +264,45 @@ def print_file(draft_id: DraftId, who: ActiveUser, engine: EngineDep) -> Respons
     """The sent mailout's print file (every college's bundle, each from an odd page)."""
     path = sending.sent_file(engine, who=who, draft_id=draft_id, name="print-all.pdf")
     return Response(path.read_bytes(), media_type="application/pdf")
+
+
+@router.get("/receipts/{receipt_id}/reply", responses=NOT_YOURS)
+def reply_form(receipt_id: DraftId, who: ActiveUser, db: SessionDep) -> ComposeIn:
+    """The compose form of a reply to a received letter: อ้างถึง names it."""
+    return replies.reply_form(db, who=who, receipt_id=receipt_id)
+
+
+@router.post(
+    "/receipts/{receipt_id}/reply", status_code=status.HTTP_201_CREATED, responses=NOT_YOURS
+)
+def start_reply(
+    receipt_id: DraftId, body: ComposeIn, who: ActiveUser, db: SessionDep, settings: SettingsDep
+) -> DraftView:
+    """A reply draft; once signed, sending delivers it into the sender's inbox."""
+    draft = replies.start(db, who=who, receipt_id=receipt_id, data=body, settings=settings)
+    return drafts.draft_view(db, draft)
+
+
+@router.get("/received")
+def received(who: ActiveUser, db: SessionDep) -> list[OrgReceiptView]:
+    """Letters other organisations sent yours through saraban, registered on arrival."""
+    return [replies.view(r) for r in replies.inbox(db, who=who)]
+
+
+@router.get("/received/{item_id}", responses={404: {"description": "not in your inbox"}})
+def received_item(item_id: DraftId, who: ActiveUser, db: SessionDep) -> OrgReceiptView:
+    return replies.view(replies.get(db, who=who, item_id=item_id))
+
+
+@router.get(
+    "/received/{item_id}/letter.pdf",
+    responses={
+        404: {"description": "not in your inbox"},
+        200: {"content": {"application/pdf": {}}},
+    },
+)
+def received_letter(
+    item_id: DraftId, who: ActiveUser, db: SessionDep, settings: SettingsDep
+) -> Response:
+    pdf = replies.letter_pdf(db, who=who, item_id=item_id, settings=settings)
+    return Response(pdf, media_type="application/pdf")

@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Request, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
@@ -24,7 +24,7 @@ from saraban.domain.errors import Invalid, Refused
 from saraban.domain.principal import Principal
 from saraban.domain.roster import RosterError
 from saraban.domain.vocabulary import bangkok_today
-from saraban.services import drafts, organisations, sending
+from saraban.services import drafts, organisations, replies, sending
 from saraban.services.drafts import ComposeIn, ReturnIn, SubmitIn
 from saraban.services.organisations import OrganisationUpdate
 from saraban.settings import Settings
@@ -129,6 +129,7 @@ def form_values(form: FormData) -> dict[str, Any]:
             "new_title",
             "new_count",
             "new_kind",
+            "reply_to",
         )
     }
     values["thai_digits"] = bool(text(form, "thai_digits"))
@@ -330,6 +331,12 @@ async def _handle(
         when = form_date(form, "date")
         data = compose_in(values, when)
         if action == "save":
+            reply_to = values.get("reply_to", "")
+            if draft is None and reply_to.isdigit():
+                created = replies.start(
+                    db, who=who, receipt_id=int(reply_to), data=data, settings=settings
+                )
+                return redirect(f"/drafts/{created.id}", "บันทึกร่างแล้ว")
             if draft is None:
                 created = drafts.create(db, who=who, data=data, settings=settings)
                 return redirect(f"/drafts/{created.id}", "บันทึกร่างแล้ว")
@@ -376,8 +383,17 @@ def draft_list(request: Request, who: PageUser, db: SessionDep) -> Response:
 
 
 @router.get("/drafts/new")
-def compose_form(request: Request, who: PageUser, db: SessionDep) -> Response:
-    return _compose_page(request, who, _context(db, who, _blank(db, who)))
+def compose_form(
+    request: Request,
+    who: PageUser,
+    db: SessionDep,
+    reply_to: Annotated[int | None, Query(ge=1, le=2_147_483_647)] = None,
+) -> Response:
+    if reply_to is None:
+        return _compose_page(request, who, _context(db, who, _blank(db, who)))
+    values = values_of(replies.reply_form(db, who=who, receipt_id=reply_to))
+    values["reply_to"] = str(reply_to)
+    return _compose_page(request, who, _context(db, who, values))
 
 
 @router.post("/drafts/new")
@@ -443,7 +459,10 @@ def _draft_context(
         and me is not None
         and state.holder_id == me
         and state.signer_id == me,
-        "may_send": state.status == "approved" and org.kind == "ovec",
+        "may_send": state.status == "approved"
+        and org.kind == "ovec"
+        and state.reply_to_receipt_id is None,
+        "may_send_reply": state.status == "approved" and state.reply_to_receipt_id is not None,
         "provinces": sorted({c.province for c in organisations.colleges(db) if c.province}),
         "colleges": organisations.colleges(db) if state.status == "approved" else [],
         "send_errors": {},
@@ -588,6 +607,9 @@ async def send_post(
     except Invalid as exc:
         errors = {exc.field or "form": thai_part(exc.message)}
     else:
+        if out.delivered_to is not None:
+            done = f"ส่งหนังสือ {out.reference} ถึง{out.delivered_to}แล้ว เลขรับ {out.receipt_number}"
+            return redirect(f"/drafts/{draft_id}", done)
         return redirect(
             f"/drafts/{draft_id}",
             f"ส่งหนังสือ {out.reference} ถึงสถานศึกษา {out.colleges} แห่งแล้ว",
@@ -602,3 +624,30 @@ async def send_post(
 def print_file(draft_id: DraftId, who: PageUser, engine: EngineDep) -> Response:
     path = sending.sent_file(engine, who=who, draft_id=draft_id, name="print-all.pdf")
     return Response(path.read_bytes(), media_type="application/pdf")
+
+
+@router.get("/received")
+def received_list(request: Request, who: PageUser, db: SessionDep) -> Response:
+    """Letters other organisations sent through saraban (replies), as registered on arrival."""
+    items = [replies.view(r) for r in replies.inbox(db, who=who)]
+    org = organisations.organisation_of(db, who)
+    return page(request, "received.html", {"items": items, "org": org}, who=who)
+
+
+@router.get("/received/{item_id}")
+def received_item(
+    request: Request, item_id: DraftId, who: PageUser, db: SessionDep, settings: SettingsDep
+) -> Response:
+    row = replies.get(db, who=who, item_id=item_id)
+    pdf = replies.letter_pdf(db, who=who, item_id=item_id, settings=settings)
+    preview = drafts.remember_preview(db, who=who, pdf=pdf, recipient="")
+    context = {"item": replies.view(row), "preview": preview}
+    return page(request, "received_item.html", context, who=who)
+
+
+@router.get("/received/{item_id}/letter.pdf")
+def received_pdf(
+    item_id: DraftId, who: PageUser, db: SessionDep, settings: SettingsDep
+) -> Response:
+    pdf = replies.letter_pdf(db, who=who, item_id=item_id, settings=settings)
+    return Response(pdf, media_type="application/pdf")

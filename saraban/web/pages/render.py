@@ -104,6 +104,7 @@ def nav_for(who: Principal | None) -> list[tuple[str, str]]:
             ("/ovec", "หนังสือเวียนที่ส่ง"),
             ("/ovec/tracking", "ติดตามสถานะ"),
             ("/drafts", "หนังสือส่ง"),
+            ("/received", "หนังสือรับ"),
             ("/password", "เปลี่ยนรหัสผ่าน"),
         ]
     items = [("/inbox", "หนังสือเข้า")]

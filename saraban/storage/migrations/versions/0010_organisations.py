@@ -1,5 +1,6 @@
-"""organisation, organisation_member, draft, draft_version, draft_event: OVEC and every college as
-organisations of one kind, and the letters they compose and route for signature
+"""organisation, organisation_member, draft, draft_version, draft_event, org_receipt: OVEC and
+every college as organisations of one kind, the letters they compose and route for signature,
+and the replies one delivers to another (registered on arrival)
 
 Existing data is carried over: every college becomes a college organisation (its name; its
 agency code and address are left blank for the college to fill in), OVEC becomes the one OVEC
@@ -179,6 +180,48 @@ def upgrade() -> None:
     )
     op.create_index(op.f("ix_draft_event_draft_id"), "draft_event", ["draft_id"])
 
+    op.create_table(
+        "org_receipt",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("organisation_id", sa.Integer(), nullable=False),
+        sa.Column("from_organisation_id", sa.Integer(), nullable=False),
+        sa.Column("draft_id", sa.Integer(), nullable=False),
+        sa.Column("year_be", sa.Integer(), nullable=False),
+        sa.Column("number", sa.Integer(), nullable=False),
+        sa.Column("letter_number", sa.String(length=255), nullable=False),
+        sa.Column("letter_date", sa.Date(), nullable=False),
+        sa.Column("sender", sa.String(length=255), nullable=False),
+        sa.Column("subject", sa.Text(), nullable=False),
+        sa.Column("file_path", sa.String(length=1024), nullable=False),
+        sa.Column("file_sha256", sa.String(length=64), nullable=False),
+        _ts("received_at"),
+        sa.CheckConstraint("number >= 1", name=op.f("ck_org_receipt_number_positive")),
+        sa.ForeignKeyConstraint(
+            ["organisation_id"],
+            ["organisation.id"],
+            name=op.f("fk_org_receipt_organisation_id_organisation"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["from_organisation_id"],
+            ["organisation.id"],
+            name=op.f("fk_org_receipt_from_organisation_id_organisation"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["draft_id"], ["draft.id"], name=op.f("fk_org_receipt_draft_id_draft")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_org_receipt")),
+        sa.UniqueConstraint(
+            "organisation_id",
+            "year_be",
+            "number",
+            name=op.f("uq_org_receipt_organisation_id_year_be_number"),
+        ),
+        sa.UniqueConstraint(
+            "organisation_id", "draft_id", name=op.f("uq_org_receipt_organisation_id_draft_id")
+        ),
+    )
+    op.create_index(op.f("ix_org_receipt_organisation_id"), "org_receipt", ["organisation_id"])
+
     # The data as it is: OVEC, every college, and OVEC's accounts as OVEC's members.
     now = sa.func.current_timestamp()
     organisation = sa.table(
@@ -247,6 +290,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index(op.f("ix_org_receipt_organisation_id"), table_name="org_receipt")
+    op.drop_table("org_receipt")
     op.drop_index(op.f("ix_draft_event_draft_id"), table_name="draft_event")
     op.drop_table("draft_event")
     op.drop_index(op.f("ix_draft_version_draft_id"), table_name="draft_version")
