@@ -1015,3 +1015,42 @@ class OrgReceipt(SQLModel, table=True):
     file_path: str = Field(max_length=1024)
     file_sha256: str = Field(max_length=64)
     received_at: datetime = _ts(default_factory=utcnow)
+
+
+class OrgRoute(SQLModel, table=True):
+    """The route of a letter an organisation received through saraban (as ``letter_route``
+    for a college's receipt): planned steps and roster, state so far; events in
+    ``org_route_event``, the state rebuilt from them (saraban.domain.routing.replay)."""
+
+    __tablename__ = "org_route"
+
+    org_receipt_id: int = Field(
+        primary_key=True, foreign_key="org_receipt.id", sa_column_kwargs={"autoincrement": False}
+    )
+    steps: list[dict[str, Any]] = Field(sa_type=sa.JSON)
+    roster: list[dict[str, Any]] = Field(sa_type=sa.JSON)
+    status: str = Field(max_length=16)
+    decision: str | None = Field(default=None, max_length=1000)
+    decided_by: str | None = Field(default=None, max_length=1000)
+    decided_at: datetime | None = _ts(default=None, nullable=True)
+    planned_at: datetime = _ts(default_factory=utcnow)
+    planned_by: str = Field(max_length=64)
+    updated_at: datetime = _ts(default_factory=utcnow)
+
+
+class OrgRouteEvent(SQLModel, table=True):
+    """A note, decision or acknowledgement on such a route, as signed. Rows are only added."""
+
+    __tablename__ = "org_route_event"
+    __table_args__ = (
+        sa.UniqueConstraint("org_receipt_id", "seq"),
+        sa.CheckConstraint("kind IN ('note', 'decision', 'acknowledgement')", name="kind"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    org_receipt_id: int = Field(foreign_key="org_route.org_receipt_id")
+    seq: int
+    kind: str = Field(max_length=16)
+    staff_id: int = Field(foreign_key="account.id")
+    at: datetime = _ts()
+    payload: dict[str, Any] = Field(sa_type=sa.JSON)

@@ -46,6 +46,7 @@ from tests.support.browser import (
 from tests.support.drafts import ON_BEHALF_OF, SEED_ENCLOSURE, SIGNER, seed_qr, seed_raw
 from tests.support.mailouts import make_folder, slip_credentials
 
+OVEC_DIRECTOR = ("secgen", "เลขาธิการคณะกรรมการการอาชีวศึกษา")
 SUMMARY = "ด้วย สอศ. แจ้งเรื่อง การติดตามการดำเนินงานของสถานศึกษา มาเพื่อ"
 
 
@@ -77,6 +78,11 @@ def test_compose_sign_send_receive_in_the_browser(browser: Browser, tmp_path: Pa
         signer_row = s.exec(select(Account).where(Account.username == "wiwat")).one()
         signer_row.name = SIGNER["name"]
         s.add(signer_row)
+    add_ovec_user(engine, settings, OVEC_DIRECTOR[0])
+    with session_scope(engine, immediate=True) as s:
+        organisations.set_ovec_member(
+            s, username=OVEC_DIRECTOR[0], role="director", position=OVEC_DIRECTOR[1], by="test"
+        )
     app = app_with_pages(settings, engine)
     raw, qr = seed_raw(), seed_qr()
     subject = raw["subject"]
@@ -268,4 +274,28 @@ def test_compose_sign_send_receive_in_the_browser(browser: Browser, tmp_path: Pa
         screenshot(ovec, "c11-ovec-received")
         row.get_by_role("link").click()
         expect(ovec.get_by_role("img", name=re.compile("หน้า 1 จาก 1"))).to_be_visible()
+        # OVEC routes it to a decision: its clerk's note, then the Secretary-General decides.
+        with Session(engine) as s:
+            ids = {
+                a.username: str(a.id)
+                for a in s.exec(select(Account).where(Account.kind == "ovec")).all()
+            }
+        ovec.get_by_label("ผู้เกษียน ลำดับที่ 1").select_option(ids[OVEC_USER])
+        ovec.get_by_label("ผู้สั่งการ").select_option(ids[OVEC_DIRECTOR[0]])
+        assert unlabelled_fields(ovec) == []
         screenshot(ovec, "c12-ovec-received-letter")
+        ovec.get_by_role("button", name="เสนอตามลำดับ").click()
+        expect(ovec.get_by_role("status")).to_contain_text("เสนอหนังสือตามลำดับแล้ว")
+        ovec.get_by_label("สาระสำคัญ").fill("วิทยาลัยสารพัดช่างลำปางรายงานการนำเข้าข้อมูล e-MVS รอบที่ 1")
+        ovec.get_by_role("checkbox", name="เพื่อโปรดทราบ").check()
+        ovec.get_by_role("button", name="ลงนามเกษียน").click()
+        expect(ovec.get_by_role("status")).to_contain_text("ลงนามบันทึกเกษียนแล้ว")
+        received_url = ovec.url
+        boss = new_page(browser, base)
+        log_in(boss, OVEC_DIRECTOR[0], OVEC_PASSWORD)
+        boss.goto(received_url)
+        boss.get_by_role("radio", name="ทราบ", exact=True).check()
+        boss.get_by_role("button", name="ลงนามสั่งการ").click()
+        expect(boss.get_by_role("status")).to_contain_text("ลงนามสั่งการแล้ว")
+        expect(boss.get_by_role("region", name="เส้นทางการเสนอ")).to_contain_text("สั่งการ: ทราบ")
+        screenshot(boss, "c13-ovec-decided")

@@ -603,3 +603,66 @@ CASES.update(
         ("GET", "/api/received/{item_id}/letter.pdf"): _received_case("/letter.pdf"),
     }
 )
+
+
+def _ovec_director(s: Scene, name: str) -> tuple[Actor, int]:
+    from saraban.services import organisations
+    from saraban.storage.engine import session_scope
+
+    director = s.world.ovec(name)
+    with session_scope(s.world.engine, immediate=True) as db:
+        member = organisations.set_ovec_member(
+            db, username=name, role="director", position="เลขาธิการ กอศ.", by="test"
+        )
+    return director, member.id
+
+
+def _received_route_case(s: Scene) -> None:
+    draft, _sent = lampang_reply(s)
+    ovec = s.world.ovec(f"ovec-p{draft}")
+    _director, director_id = _ovec_director(s, f"dir-p{draft}")
+    item = ovec.ok("GET", "/api/received")[0]["id"]
+    url = f"/api/received/{item}"
+    plan = {"steps": [{"order": 1, "staff_id": director_id, "kind": "decision"}]}
+    for actor in (s.b.account, s.b.staff["clerk"], s.a.staff["clerk"]):
+        not_found(actor, "POST", f"{url}/route", json=plan)
+    # Lampang's acting director is no one of OVEC's.
+    foreign = {"steps": [{"order": 1, "staff_id": s.a.ids["acting"], "kind": "decision"}]}
+    assert ovec.post(f"{url}/route", json=foreign).status_code == 422
+    ovec.ok("POST", f"{url}/route", 201, json=plan)
+    assert ovec.post(f"{url}/route", json=plan).status_code == 409
+
+
+def _received_act_case(s: Scene) -> None:
+    draft, _sent = lampang_reply(s)
+    clerk = s.world.ovec(f"ovec-n{draft}")
+    clerk_id = next(
+        m["id"]
+        for m in clerk.ok("GET", "/api/organisation")["staff"]
+        if m["username"] == f"ovec-n{draft}"
+    )
+    director, director_id = _ovec_director(s, f"dir-n{draft}")
+    item = clerk.ok("GET", "/api/received")[0]["id"]
+    url = f"/api/received/{item}"
+    steps = [
+        {"order": 1, "staff_id": clerk_id, "kind": "note"},
+        {"order": 2, "staff_id": director_id, "kind": "decision"},
+    ]
+    clerk.ok("POST", f"{url}/route", 201, json={"steps": steps})
+    for actor in (s.b.staff["clerk"], s.a.staff["clerk"], s.a.staff["acting"]):
+        not_found(actor, "POST", f"{url}/notes", json={"summary": "x"})
+        not_found(actor, "POST", f"{url}/decision", json={"kind": "ทราบ"})
+    assert director.post(f"{url}/decision", json={"kind": "ทราบ"}).status_code == 409  # early
+    clerk.ok("POST", f"{url}/notes", 201, json={"summary": "วิทยาลัยรายงานแล้ว"})
+    assert clerk.post(f"{url}/notes", json={"summary": "x"}).status_code == 409  # twice
+    done = director.ok("POST", f"{url}/decision", 201, json={"kind": "ทราบ"})
+    assert done["status"] == "completed" and done["decision"] == "ทราบ"
+
+
+CASES.update(
+    {
+        ("POST", "/api/received/{item_id}/route"): _received_route_case,
+        ("POST", "/api/received/{item_id}/notes"): _received_act_case,
+        ("POST", "/api/received/{item_id}/decision"): _received_act_case,
+    }
+)

@@ -11,7 +11,7 @@ from fastapi import APIRouter, File, Form, Path, Query, Response, UploadFile, st
 from pydantic import BaseModel
 
 from saraban.domain.errors import PayloadTooLarge
-from saraban.services import drafts, organisations, replies, sending
+from saraban.services import drafts, org_routes, organisations, replies, sending
 from saraban.services.drafts import (
     ComposeIn,
     DraftDetail,
@@ -20,6 +20,8 @@ from saraban.services.drafts import (
     ReturnIn,
     SubmitIn,
 )
+from saraban.services.endorsement import DecisionIn, NoteIn, RoutePlan, RouteView
+from saraban.services.org_routes import ReceivedDetail
 from saraban.services.organisations import Member, OrganisationUpdate, OrganisationView
 from saraban.services.replies import OrgReceiptView
 from saraban.services.sending import SendIn, SendOut
@@ -290,8 +292,41 @@ def received(who: ActiveUser, db: SessionDep) -> list[OrgReceiptView]:
 
 
 @router.get("/received/{item_id}", responses={404: {"description": "not in your inbox"}})
-def received_item(item_id: DraftId, who: ActiveUser, db: SessionDep) -> OrgReceiptView:
-    return replies.view(replies.get(db, who=who, item_id=item_id))
+def received_item(item_id: DraftId, who: ActiveUser, db: SessionDep) -> ReceivedDetail:
+    """The register's entry and its route so far."""
+    return org_routes.detail(db, who=who, item_id=item_id)
+
+
+@router.post(
+    "/received/{item_id}/route",
+    status_code=status.HTTP_201_CREATED,
+    responses={404: {"description": "not in your inbox"}, 409: {"description": "routed"}},
+)
+def route_received(item_id: DraftId, body: RoutePlan, who: ActiveUser, db: SessionDep) -> RouteView:
+    """Route it: who writes notes in which order, and who decides."""
+    return org_routes.plan(db, who=who, item_id=item_id, data=body)
+
+
+@router.post(
+    "/received/{item_id}/notes",
+    status_code=status.HTTP_201_CREATED,
+    responses={404: {"description": "not in your inbox"}, 409: {"description": "not now"}},
+)
+def note_received(item_id: DraftId, body: NoteIn, who: ActiveUser, db: SessionDep) -> RouteView:
+    """A note (เกษียน), by the one whose step it is."""
+    return org_routes.add_note(db, who=who, item_id=item_id, data=body)
+
+
+@router.post(
+    "/received/{item_id}/decision",
+    status_code=status.HTTP_201_CREATED,
+    responses={404: {"description": "not in your inbox"}, 409: {"description": "not now"}},
+)
+def decide_received(
+    item_id: DraftId, body: DecisionIn, who: ActiveUser, db: SessionDep
+) -> RouteView:
+    """The decision (สั่งการ), by the one who decides, in turn."""
+    return org_routes.decide(db, who=who, item_id=item_id, data=body)
 
 
 @router.get(

@@ -22,6 +22,7 @@ from saraban.web.pages import (
     ovec,
     ovec_colleges,
     receive,
+    received,
     route_forms,
     staff,
 )
@@ -40,6 +41,6 @@ def install_pages(app: FastAPI) -> None:
     # /receipts/new before /receipts/{receipt_id}
     for module in (auth, inbox, receive, letter, route_forms, staff, ovec, ovec_colleges):
         app.include_router(module.router)
-    for module in (compose,):
+    for module in (compose, received):
         app.include_router(module.router)
     install_error_pages(app)

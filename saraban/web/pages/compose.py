@@ -30,6 +30,7 @@ from saraban.services.organisations import OrganisationUpdate
 from saraban.settings import Settings
 from saraban.web.deps import CheckedForm, EngineDep, PageUser, SessionDep, SettingsDep
 from saraban.web.errors import status_of
+from saraban.web.pages import received
 from saraban.web.pages.errors import thai_part
 from saraban.web.pages.forms import date_values, form_date, text
 from saraban.web.pages.render import NO_STORE, SECURITY, page, redirect
@@ -638,11 +639,7 @@ def received_list(request: Request, who: PageUser, db: SessionDep) -> Response:
 def received_item(
     request: Request, item_id: DraftId, who: PageUser, db: SessionDep, settings: SettingsDep
 ) -> Response:
-    row = replies.get(db, who=who, item_id=item_id)
-    pdf = replies.letter_pdf(db, who=who, item_id=item_id, settings=settings)
-    preview = drafts.remember_preview(db, who=who, pdf=pdf, recipient="")
-    context = {"item": replies.view(row), "preview": preview}
-    return page(request, "received_item.html", context, who=who)
+    return received.received_page(request, who, db, item_id, settings)
 
 
 @router.get("/received/{item_id}/letter.pdf")

@@ -1,4 +1,5 @@
-"""organisation, organisation_member, draft, draft_version, draft_event, org_receipt: OVEC and
+"""organisation, organisation_member, draft, draft_version, draft_event, org_receipt,
+org_route, org_route_event: OVEC and
 every college as organisations of one kind, the letters they compose and route for signature,
 and the replies one delivers to another (registered on arrival)
 
@@ -222,6 +223,52 @@ def upgrade() -> None:
     )
     op.create_index(op.f("ix_org_receipt_organisation_id"), "org_receipt", ["organisation_id"])
 
+    op.create_table(
+        "org_route",
+        sa.Column("org_receipt_id", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("steps", sa.JSON(), nullable=False),
+        sa.Column("roster", sa.JSON(), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("decision", sa.String(length=1000), nullable=True),
+        sa.Column("decided_by", sa.String(length=1000), nullable=True),
+        _ts("decided_at", nullable=True),
+        _ts("planned_at"),
+        sa.Column("planned_by", sa.String(length=64), nullable=False),
+        _ts("updated_at"),
+        sa.ForeignKeyConstraint(
+            ["org_receipt_id"],
+            ["org_receipt.id"],
+            name=op.f("fk_org_route_org_receipt_id_org_receipt"),
+        ),
+        sa.PrimaryKeyConstraint("org_receipt_id", name=op.f("pk_org_route")),
+    )
+    op.create_table(
+        "org_route_event",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("org_receipt_id", sa.Integer(), nullable=False),
+        sa.Column("seq", sa.Integer(), nullable=False),
+        sa.Column("kind", sa.String(length=16), nullable=False),
+        sa.Column("staff_id", sa.Integer(), nullable=False),
+        _ts("at"),
+        sa.Column("payload", sa.JSON(), nullable=False),
+        sa.CheckConstraint(
+            "kind IN ('note', 'decision', 'acknowledgement')",
+            name=op.f("ck_org_route_event_kind"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["org_receipt_id"],
+            ["org_route.org_receipt_id"],
+            name=op.f("fk_org_route_event_org_receipt_id_org_route"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["staff_id"], ["account.id"], name=op.f("fk_org_route_event_staff_id_account")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_org_route_event")),
+        sa.UniqueConstraint(
+            "org_receipt_id", "seq", name=op.f("uq_org_route_event_org_receipt_id_seq")
+        ),
+    )
+
     # The data as it is: OVEC, every college, and OVEC's accounts as OVEC's members.
     now = sa.func.current_timestamp()
     organisation = sa.table(
@@ -290,6 +337,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_table("org_route_event")
+    op.drop_table("org_route")
     op.drop_index(op.f("ix_org_receipt_organisation_id"), table_name="org_receipt")
     op.drop_table("org_receipt")
     op.drop_index(op.f("ix_draft_event_draft_id"), table_name="draft_event")
