@@ -141,9 +141,7 @@ def year_be(moment: datetime | date | None = None) -> int:
         moment = bangkok_now()
     if isinstance(moment, datetime):
         if moment.tzinfo is None or moment.utcoffset() is None:
-            raise ValueError(
-                f"naive datetime {moment!r}: give a timezone-aware datetime or a date"
-            )
+            raise ValueError(f"naive datetime {moment!r}: give a timezone-aware datetime or a date")
         return moment.astimezone(BANGKOK).year + BE_OFFSET
     if isinstance(moment, date):
         return moment.year + BE_OFFSET

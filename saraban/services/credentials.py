@@ -396,9 +396,7 @@ def reissue(
         raise
     if pending_slips is not None and slips_path is not None:
         replace_durably(pending_slips, slips_path)
-        log.info(
-            "batch %s: reissue 1 credentials by %s; slips at %s", batch_id, by, slips_path
-        )
+        log.info("batch %s: reissue 1 credentials by %s; slips at %s", batch_id, by, slips_path)
     log.info("reissued the credential of %s by %s: %s", code, by, reason)
     return Reissued(code, name, password, credential, printed, slips_path)
 

@@ -329,9 +329,7 @@ def receive(
             "note": note,
         }
     )
-    entry = _numbered(
-        session, who, code, fields, ReceiptChannel.MAILOUT, mailout_item_id=item_id
-    )
+    entry = _numbered(session, who, code, fields, ReceiptChannel.MAILOUT, mailout_item_id=item_id)
     return _checked(session, who, entry, digest, verdicts, settings)
 
 

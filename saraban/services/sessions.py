@@ -142,9 +142,7 @@ def lookup(
     than loading ORM objects: a tenth of the time, the same answer."""
     if not token or len(token) > 128:
         return None
-    found = (
-        session.connection().execute(_LOOKUP, {"token_sha256": token_hash(token)}).one_or_none()
-    )
+    found = session.connection().execute(_LOOKUP, {"token_sha256": token_hash(token)}).one_or_none()
     if found is None:
         return None
     (session_id, kind, college_code, last_seen_at, expires_at, revoked_at) = found[:6]

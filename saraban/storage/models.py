@@ -89,6 +89,7 @@ def _sql_list(values: Sequence[str]) -> str:
 # College
 # --------------------------------------------------------------------------- #
 
+
 class CollegeBase(SQLModel):
     """Only ``code`` and ``name`` are required; the roster may leave the other
     fields blank, which is stored as NULL (a college without an e-mail address
@@ -915,3 +916,197 @@ class MailoutJob(SQLModel, table=True):
     created_at: datetime = _ts(default_factory=utcnow)
     started_at: datetime | None = _ts(default=None, nullable=True)
     finished_at: datetime | None = _ts(default=None, nullable=True)
+
+
+# --------------------------------------------------------------------------- #
+# Organisations (OVEC and every college, one kind) and the letters they send: drafts kept as
+# letter files (TOML), each change a new version (saraban.services.organisations, .drafts)
+# --------------------------------------------------------------------------- #
+
+ORGANISATION_KINDS = ("ovec", "college")
+DRAFT_STATUSES = ("draft", "submitted", "approved", "sent")
+
+
+class Organisation(SQLModel, table=True):
+    """OVEC or a college: its agency code for ``ที่``, its address and its registers' name.
+    A college's staff are its accounts (``account.college_code``); OVEC's are the OVEC
+    accounts, with their roles in ``organisation_member``."""
+
+    __tablename__ = "organisation"
+    __table_args__ = (
+        sa.CheckConstraint(f"kind IN ({_sql_list(ORGANISATION_KINDS)})", name="kind"),
+        sa.CheckConstraint(
+            "(kind = 'ovec' AND college_code IS NULL)"
+            " OR (kind = 'college' AND college_code IS NOT NULL)",
+            name="kind_fields",
+        ),
+        sa.Index(
+            "uq_organisation_one_ovec",
+            "kind",
+            unique=True,
+            sqlite_where=sa.text("kind = 'ovec'"),
+            postgresql_where=sa.text("kind = 'ovec'"),
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=8)
+    college_code: str | None = Field(
+        default=None, foreign_key="college.code", unique=True, nullable=True, max_length=10
+    )
+    name: str = Field(max_length=255)
+    short_name: str = Field(default="", max_length=100, description="the registers' name: สอศ.")
+    agency_code: str = Field(default="", max_length=50, description="before the slash of ที่")
+    address: str = Field(default="", sa_type=sa.Text, description="lines")
+    created_at: datetime = _ts(default_factory=utcnow)
+    updated_at: datetime = _ts(default_factory=utcnow)
+
+
+class OrganisationMember(SQLModel, table=True):
+    """An OVEC account's role in OVEC (a college's staff carry theirs in ``account.role``)."""
+
+    __tablename__ = "organisation_member"
+    __table_args__ = (sa.CheckConstraint(f"role IN ({_sql_list(ROLES)})", name="role"),)
+
+    account_id: int = Field(
+        primary_key=True, foreign_key="account.id", sa_column_kwargs={"autoincrement": False}
+    )
+    organisation_id: int = Field(foreign_key="organisation.id", index=True)
+    role: str = Field(max_length=16)
+
+
+class Draft(SQLModel, table=True):
+    """A letter an organisation is writing: its versions are in ``draft_version``; the number
+    comes from the dispatch register at approval (``dispatch_entry_id``), never earlier."""
+
+    __tablename__ = "draft"
+    __table_args__ = (
+        sa.CheckConstraint(f"status IN ({_sql_list(DRAFT_STATUSES)})", name="status"),
+        sa.CheckConstraint("kind IN ('external', 'circular', 'memo')", name="kind"),
+        sa.CheckConstraint(
+            "(status IN ('approved', 'sent')) = (approved_version IS NOT NULL)", name="approved"
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    organisation_id: int = Field(foreign_key="organisation.id", index=True)
+    kind: str = Field(max_length=16)
+    subject: str = Field(sa_type=sa.Text)
+    status: str = Field(default="draft", max_length=16)
+    version: int = Field(default=1, description="the current version")
+    approved_version: int | None = None
+    reference: str | None = Field(default=None, max_length=255, description="ที่, once numbered")
+    dispatch_entry_id: int | None = Field(
+        default=None, foreign_key="dispatch_entry.id", unique=True, nullable=True
+    )
+    signer_id: int | None = Field(default=None, foreign_key="account.id")
+    reply_to_receipt_id: int | None = Field(default=None, foreign_key="receipt.id")
+    created_by: str = Field(max_length=255)
+    created_at: datetime = _ts(default_factory=utcnow)
+    updated_at: datetime = _ts(default_factory=utcnow)
+
+
+class DraftVersion(SQLModel, table=True):
+    """One version of a draft, as a letter file (and its QR sheet, if it makes one). Rows are
+    only ever added: a change is a new version."""
+
+    __tablename__ = "draft_version"
+    __table_args__ = (
+        sa.UniqueConstraint("draft_id", "version"),
+        sa.CheckConstraint("version >= 1", name="version_positive"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    draft_id: int = Field(foreign_key="draft.id", index=True)
+    version: int
+    letter_toml: str = Field(sa_type=sa.Text)
+    qr_sheet_toml: str | None = Field(default=None, sa_type=sa.Text)
+    created_by: str = Field(max_length=255)
+    created_at: datetime = _ts(default_factory=utcnow)
+
+
+class DraftEvent(SQLModel, table=True):
+    """A step of a draft's route for signature (a note, a return, the signing), as signed.
+    Rows are only ever added."""
+
+    __tablename__ = "draft_event"
+    __table_args__ = (
+        sa.UniqueConstraint("draft_id", "seq"),
+        sa.CheckConstraint("kind IN ('submit', 'note', 'return', 'approve', 'send')", name="kind"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    draft_id: int = Field(foreign_key="draft.id", index=True)
+    seq: int
+    version: int
+    kind: str = Field(max_length=16)
+    account_id: int = Field(foreign_key="account.id")
+    to_account_id: int | None = Field(default=None, foreign_key="account.id")
+    at: datetime = _ts(default_factory=utcnow)
+    payload: dict[str, Any] = Field(sa_type=sa.JSON)
+
+
+class OrgReceipt(SQLModel, table=True):
+    """A letter one organisation sent another through saraban (a reply), as the recipient
+    registered it on arrival: its receipt number (เลขรับ) from the recipient's receipt register
+    of the year (sequence ``receipt:org:<id>``), the letter's own number and date, the file."""
+
+    __tablename__ = "org_receipt"
+    __table_args__ = (
+        sa.UniqueConstraint("organisation_id", "year_be", "number"),
+        sa.UniqueConstraint("organisation_id", "draft_id"),
+        sa.CheckConstraint("number >= 1", name="number_positive"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    organisation_id: int = Field(foreign_key="organisation.id", index=True)
+    from_organisation_id: int = Field(foreign_key="organisation.id")
+    draft_id: int = Field(foreign_key="draft.id")
+    year_be: int
+    number: int
+    letter_number: str = Field(max_length=255)
+    letter_date: date
+    sender: str = Field(max_length=255)
+    subject: str = Field(sa_type=sa.Text)
+    file_path: str = Field(max_length=1024)
+    file_sha256: str = Field(max_length=64)
+    received_at: datetime = _ts(default_factory=utcnow)
+
+
+class OrgRoute(SQLModel, table=True):
+    """The route of a letter an organisation received through saraban (as ``letter_route``
+    for a college's receipt): planned steps and roster, state so far; events in
+    ``org_route_event``, the state rebuilt from them (saraban.domain.routing.replay)."""
+
+    __tablename__ = "org_route"
+
+    org_receipt_id: int = Field(
+        primary_key=True, foreign_key="org_receipt.id", sa_column_kwargs={"autoincrement": False}
+    )
+    steps: list[dict[str, Any]] = Field(sa_type=sa.JSON)
+    roster: list[dict[str, Any]] = Field(sa_type=sa.JSON)
+    status: str = Field(max_length=16)
+    decision: str | None = Field(default=None, max_length=1000)
+    decided_by: str | None = Field(default=None, max_length=1000)
+    decided_at: datetime | None = _ts(default=None, nullable=True)
+    planned_at: datetime = _ts(default_factory=utcnow)
+    planned_by: str = Field(max_length=64)
+    updated_at: datetime = _ts(default_factory=utcnow)
+
+
+class OrgRouteEvent(SQLModel, table=True):
+    """A note, decision or acknowledgement on such a route, as signed. Rows are only added."""
+
+    __tablename__ = "org_route_event"
+    __table_args__ = (
+        sa.UniqueConstraint("org_receipt_id", "seq"),
+        sa.CheckConstraint("kind IN ('note', 'decision', 'acknowledgement')", name="kind"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    org_receipt_id: int = Field(foreign_key="org_route.org_receipt_id")
+    seq: int
+    kind: str = Field(max_length=16)
+    staff_id: int = Field(foreign_key="account.id")
+    at: datetime = _ts()
+    payload: dict[str, Any] = Field(sa_type=sa.JSON)

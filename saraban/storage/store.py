@@ -115,9 +115,7 @@ class CredentialConflict(Conflict):
 class NoLiveCredential(Conflict, LookupError):
     def __init__(self, code: str) -> None:
         self.code = code
-        super().__init__(
-            f"สถานศึกษานี้ไม่มีรหัสผ่านที่ใช้งานอยู่ / college {code} has no live credential"
-        )
+        super().__init__(f"สถานศึกษานี้ไม่มีรหัสผ่านที่ใช้งานอยู่ / college {code} has no live credential")
 
 
 class CredentialRefused(InternalError):
@@ -391,9 +389,7 @@ def _explain(session: Session, err: _IntegrityAt) -> Conflict | NotFound | Inter
         return CredentialConflict(code)
     if session.get(College, code) is None:
         return UnknownCollege([code])
-    return CredentialRefused(
-        f"database refused the credential for college {code}: {err.__cause__}"
-    )
+    return CredentialRefused(f"database refused the credential for college {code}: {err.__cause__}")
 
 
 def store_credentials(

@@ -78,9 +78,7 @@ async def get_db(request: Request) -> AsyncIterator[Session]:
         _commit_and_close(session)
         return
     with anyio.CancelScope(shield=True):
-        await anyio.to_thread.run_sync(
-            _commit_and_close, session, limiter=anyio.CapacityLimiter(1)
-        )
+        await anyio.to_thread.run_sync(_commit_and_close, session, limiter=anyio.CapacityLimiter(1))
 
 
 def _commit_and_close(session: Session) -> None:

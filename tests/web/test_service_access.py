@@ -405,3 +405,295 @@ def test_staff_act_only_on_their_own_step_in_turn(world: World) -> None:
     assert ovec.get("/api/inbox").status_code == 403
     assert ovec.get(f"/api/receipts/{s.receipt}").status_code == 403
     assert ovec.get(f"/api/receipts/{s.receipt}/annotated").status_code == 403
+
+
+# --------------------------------------------------------------------------- #
+# Composing and sending (saraban.web.api.drafts): an organisation never sees another's drafts
+# --------------------------------------------------------------------------- #
+
+LETTER = {
+    "kind": "external",
+    "subject": "ขอความอนุเคราะห์",
+    "to": "เลขาธิการคณะกรรมการการอาชีวศึกษา",
+    "body": "ด้วยวิทยาลัยขอความอนุเคราะห์\n\nจึงเรียนมาเพื่อโปรดพิจารณา",
+}
+
+
+def lampang_draft(s: Scene) -> int:
+    """Lampang's draft, written by its clerk, to be signed by its acting director."""
+    s.a.account.ok("PATCH", "/api/organisation", json={"agency_code": "ศธ 0656.12"})
+    body = {**LETTER, "signer_id": s.a.ids["acting"]}
+    return int(s.a.staff["clerk"].ok("POST", "/api/drafts", 201, json=body)["id"])
+
+
+def _lampang_draft_is_untouched(s: Scene, draft: int) -> None:
+    detail = s.a.staff["clerk"].ok("GET", f"/api/drafts/{draft}")
+    assert (detail["draft"]["version"], detail["draft"]["status"]) == (1, "draft")
+    assert detail["events"] == []
+
+
+def _draft_case(method: str, suffix: str, **kwargs: Any) -> Callable[[Scene], None]:
+    def check(s: Scene) -> None:
+        draft = lampang_draft(s)
+        for actor in (s.b.account, s.b.staff["clerk"], s.world.ovec(f"ovec-d{draft}")):
+            not_found(actor, method, f"/api/drafts/{draft}{suffix}", **kwargs)
+        _lampang_draft_is_untouched(s, draft)
+
+    return check
+
+
+def _organisation(s: Scene) -> None:
+    assert s.b.staff["clerk"].ok("GET", "/api/organisation")["organisation"]["college_code"] == (
+        s.b.code
+    )
+    staff = s.b.account.ok("GET", "/api/organisation")["staff"]
+    assert {m["username"].split("@")[1] for m in staff} == {s.b.code}
+
+
+def _update_organisation(s: Scene) -> None:
+    s.b.account.ok("PATCH", "/api/organisation", json={"agency_code": "ศธ 0999"})
+    assert s.a.account.ok("GET", "/api/organisation")["organisation"]["agency_code"] == ""
+    # A member of staff does not change the organisation's details.
+    assert s.b.staff["clerk"].patch("/api/organisation", json={"address": "x"}).status_code == 403
+
+
+def _list_drafts(s: Scene) -> None:
+    draft = lampang_draft(s)
+    assert draft not in {d["id"] for d in s.b.staff["clerk"].ok("GET", "/api/drafts")}
+    assert s.b.account.ok("GET", "/api/drafts") == []
+
+
+def _create_draft(s: Scene) -> None:
+    s.b.account.ok("PATCH", "/api/organisation", json={"agency_code": "ศธ 0999"})
+    # Another college's member of staff is no signer of B's.
+    body = {**LETTER, "signer_id": s.a.ids["acting"]}
+    assert s.b.staff["clerk"].post("/api/drafts", json=body).status_code == 404
+    created = s.b.staff["clerk"].ok("POST", "/api/drafts", 201, json=LETTER)
+    assert s.a.staff["clerk"].get(f"/api/drafts/{created['id']}").status_code == 404
+
+
+def _preview(s: Scene) -> None:
+    s.a.account.ok("PATCH", "/api/organisation", json={"agency_code": "ศธ 0656.12"})
+    out = s.a.staff["clerk"].ok("POST", "/api/drafts/preview", json=LETTER)
+    png = s.a.staff["clerk"].get(f"/api/drafts/preview/{out['key']}/1.png")
+    assert png.status_code == 200 and png.content.startswith(b"\x89PNG")
+    not_found(s.b.staff["clerk"], "GET", f"/api/drafts/preview/{out['key']}/1.png")
+
+
+def _preview_page(s: Scene) -> None:
+    _preview(s)
+
+
+def _upload_file(s: Scene) -> None:
+    up = s.a.staff["clerk"].ok(
+        "POST", "/api/drafts/files", 201, files={"file": ("a.pdf", tiny_pdf(), "application/pdf")}
+    )
+    s.b.account.ok("PATCH", "/api/organisation", json={"agency_code": "ศธ 0999"})
+    body = {**LETTER, "enclosures": [{"title": "สำเนา", "file": up["sha256"]}]}
+    refused = s.b.staff["clerk"].post("/api/drafts", json=body)
+    assert refused.status_code == 422 and "not uploaded" in refused.text  # A's file is not B's
+    bad = s.a.staff["clerk"].post("/api/drafts/files", files={"file": ("x.pdf", b"nope", "x")})
+    assert bad.status_code == 422
+
+
+def _import(s: Scene) -> None:
+    draft = lampang_draft(s)
+    text_ = s.a.staff["clerk"].get(f"/api/drafts/{draft}/letter.toml").text
+    # B imports A's letter file: its sender is not B.
+    s.b.account.ok("PATCH", "/api/organisation", json={"agency_code": "ศธ 0999"})
+    refused = s.b.staff["clerk"].post(
+        "/api/drafts/import", files={"letter": ("letter.toml", text_.encode(), "text/plain")}
+    )
+    assert refused.status_code == 422 and "[sender]" in refused.text
+    again = s.a.staff["clerk"].post(
+        "/api/drafts/import", files={"letter": ("letter.toml", text_.encode(), "text/plain")}
+    )
+    assert again.status_code == 201, again.text
+
+
+def _approve_in_turn(s: Scene) -> None:
+    draft = lampang_draft(s)
+    clerk, acting, head = (s.a.staff[r] for r in ("clerk", "acting", "planning_head"))
+    url = f"/api/drafts/{draft}"
+    assert acting.post(f"{url}/approve").status_code == 409  # not up for signature yet
+    clerk.ok("POST", f"{url}/submit", json={"to_id": s.a.ids["acting"]})
+    assert clerk.post(f"{url}/approve").status_code == 403  # the clerk signs nothing
+    assert head.post(f"{url}/forward", json={"to_id": s.a.ids["acting"]}).status_code == 403
+    assert head.post(f"{url}/return", json={"reason": "x"}).status_code == 403
+    assert s.a.account.post(f"{url}/approve").status_code == 422  # the account signs nothing
+    not_found(s.b.staff["clerk"], "POST", f"{url}/approve")
+    done = acting.ok("POST", f"{url}/approve")
+    assert done["reference"] == "ศธ 0656.12/1"
+    assert acting.post(f"{url}/approve").status_code == 409  # signed once
+
+
+def _send(s: Scene) -> None:
+    draft = lampang_draft(s)
+    body = {"to": "all"}
+    for actor in (s.b.account, s.b.staff["clerk"], s.world.ovec(f"ovec-s{draft}")):
+        not_found(actor, "POST", f"/api/drafts/{draft}/send", json=body)
+    # Not signed: nothing is sent, to anyone.
+    refused = s.a.staff["clerk"].post(f"/api/drafts/{draft}/send", json=body)
+    assert refused.status_code == 409
+    _lampang_draft_is_untouched(s, draft)
+
+
+CASES.update(
+    {
+        ("GET", "/api/organisation"): _organisation,
+        ("PATCH", "/api/organisation"): _update_organisation,
+        ("GET", "/api/drafts"): _list_drafts,
+        ("POST", "/api/drafts"): _create_draft,
+        ("POST", "/api/drafts/preview"): _preview,
+        ("GET", "/api/drafts/preview/{key}/{page}.png"): _preview_page,
+        ("POST", "/api/drafts/files"): _upload_file,
+        ("POST", "/api/drafts/import"): _import,
+        ("GET", "/api/drafts/{draft_id}"): _draft_case("GET", ""),
+        ("PUT", "/api/drafts/{draft_id}"): _draft_case("PUT", "", json=LETTER),
+        ("GET", "/api/drafts/{draft_id}/letter.toml"): _draft_case("GET", "/letter.toml"),
+        ("GET", "/api/drafts/{draft_id}/export.zip"): _draft_case("GET", "/export.zip"),
+        ("GET", "/api/drafts/{draft_id}/letter.pdf"): _draft_case("GET", "/letter.pdf"),
+        ("POST", "/api/drafts/{draft_id}/submit"): _draft_case(
+            "POST", "/submit", json={"to_id": 1}
+        ),
+        ("POST", "/api/drafts/{draft_id}/forward"): _draft_case(
+            "POST", "/forward", json={"to_id": 1}
+        ),
+        ("POST", "/api/drafts/{draft_id}/return"): _draft_case(
+            "POST", "/return", json={"reason": "x"}
+        ),
+        ("POST", "/api/drafts/{draft_id}/approve"): _approve_in_turn,
+        ("POST", "/api/drafts/{draft_id}/send"): _send,
+        ("POST", "/api/drafts/{draft_id}/send/roster"): _draft_case(
+            "POST", "/send/roster", files={"roster": ("r.csv", b"code,name\n", "text/csv")}
+        ),
+        ("GET", "/api/drafts/{draft_id}/print-all.pdf"): _draft_case("GET", "/print-all.pdf"),
+    }
+)
+
+
+# --------------------------------------------------------------------------- #
+# Replies: a college answers a letter it received; the reply lands in the sender's inbox
+# --------------------------------------------------------------------------- #
+
+
+def lampang_reply(s: Scene) -> tuple[int, dict[str, Any]]:
+    """Lampang's reply to the routed letter, signed by its acting director and sent: the
+    reply draft's id and the send's answer."""
+    s.a.account.ok("PATCH", "/api/organisation", json={"agency_code": "ศธ 0656.12"})
+    clerk, acting = s.a.staff["clerk"], s.a.staff["acting"]
+    form = clerk.ok("GET", f"/api/receipts/{s.receipt}/reply")
+    body = {**form, "body": "วิทยาลัยได้ดำเนินการแล้ว", "signer_id": s.a.ids["acting"]}
+    draft = clerk.ok("POST", f"/api/receipts/{s.receipt}/reply", 201, json=body)["id"]
+    clerk.ok("POST", f"/api/drafts/{draft}/submit", json={"to_id": s.a.ids["acting"]})
+    acting.ok("POST", f"/api/drafts/{draft}/approve")
+    return draft, clerk.ok("POST", f"/api/drafts/{draft}/send", json={})
+
+
+def _reply_form(s: Scene) -> None:
+    for actor in (s.b.account, s.b.staff["clerk"]):
+        not_found(actor, "GET", f"/api/receipts/{s.receipt}/reply")
+    form = s.a.staff["clerk"].ok("GET", f"/api/receipts/{s.receipt}/reply")
+    assert form["references"] and form["references"][0].startswith("หนังสือสำนักงานคณะกรรมการ")
+
+
+def _start_reply(s: Scene) -> None:
+    s.b.account.ok("PATCH", "/api/organisation", json={"agency_code": "ศธ 0999"})
+    before = s.b.staff["clerk"].ok("GET", "/api/drafts")
+    not_found(s.b.staff["clerk"], "POST", f"/api/receipts/{s.receipt}/reply", json=LETTER)
+    assert s.b.staff["clerk"].ok("GET", "/api/drafts") == before
+
+
+def _received(s: Scene) -> None:
+    _draft, sent = lampang_reply(s)
+    assert sent["delivered_to"] == "สำนักงานคณะกรรมการการอาชีวศึกษา"
+    for actor in (s.b.account, s.b.staff["clerk"], s.a.staff["clerk"]):
+        assert actor.ok("GET", "/api/received") == []
+    listed = s.world.ovec(f"ovec-r{_draft}").ok("GET", "/api/received")
+    assert [i["receipt_number"] for i in listed] == [sent["receipt_number"]]
+
+
+def _received_case(suffix: str) -> Callable[[Scene], None]:
+    def check(s: Scene) -> None:
+        draft, _sent = lampang_reply(s)
+        ovec = s.world.ovec(f"ovec-i{draft}")
+        item = ovec.ok("GET", "/api/received")[0]["id"]
+        for actor in (s.b.account, s.b.staff["clerk"], s.a.staff["clerk"]):
+            not_found(actor, "GET", f"/api/received/{item}{suffix}")
+        assert ovec.get(f"/api/received/{item}{suffix}").status_code == 200
+
+    return check
+
+
+CASES.update(
+    {
+        ("GET", "/api/receipts/{receipt_id}/reply"): _reply_form,
+        ("POST", "/api/receipts/{receipt_id}/reply"): _start_reply,
+        ("GET", "/api/received"): _received,
+        ("GET", "/api/received/{item_id}"): _received_case(""),
+        ("GET", "/api/received/{item_id}/letter.pdf"): _received_case("/letter.pdf"),
+    }
+)
+
+
+def _ovec_director(s: Scene, name: str) -> tuple[Actor, int]:
+    from saraban.services import organisations
+    from saraban.storage.engine import session_scope
+
+    director = s.world.ovec(name)
+    with session_scope(s.world.engine, immediate=True) as db:
+        member = organisations.set_ovec_member(
+            db, username=name, role="director", position="เลขาธิการ กอศ.", by="test"
+        )
+    return director, member.id
+
+
+def _received_route_case(s: Scene) -> None:
+    draft, _sent = lampang_reply(s)
+    ovec = s.world.ovec(f"ovec-p{draft}")
+    _director, director_id = _ovec_director(s, f"dir-p{draft}")
+    item = ovec.ok("GET", "/api/received")[0]["id"]
+    url = f"/api/received/{item}"
+    plan = {"steps": [{"order": 1, "staff_id": director_id, "kind": "decision"}]}
+    for actor in (s.b.account, s.b.staff["clerk"], s.a.staff["clerk"]):
+        not_found(actor, "POST", f"{url}/route", json=plan)
+    # Lampang's acting director is no one of OVEC's.
+    foreign = {"steps": [{"order": 1, "staff_id": s.a.ids["acting"], "kind": "decision"}]}
+    assert ovec.post(f"{url}/route", json=foreign).status_code == 422
+    ovec.ok("POST", f"{url}/route", 201, json=plan)
+    assert ovec.post(f"{url}/route", json=plan).status_code == 409
+
+
+def _received_act_case(s: Scene) -> None:
+    draft, _sent = lampang_reply(s)
+    clerk = s.world.ovec(f"ovec-n{draft}")
+    clerk_id = next(
+        m["id"]
+        for m in clerk.ok("GET", "/api/organisation")["staff"]
+        if m["username"] == f"ovec-n{draft}"
+    )
+    director, director_id = _ovec_director(s, f"dir-n{draft}")
+    item = clerk.ok("GET", "/api/received")[0]["id"]
+    url = f"/api/received/{item}"
+    steps = [
+        {"order": 1, "staff_id": clerk_id, "kind": "note"},
+        {"order": 2, "staff_id": director_id, "kind": "decision"},
+    ]
+    clerk.ok("POST", f"{url}/route", 201, json={"steps": steps})
+    for actor in (s.b.staff["clerk"], s.a.staff["clerk"], s.a.staff["acting"]):
+        not_found(actor, "POST", f"{url}/notes", json={"summary": "x"})
+        not_found(actor, "POST", f"{url}/decision", json={"kind": "ทราบ"})
+    assert director.post(f"{url}/decision", json={"kind": "ทราบ"}).status_code == 409  # early
+    clerk.ok("POST", f"{url}/notes", 201, json={"summary": "วิทยาลัยรายงานแล้ว"})
+    assert clerk.post(f"{url}/notes", json={"summary": "x"}).status_code == 409  # twice
+    done = director.ok("POST", f"{url}/decision", 201, json={"kind": "ทราบ"})
+    assert done["status"] == "completed" and done["decision"] == "ทราบ"
+
+
+CASES.update(
+    {
+        ("POST", "/api/received/{item_id}/route"): _received_route_case,
+        ("POST", "/api/received/{item_id}/notes"): _received_act_case,
+        ("POST", "/api/received/{item_id}/decision"): _received_act_case,
+    }
+)

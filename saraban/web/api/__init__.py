@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter
 
-from saraban.web.api import auth, credentials, letters, mailout_jobs, ovec, staff
+from saraban.web.api import auth, credentials, drafts, letters, mailout_jobs, ovec, staff
 
 router = APIRouter()
 router.include_router(auth.router)
@@ -11,3 +11,4 @@ router.include_router(letters.router)
 router.include_router(ovec.router)
 router.include_router(credentials.router)
 router.include_router(mailout_jobs.router)
+router.include_router(drafts.router)

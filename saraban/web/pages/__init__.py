@@ -16,12 +16,14 @@ from fastapi.staticfiles import StaticFiles
 
 from saraban.web.pages import (
     auth,
+    compose,
     inbox,
     letter,
     mailout_jobs,
     ovec,
     ovec_colleges,
     receive,
+    received,
     route_forms,
     staff,
 )
@@ -49,5 +51,7 @@ def install_pages(app: FastAPI) -> None:
         ovec_colleges,
         mailout_jobs,
     ):
+        app.include_router(module.router)
+    for module in (compose, received):
         app.include_router(module.router)
     install_error_pages(app)

@@ -119,18 +119,14 @@ def letter_context(
     session: Session, who: Principal, receipt_id: int, settings: Settings
 ) -> dict[str, Any]:
     detail = endorsement.detail(session, who=who, receipt_id=receipt_id)
-    _, pdf = receipts.receipt_letter(
-        session, who=who, receipt_id=receipt_id, settings=settings
-    )
+    _, pdf = receipts.receipt_letter(session, who=who, receipt_id=receipt_id, settings=settings)
     staff = [
         a for a in accounts.list_staff(session, who=who) if a.active and a.kind == AccountKind.STAFF
     ]
     route = detail.route
     amendable = route.may_amend.get(who.account_id, []) if route and who.account_id else []
     entry = detail.receipt
-    check = receipts.receipt_signatures(
-        session, who=who, receipt_id=receipt_id, settings=settings
-    )
+    check = receipts.receipt_signatures(session, who=who, receipt_id=receipt_id, settings=settings)
     uploaded = entry.channel != ReceiptChannel.MAILOUT
     flags = [f for f in (entry.active_content or "").split(",") if f]
     return {

@@ -114,11 +114,14 @@ def nav_for(who: Principal | None) -> list[tuple[str, str]]:
             ("/ovec", "หนังสือเวียนที่ส่ง"),
             ("/ovec/tracking", "ติดตามสถานะ"),
             ("/ovec/jobs", "งานจัดทำหนังสือเวียน"),
+            ("/drafts", "หนังสือส่ง"),
+            ("/received", "หนังสือรับ"),
             ("/password", "เปลี่ยนรหัสผ่าน"),
         ]
     items = [("/inbox", "หนังสือเข้า")]
     if who.kind == SessionKind.COLLEGE or who.role in REGISTRAR_ROLES:
         items.append(("/receipts/new", "ลงรับหนังสือ"))
+    items.append(("/drafts", "หนังสือส่ง"))
     if who.kind == SessionKind.COLLEGE:
         items.append(("/staff", "บุคลากร"))
     else:

@@ -118,6 +118,8 @@ THAI_MONTHS = (
     "พฤศจิกายน",
     "ธันวาคม",
 )
+
+
 class BadDate(Invalid):
     """A date written wrongly; the message is for the user."""
 
