@@ -2,10 +2,13 @@
 colleges, or an uploaded roster), and how.
 
 A letter that carries the credential slip goes out as a mailout (bundles, slips, the print
-file, the manifest): :func:`_run_mailout` is the one place that calls the mailout service, so
-that it can become a background job without touching anything else. The letter goes as it
-was signed: its number is the one the dispatch register gave at signing (the mailout takes
-no other), its files are the draft's.
+file, the manifest) run as a background job (saraban.services.mailout_jobs): the request
+writes the mailout folder under the mailout directory (SARABAN_MAILOUT_DIR, as a mailout
+started from /ovec/jobs), records the job, hands it to its workers (:func:`_submit_mailout`)
+and answers at once with the job and its page, ``/ovec/jobs/{id}``; the draft is "sent" from
+then on. On SQLite the local worker of ``saraban serve`` runs it; on PostgreSQL ``saraban
+worker``. The letter goes as it was signed: its number is the one the dispatch register gave
+at signing (the mailout takes no other), its files are the draft's.
 """
 
 from __future__ import annotations
@@ -27,10 +30,10 @@ from saraban.domain.errors import Conflict, Invalid, NotFound
 from saraban.domain.principal import Principal
 from saraban.domain.roster import College as RosterCollege
 from saraban.domain.roster import parse_roster
-from saraban.services import drafts, organisations, replies
+from saraban.services import drafts, job_queue, mailout_jobs, organisations, replies
 from saraban.settings import Settings
 from saraban.storage.engine import session_scope
-from saraban.storage.models import College, Draft, Mailout, utcnow
+from saraban.storage.models import College, Draft, Mailout, MailoutJob, utcnow
 
 ROSTER_FIELDS = ("code", "name", "province", "email", "director_title")
 
@@ -49,11 +52,13 @@ class SendIn(BaseModel):
 class SendOut(BaseModel):
     draft_id: int
     reference: str | None
-    mailout_id: int | None = Field(description="a mailout's; None for a reply")
-    mailout_name: str | None
-    colleges: int
-    issued_now: int
-    pages: int
+    job_id: int | None = Field(
+        default=None,
+        description="the mailout job that sends it (GET /api/mailouts/{id}); None for a reply",
+    )
+    job_url: str | None = Field(default=None, description="the job's page: /ovec/jobs/{id}")
+    mailout_name: str | None = Field(default=None, description="the job's mailout")
+    colleges: int = Field(default=0, description="colleges in the roster it goes to")
     delivered_to: str | None = Field(default=None, description="a reply: the recipient")
     receipt_number: str | None = Field(default=None, description="a reply: its เลขรับ there")
 
@@ -98,14 +103,13 @@ def roster_csv(rows: list[RosterCollege]) -> str:
     return out.getvalue()
 
 
-def _send_folder(settings: Settings, org_id: int, draft: Draft) -> Path:
-    return (
-        settings.data_dir
-        / "drafts"
-        / f"org-{org_id}"
-        / "sends"
-        / f"letter-{draft.id}-v{draft.version}"
-    )
+def _mailout_base(settings: Settings) -> Path:
+    """The mailout directory, shared with every worker (as for mailouts started on the web)."""
+    return (settings.mailout_dir or settings.data_dir / "mailouts").resolve()
+
+
+def _send_folder(settings: Settings, draft: Draft) -> Path:
+    return _mailout_base(settings) / "inputs" / f"letter-{draft.id}-v{draft.version}"
 
 
 def _write_folder(
@@ -130,7 +134,7 @@ def _write_folder(
         )
     if org.kind != "ovec":
         raise Conflict("เฉพาะ สอศ. ส่งหนังสือพร้อมรหัสผ่าน / only OVEC sends credentials")
-    folder = _send_folder(settings, org.id or 0, draft)
+    folder = _send_folder(settings, draft)
     (folder / "files").mkdir(parents=True, exist_ok=True)
     for enclosure in letter_file.spec.enclosures:
         if enclosure.file is not None:
@@ -149,21 +153,14 @@ def _write_folder(
     return folder
 
 
-def _run_mailout(
-    folder: Path, engine: Engine, who: Principal, settings: Settings
-) -> tuple[int, str, int, int, int]:
-    """The existing mailout service, in this request (the one call to swap for a background
-    job): (mailout id, name, colleges, issued now, pages)."""
-    from saraban.services.mailouts import load_plan, run_mailout
-
-    plan = load_plan(folder)
-    result = run_mailout(
-        plan, folder / "out", engine, issued_by=who.actor, hashing=settings.hashing, jobs=1
-    )
-    with Session(engine) as session:
-        mailout = session.exec(select(Mailout).where(Mailout.name == result.name)).one()
-        assert mailout.id is not None
-        return mailout.id, mailout.name, result.colleges, result.issued_now, result.pages
+def _submit_mailout(folder: Path, engine: Engine, who: Principal, settings: Settings) -> MailoutJob:
+    """Record the mailout's job and hand it to its workers (the queue on PostgreSQL, the
+    local worker on SQLite): nothing of the mailout runs in this request."""
+    out = _mailout_base(settings) / "out" / folder.name
+    job, _ = mailout_jobs.submit(engine, folder, out, created_by=who.actor, roster=None)
+    assert job.id is not None
+    job_queue.start(engine, job.id)
+    return job
 
 
 def send(
@@ -175,7 +172,9 @@ def send(
     settings: Settings,
     roster: tuple[str, bytes] | None = None,
 ) -> SendOut:
-    """Send the signed letter. Safe to call again after a crash: the mailout resumes."""
+    """Send the signed letter: a reply at once; a letter with the credential slip as a mailout
+    job, submitted now and run by the workers (the answer names the job). Safe to call again
+    after a crash before the draft is marked sent: the job of the same name is given back."""
     with session_scope(engine, immediate=True) as session:
         draft = drafts.get(session, who=who, draft_id=draft_id)
         if draft.status == "sent":
@@ -190,24 +189,23 @@ def send(
         else:
             rows = _roster_of(session, data)
         folder = _write_folder(session, who, draft, rows, data.due_date, settings)
-    mailout_id, name, colleges, issued, pages = _run_mailout(folder, engine, who, settings)
+    job = _submit_mailout(folder, engine, who, settings)
     with session_scope(engine, immediate=True) as session:
         draft = drafts.get(session, who=who, draft_id=draft_id)
         if draft.status != "sent":
             draft.status = "sent"
             draft.updated_at = utcnow()
             session.add(draft)
-            event = {"mailout_id": mailout_id, "mailout": name, "colleges": colleges}
+            event = {"job_id": job.id, "mailout": job.name, "colleges": job.total}
             drafts.append_event(session, draft, who, "send", event)
         reference = draft.reference
     return SendOut(
         draft_id=draft_id,
         reference=reference,
-        mailout_id=mailout_id,
-        mailout_name=name,
-        colleges=colleges,
-        issued_now=issued,
-        pages=pages,
+        job_id=job.id,
+        job_url=f"/ovec/jobs/{job.id}",
+        mailout_name=job.name,
+        colleges=job.total,
     )
 
 
@@ -224,28 +222,35 @@ def _send_reply(session: Session, who: Principal, draft: Draft, settings: Settin
     return SendOut(
         draft_id=draft.id or 0,
         reference=draft.reference,
-        mailout_id=None,
-        mailout_name=None,
-        colleges=0,
-        issued_now=0,
-        pages=0,
         delivered_to=to.name,
         receipt_number=view.receipt_number,
     )
 
 
 def sent_file(engine: Engine, *, who: Principal, draft_id: int, name: str) -> Path:
-    """The mailout's print file or manifest of a sent letter."""
+    """The mailout's print file or manifest of a sent letter (once its job has made it)."""
     if name not in ("print-all.pdf", "manifest.csv"):
         raise NotFound(name)
     with Session(engine) as session:
         draft = drafts.get(session, who=who, draft_id=draft_id)
         for event in reversed(drafts.events_of(session, draft_id)):
             if event.kind == "send":
-                mailout = session.get(Mailout, event.payload["mailout_id"])
-                if mailout is None:
+                out_dir = _out_dir_of(session, event.payload)
+                if out_dir is None:
                     break
-                path = Path(mailout.out_dir) / name
+                path = out_dir / name
                 if path.is_file():
                     return path
         raise NotFound(f"draft {draft.id} has no {name}")
+
+
+def _out_dir_of(session: Session, payload: dict[str, object]) -> Path | None:
+    """Where a send event's mailout writes: its job's (or, sent before jobs, its mailout's)."""
+    job_id, mailout_id = payload.get("job_id"), payload.get("mailout_id")
+    if isinstance(job_id, int):
+        job = session.get(MailoutJob, job_id)
+        return Path(job.out_dir) if job is not None else None
+    if isinstance(mailout_id, int):
+        mailout = session.get(Mailout, mailout_id)
+        return Path(mailout.out_dir) if mailout is not None else None
+    return None

@@ -1,10 +1,12 @@
 """Sending from the web over the JSON API: OVEC composes the seed circular (every part), sends
 it up, the signer signs it (its ว number from the dispatch register), and OVEC sends it to the
 colleges of an uploaded roster: a roster with a bad row sends nothing and names the row; the
-colleges find it in their inbox, numbered as signed, and log in with their slips' passwords."""
+answer is the mailout job at once, run by a real ``saraban worker``; then the colleges find
+it in their inbox, numbered as signed, and log in with their slips' passwords."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from sqlmodel import Session, select
@@ -13,6 +15,7 @@ from saraban.services import organisations
 from saraban.storage.engine import session_scope
 from saraban.storage.models import Account, DispatchEntry, Mailout
 from tests.support.drafts import SEED, SEED_ENCLOSURE, SIGNER, seed_compose
+from tests.support.jobs import running_worker, wait_for_job
 from tests.support.mailouts import slip_credentials
 from tests.support.service import Actor, World
 
@@ -53,7 +56,7 @@ def signed_seed(world: World) -> tuple[Actor, Actor, int]:
     return clerk, signer, draft
 
 
-def test_the_signed_seed_circular_sent_to_an_uploaded_roster(world: World) -> None:
+def test_the_signed_seed_circular_sent_to_an_uploaded_roster(world: World, tmp_path: Path) -> None:
     clerk, _signer, draft = signed_seed(world)
     send = f"/api/drafts/{draft}/send/roster"
     bad = _roster(10, 2) + "135201650,วิทยาลัยที่รหัสขาด,ลำปาง,,\n"
@@ -62,12 +65,20 @@ def test_the_signed_seed_circular_sent_to_an_uploaded_roster(world: World) -> No
     with Session(world.engine) as s:
         assert s.exec(select(Mailout).where(Mailout.name.startswith("letter-"))).all() == []
     good = _roster(10, 2).encode("utf-8-sig")
-    out = clerk.ok("POST", send, files={"roster": ("roster.csv", good, "text/csv")})
-    assert (out["colleges"], out["issued_now"], out["reference"]) == (2, 2, "ศธ 0603/ว 1")
-    again = clerk.post(send, files={"roster": ("roster.csv", good, "text/csv")})
-    assert again.status_code == 409
+    log = tmp_path / "worker.log"
+    with running_worker(world.engine.url.render_as_string(hide_password=False), log):
+        started = time.monotonic()
+        out = clerk.ok("POST", send, files={"roster": ("roster.csv", good, "text/csv")})
+        assert time.monotonic() - started < 30  # answered with the job, not after the mailout
+        assert (out["colleges"], out["reference"]) == (2, "ศธ 0603/ว 1")
+        assert out["job_url"] == f"/ovec/jobs/{out['job_id']}"
+        assert clerk.ok("GET", f"/api/drafts/{draft}")["draft"]["status"] == "sent"
+        again = clerk.post(send, files={"roster": ("roster.csv", good, "text/csv")})
+        assert again.status_code == 409
+        job = wait_for_job(lambda: clerk.ok("GET", f"/api/mailouts/{out['job_id']}"), log=log)
+    assert (job["state"], job["total"], job["done"], job["errors"]) == ("finished", 2, 2, [])
     with Session(world.engine) as s:
-        mailout = s.get(Mailout, out["mailout_id"])
+        mailout = s.get(Mailout, job["mailout_id"])
         assert mailout is not None and mailout.reference == "ศธ 0603/ว 1"
         entries = s.exec(select(DispatchEntry).where(DispatchEntry.register_name == "สอศ.")).all()
         assert [e.reference for e in entries if e.kind == "circular"].count("ศธ 0603/ว 1") == 1

@@ -232,7 +232,8 @@ def send(
     draft_id: DraftId, body: SendIn, who: ActiveUser, engine: EngineDep, settings: SettingsDep
 ) -> SendOut:
     """Send the signed letter to the colleges named, a province's or all (a letter with the
-    credential slip goes as a mailout: bundles, slips, the print file)."""
+    credential slip goes as a mailout job: the answer names it at once; follow it at
+    GET /api/mailouts/{job_id})."""
     return sending.send(engine, who=who, draft_id=draft_id, data=body, settings=settings)
 
 
@@ -263,7 +264,8 @@ def send_to_roster(
     responses={**NOT_YOURS, 200: {"content": {"application/pdf": {}}}},
 )
 def print_file(draft_id: DraftId, who: ActiveUser, engine: EngineDep) -> Response:
-    """The sent mailout's print file (every college's bundle, each from an odd page)."""
+    """The sent mailout's print file (every college's bundle, each from an odd page), once
+    its job has finished (404 before)."""
     path = sending.sent_file(engine, who=who, draft_id=draft_id, name="print-all.pdf")
     return Response(path.read_bytes(), media_type="application/pdf")
 

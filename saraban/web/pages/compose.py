@@ -612,8 +612,8 @@ async def send_post(
             done = f"ส่งหนังสือ {out.reference} ถึง{out.delivered_to}แล้ว เลขรับ {out.receipt_number}"
             return redirect(f"/drafts/{draft_id}", done)
         return redirect(
-            f"/drafts/{draft_id}",
-            f"ส่งหนังสือ {out.reference} ถึงสถานศึกษา {out.colleges} แห่งแล้ว",
+            out.job_url or f"/drafts/{draft_id}",
+            f"ส่งหนังสือ {out.reference} ถึงสถานศึกษา {out.colleges} แห่ง: กำลังจัดทำ",
         )
     with Session(engine) as db:
         context = _draft_context(db, who, draft_id, settings)
