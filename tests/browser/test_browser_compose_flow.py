@@ -1,7 +1,8 @@
 """Sending from the web in a real browser (Debian's chromium): an OVEC clerk composes the seed
 circular with every part (an uploaded enclosure, the QR sheet, the credential slip) and
 watches the preview follow the typing; the draft goes up for signature; the acting signer
-signs and the letter gets its ว number; OVEC sends it to the example colleges; a college logs
+signs and the letter gets its ว number; OVEC sends it to the example colleges (a mailout job,
+run by a real ``saraban worker``: the clerk follows its page until it has finished); a college logs
 in with the password on its slip, registers the letter and routes it to a decision (today's
 flow).
 
@@ -44,6 +45,7 @@ from tests.support.browser import (
     unlabelled_fields,
 )
 from tests.support.drafts import ON_BEHALF_OF, SEED_ENCLOSURE, SIGNER, seed_qr, seed_raw
+from tests.support.jobs import running_worker, wait_for_job
 from tests.support.mailouts import make_folder, slip_credentials
 
 OVEC_DIRECTOR = ("secgen", "เลขาธิการคณะกรรมการการอาชีวศึกษา")
@@ -87,7 +89,9 @@ def test_compose_sign_send_receive_in_the_browser(browser: Browser, tmp_path: Pa
     raw, qr = seed_raw(), seed_qr()
     subject = raw["subject"]
 
-    with live_server(app) as base:
+    worker_log = tmp_path / "worker.log"
+    db_url = engine.url.render_as_string(hide_password=False)
+    with running_worker(db_url, worker_log), live_server(app) as base:
         # --- OVEC's clerk composes the seed circular ---------------------------------------
         clerk = new_page(browser, base)
         log_in(clerk, OVEC_USER, OVEC_PASSWORD)
@@ -173,10 +177,22 @@ def test_compose_sign_send_receive_in_the_browser(browser: Browser, tmp_path: Pa
         assert unlabelled_fields(clerk) == []
         screenshot(clerk, "c05-signed-send")
         send.get_by_role("button", name="ส่งหนังสือ").click()
+        # The answer is the mailout job's page at once; the worker makes the bundles.
+        clerk.wait_for_url("**/ovec/jobs/*")
         expect(clerk.get_by_role("status")).to_contain_text(
-            "ส่งหนังสือ ศธ 0603/ว 1 ถึงสถานศึกษา 3 แห่งแล้ว"
+            "ส่งหนังสือ ศธ 0603/ว 1 ถึงสถานศึกษา 3 แห่ง: กำลังจัดทำ"
         )
+        job_id = int(clerk.url.rstrip("/").rsplit("/", 1)[1])
+        job = wait_for_job(
+            lambda: clerk.request.get(f"{base}/api/mailouts/{job_id}").json(), log=worker_log
+        )
+        assert (job["state"], job["done"], job["total"]) == ("finished", 3, 3), job
+        clerk.reload()
+        expect(clerk.locator("#job-state")).to_have_attribute("data-state", "finished")
+        assert clerk.locator("#job-done").inner_text() == "3"
         screenshot(clerk, "c06-sent")
+        clerk.goto(draft_url)
+        expect(clerk.get_by_role("heading", name="ส่งแล้ว")).to_be_visible()
         log_out(clerk)
 
         # --- Lampang, with the password on its slip, receives and routes it -----------------
