@@ -107,6 +107,9 @@ def test_a_reply_signed_with_the_signers_own_key_through_the_api(
         item = ovec.ok("GET", "/api/received")[0]["id"]
         delivered = ovec.get(f"/api/received/{item}/letter.pdf").content
         assert delivered == letter
+        shown = ovec.get(f"/received/{item}")
+        assert shown.status_code == 200, shown.text
+        assert "ลายมือชื่อดิจิทัลถูกต้อง" in shown.text
     logged = "\n".join(r.getMessage() + repr(r.args) for r in caplog.records)
     assert PASSPHRASE not in logged
     assert PASSPHRASE.encode() not in _database_bytes(world.engine, db_url)
