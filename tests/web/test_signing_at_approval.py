@@ -150,3 +150,34 @@ def test_approval_without_a_key_stays_unsigned(trusting_site: Site) -> None:
     assert "ลงนามแล้ว: เลขที่หนังสือ ศธ 0603/ว 1" in signed.text
     letter = signer.get(f"/api/drafts/{draft_id}/letter.pdf").content
     assert signatures.verdicts_of(letter, site.settings) == []
+
+
+def test_approval_without_a_key_is_signed_with_the_organisations_seal(
+    engine: Engine, mailout_run: MailoutRun, tmp_path: Path, pki: TestPKI, nss_db: str
+) -> None:
+    copy_template(mailout_run, engine)
+    seal = tmp_path / "seal.p12"
+    seal.write_bytes(pki.p12_with("signer", PASSPHRASE))
+    seal.chmod(0o600)
+    settings = service_settings(
+        tmp_path / "data",
+        trust_dir=pki.write_trust_store(tmp_path / "ca"),
+        seal_file=seal,
+        seal_passphrase=PASSPHRASE,
+    )
+    with ExitStack() as stack:
+        world = World(create_app(settings, engine), engine, settings, mailout_run, stack)
+        s = scene_of(world)
+        s.a.account.ok("PATCH", "/api/organisation", json={"agency_code": "ศธ 0656.12"})
+        clerk, acting = s.a.staff["clerk"], s.a.staff["acting"]
+        form = clerk.ok("GET", f"/api/receipts/{s.receipt}/reply")
+        body = {**form, "body": "วิทยาลัยได้ดำเนินการแล้ว", "signer_id": s.a.ids["acting"]}
+        draft = clerk.ok("POST", f"/api/receipts/{s.receipt}/reply", 201, json=body)["id"]
+        clerk.ok("POST", f"/api/drafts/{draft}/submit", json={"to_id": s.a.ids["acting"]})
+        acting.ok("POST", f"/api/drafts/{draft}/approve")
+        letter = clerk.get(f"/api/drafts/{draft}/letter.pdf").content
+        _valid_and_trusted(letter, settings, nss_db, tmp_path)
+        detail = clerk.ok("GET", f"/api/drafts/{draft}")
+        approve = next(e for e in detail["events"] if e["kind"] == "approve")
+        assert PASSPHRASE not in str(detail)
+        assert approve is not None
