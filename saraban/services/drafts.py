@@ -42,7 +42,7 @@ from saraban.domain.errors import Conflict, Invalid, NotFound, PayloadTooLarge
 from saraban.domain.principal import Principal
 from saraban.domain.vocabulary import bangkok_today
 from saraban.files import write_atomically
-from saraban.services import audit, dispatch, organisations, previews
+from saraban.services import audit, dispatch, organisations, previews, signatures
 from saraban.settings import Settings
 from saraban.storage.models import (
     CleanStr,
@@ -779,6 +779,10 @@ def letter_pdf(session: Session, *, who: Principal, draft_id: int, settings: Set
     org = organisations.get(session, draft.organisation_id)
     row = version_row(session, draft)
     number = _number_of(draft) if draft.approved_version == row.version else None
+    if number is not None and draft.status in ("approved", "sent"):
+        signed = signed_path(settings, draft)
+        if signed.exists():
+            return signed.read_bytes()
     letter_file = parse(row.letter_toml, org, settings)
     return render_letter(letter_for(letter_file, sample_recipient(session, org), number))
 
@@ -940,11 +944,38 @@ def recipients_text(draft: Draft, letter: LetterFile) -> str:
     return letter.spec.to if "{" not in letter.spec.to else "ตามบัญชีแนบท้าย"
 
 
-def approve(session: Session, *, who: Principal, draft_id: int, settings: Settings) -> Draft:
+def signed_path(settings: Settings, draft: Draft) -> Path:
+    """Where the approved version's digitally signed PDF is kept (the letter delivered)."""
+    return (
+        settings.data_dir
+        / "drafts"
+        / f"org-{draft.organisation_id}"
+        / "signed"
+        / f"draft-{draft.id}-v{draft.approved_version}.pdf"
+    )
+
+
+def approve(
+    session: Session,
+    *,
+    who: Principal,
+    draft_id: int,
+    settings: Settings,
+    personal_p12: bytes | None = None,
+    passphrase: str | None = None,
+) -> Draft:
     """Signed (ลงนาม) by its signer: now, and only now, the dispatch register gives the
-    letter its number; the signed version is fixed."""
+    letter its number; the signed version is fixed. With ``personal_p12`` (and its
+    ``passphrase``, used for this call only, never kept) or else the organisation's seal if
+    configured, the numbered letter is signed with PAdES, dated the approval day, and those
+    bytes are the letter delivered. A key that does not open is Invalid naming the field
+    ``p12`` before anything changes."""
     draft = _locked(session, who, draft_id)
     rules.may_approve(state_of(session, draft), _actor_id(who))
+    chosen = signatures.signing_key_for(
+        settings, personal_p12=personal_p12, passphrase=passphrase, key_name="p12"
+    )
+    del passphrase
     org = organisations.get(session, draft.organisation_id)
     row = version_row(session, draft)
     letter_file = parse(row.letter_toml, org, settings)
@@ -970,7 +1001,29 @@ def approve(session: Session, *, who: Principal, draft_id: int, settings: Settin
     draft.approved_version = draft.version
     draft.dispatch_entry_id = entry.id
     draft.reference = entry.reference
-    _append(session, draft, who, "approve", {"reference": entry.reference})
+    signed_with = None
+    if chosen is not None:
+        key, kind = chosen
+        number = _number_of(draft)
+        letter = letter_for(letter_file, sample_recipient(session, org), number)
+        store = signatures.trust_store(settings)
+        signed = signatures.sign_with(
+            letter,
+            key,
+            kind,
+            timestamp_url=settings.timestamp_url,
+            trust_roots=store.roots if store.fingerprint is not None else None,
+        )
+        write_atomically(signed_path(settings, draft), signed.pdf, private=True, make_folder=True)
+        signed_with = {
+            "key": kind,
+            "signer": signed.signer,
+            "sha256": hashlib.sha256(signed.pdf).hexdigest(),
+        }
+    payload: dict[str, Any] = {"reference": entry.reference}
+    if signed_with is not None:
+        payload["signed"] = signed_with
+    _append(session, draft, who, "approve", payload)
     return draft
 
 

@@ -20,8 +20,9 @@ from saraban.domain.numbering import receipt_number
 from saraban.domain.principal import Principal
 from saraban.domain.vocabulary import thai_date, year_be
 from saraban.files import write_atomically
-from saraban.services import audit, drafts, organisations
+from saraban.services import audit, drafts, organisations, signatures
 from saraban.services.drafts import ComposeIn
+from saraban.services.signatures import SignatureCheckPublic
 from saraban.settings import Settings
 from saraban.storage.counters import next_number
 from saraban.storage.models import (
@@ -134,6 +135,17 @@ def deliver(session: Session, *, who: Principal, draft: Draft, settings: Setting
     )
     session.add(row)
     session.flush()
+    verdicts = signatures.verdicts_of(pdf, settings)
+    if to.college_code is not None:  # a check is stored per college (OVEC's: shown live)
+        signatures.record_check(
+            session,
+            actor=who.actor,
+            college_code=to.college_code,
+            sha256=digest,
+            verdicts=verdicts,
+            settings=settings,
+            subject=f"org_receipt:{row.id}",
+        )
     audit.record(
         session,
         "letter_delivered",
@@ -145,6 +157,7 @@ def deliver(session: Session, *, who: Principal, draft: Draft, settings: Setting
             "to": to.id,
             "receipt_number": receipt_number(number, year),
             "sha256": digest,
+            "signatures": signatures.overall(verdicts),
         },
     )
     return row
@@ -187,3 +200,16 @@ def get(session: Session, *, who: Principal, item_id: int) -> OrgReceipt:
 def letter_pdf(session: Session, *, who: Principal, item_id: int, settings: Settings) -> bytes:
     row = get(session, who=who, item_id=item_id)
     return (settings.data_dir / row.file_path).read_bytes()
+
+
+def signature_check(
+    session: Session, *, who: Principal, item_id: int, settings: Settings
+) -> SignatureCheckPublic:
+    """The delivered letter's digital signatures: the check stored at delivery for a college,
+    else one made now against the configured trust store."""
+    row = get(session, who=who, item_id=item_id)
+    pdf = (settings.data_dir / row.file_path).read_bytes()
+    org = organisations.get(session, row.organisation_id)
+    if org.college_code is not None:
+        return signatures.check_of(session, org.college_code, row.file_sha256, pdf, settings)
+    return signatures.live_check(pdf, settings)

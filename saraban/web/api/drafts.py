@@ -221,9 +221,29 @@ def send_back(draft_id: DraftId, body: ReturnIn, who: ActiveUser, db: SessionDep
 
 
 @router.post("/drafts/{draft_id}/approve", responses=NOT_YOURS)
-def approve(draft_id: DraftId, who: ActiveUser, db: SessionDep, settings: SettingsDep) -> DraftView:
-    """Signed (ลงนาม) by its signer, in turn: the dispatch register gives its number now."""
-    draft = drafts.approve(db, who=who, draft_id=draft_id, settings=settings)
+def approve(
+    draft_id: DraftId,
+    who: ActiveUser,
+    db: SessionDep,
+    settings: SettingsDep,
+    p12: Annotated[
+        UploadFile | None,
+        File(description="the signer's own PKCS#12 key (used for this request only)"),
+    ] = None,
+    passphrase: Annotated[str | None, Form(description="the key's passphrase")] = None,
+) -> DraftView:
+    """Signed (ลงนาม) by its signer, in turn: the dispatch register gives its number now. With
+    ``p12`` (multipart, with ``passphrase``) or the organisation's seal, the letter is signed
+    with PAdES; neither the key nor its passphrase is kept."""
+    key = _read(p12, settings.max_upload_bytes) if p12 is not None and p12.filename else None
+    draft = drafts.approve(
+        db,
+        who=who,
+        draft_id=draft_id,
+        settings=settings,
+        personal_p12=key,
+        passphrase=passphrase if key is not None else None,
+    )
     return drafts.draft_view(db, draft)
 
 

@@ -532,11 +532,28 @@ def return_post(draft_id: DraftId, who: PageUser, db: SessionDep, form: CheckedF
 
 
 @router.post("/drafts/{draft_id}/approve")
-def approve_post(
+async def approve_post(
     draft_id: DraftId, who: PageUser, db: SessionDep, settings: SettingsDep, form: CheckedForm
 ) -> Response:
+    upload = form.get("p12")
+    key = None
+    if isinstance(upload, UploadFile) and upload.filename:
+        key = await upload.read(settings.max_upload_bytes + 1)
+        if len(key) > settings.max_upload_bytes:
+            return redirect(f"/drafts/{draft_id}", "ลงนามไม่สำเร็จ: p12: แฟ้มกุญแจใหญ่เกินไป")
     try:
-        draft = drafts.approve(db, who=who, draft_id=draft_id, settings=settings)
+        draft = await run_in_threadpool(
+            drafts.approve,
+            db,
+            who=who,
+            draft_id=draft_id,
+            settings=settings,
+            personal_p12=key,
+            passphrase=text(form, "passphrase") if key is not None else None,
+        )
+    except Invalid as exc:
+        field = f"{exc.field}: " if exc.field else ""
+        return redirect(f"/drafts/{draft_id}", f"ลงนามไม่สำเร็จ: {field}{thai_part(exc.message)}")
     except Refused as exc:
         return _route_error(exc, draft_id)
     return redirect(f"/drafts/{draft_id}", f"ลงนามแล้ว: เลขที่หนังสือ {draft.reference}")

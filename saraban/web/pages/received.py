@@ -19,6 +19,7 @@ from saraban.settings import Settings
 from saraban.web.deps import CheckedForm, PageUser, SessionDep, SettingsDep
 from saraban.web.pages.render import page, redirect
 from saraban.web.pages.route_forms import decision_from, note_from, plan_from, refusal_message
+from saraban.web.pages.signatures import check_view
 
 router = APIRouter(include_in_schema=False)
 ItemId = Annotated[int, Path(ge=1, le=2_147_483_647)]
@@ -53,6 +54,7 @@ def received_page(
         "my_step": my_step,
         "orders": ORDERS,
         "error": error,
+        "sig": check_view(replies.signature_check(db, who=who, item_id=item_id, settings=settings)),
     }
     return page(request, "received_item.html", context, who=who, status_code=status_code)
 
