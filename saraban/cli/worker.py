@@ -11,23 +11,31 @@ from saraban.cli.console import err
 
 def worker(
     concurrency: Annotated[
-        int, typer.Option(min=1, max=256, help="Worker processes (one per core).")
+        int,
+        typer.Option(
+            min=1,
+            max=256,
+            metavar="N",
+            help="How many worker processes to run (1-256; one per core suits).",
+        ),
     ] = 1,
 ) -> None:
-    """Run queued mailout jobs until stopped (Ctrl-C or SIGTERM: each process finishes the
-    chunk at hand; one killed outright has its chunk retried by another worker).
+    """Run queued mailout jobs until stopped.
 
-    On PostgreSQL, start it on as many machines as you like: each reaches the database
-    (DATABASE_URL) and the mailout directory (SARABAN_MAILOUT_DIR, the same files at the same
-    path on every machine). On SQLite it runs the jobs one after another on this machine, as
-    ``saraban serve`` does by itself."""
+    Ctrl-C or SIGTERM stops it: each process finishes the chunk at hand; one killed outright
+    has its chunk retried by another worker. On PostgreSQL, start it on as many machines as
+    you like: each reaches the database (DATABASE_URL) and the mailout directory
+    (SARABAN_MAILOUT_DIR, the same files at the same path on every machine). On SQLite it
+    runs the jobs one after another on this machine, as saraban serve does by itself.
+    """
     import multiprocessing
 
+    from saraban.cli.database import open_db
     from saraban.services import job_queue, local_worker
-    from saraban.storage.engine import database_url, open_database
+    from saraban.storage.engine import database_url
 
     url = database_url()
-    engine = open_database(url)  # migrated to head once, before any process starts
+    engine = open_db()  # migrated to head once, before any process starts; never a new file
     postgresql = engine.dialect.name == "postgresql"
     engine.dispose()
     if not postgresql:
