@@ -63,6 +63,9 @@ def serve(url: str, *, jobs: int | None = None, stop: Callable[[], bool] = lambd
     """Run jobs until ``stop()`` or SIGTERM/SIGINT (the chunk workers are stopped with it)."""
 
     def on_term(signum: int, frame: object) -> None:
+        # The server's terminate() and the parent-death signal can both arrive: a second
+        # SIGTERM during the clean-up below would interrupt it with a traceback.
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         raise SystemExit(143)
 
     signal.signal(signal.SIGTERM, on_term)

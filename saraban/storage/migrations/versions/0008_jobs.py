@@ -71,6 +71,33 @@ def downgrade() -> None:
     op.drop_index("ix_mailout_job_name", table_name="mailout_job")
     op.drop_table("mailout_job")
     if op.get_bind().dialect.name == "postgresql":
-        # Its tables; its functions and types stay (harmless, and recreated by upgrade).
+        # Its tables, then its functions and types (the tables' row types went with them):
+        # upgrade creates them all again (CREATE TYPE has no IF NOT EXISTS), so nothing of
+        # procrastinate's may stay behind.
         for table in PROCRASTINATE_TABLES:
             op.execute(f"DROP TABLE IF EXISTS {table} CASCADE")
+        op.execute(_DROP_PROCRASTINATE_OBJECTS)
+
+
+_DROP_PROCRASTINATE_OBJECTS = """
+DO $$
+DECLARE r record;
+BEGIN
+    FOR r IN
+        SELECT p.oid::regprocedure AS signature FROM pg_proc p
+        JOIN pg_namespace n ON n.oid = p.pronamespace
+        WHERE n.nspname = current_schema() AND p.proname LIKE 'procrastinate%'
+    LOOP
+        EXECUTE 'DROP FUNCTION IF EXISTS ' || r.signature || ' CASCADE';
+    END LOOP;
+    FOR r IN
+        SELECT t.typname FROM pg_type t
+        JOIN pg_namespace n ON n.oid = t.typnamespace
+        WHERE n.nspname = current_schema() AND t.typname LIKE 'procrastinate%'
+            AND t.typtype IN ('e', 'd', 'c')
+    LOOP
+        EXECUTE 'DROP TYPE IF EXISTS ' || quote_ident(r.typname) || ' CASCADE';
+    END LOOP;
+END
+$$;
+"""
