@@ -77,7 +77,7 @@ def login(
     name = passwords.normalise_username(username)
     known = throttle.device_ok(settings.secret, name, device, utcnow())
     budget = passwords.limits_for(settings, name, client.address, known_device=known)
-    target = passwords.attempt(engine, budget, name, utcnow())
+    target = passwords.attempt(engine, settings, budget, name, utcnow())
     try:
         ok, new_hash = passwords.check(settings, password, target)
     except BaseException:
@@ -160,7 +160,7 @@ def change_password(
         raise Invalid("new_password", "must differ from the current password")
     # Logged in already: the account-wide budget is not this session's to spend.
     budget = passwords.limits_for(settings, who.username, client.address, known_device=True)
-    target = passwords.attempt(engine, budget, who.username, utcnow())
+    target = passwords.attempt(engine, settings, budget, who.username, utcnow())
     try:
         ok, _ = passwords.check(settings, current, target)
         new_hash = passwords.make_hash(settings.hashing, new) if ok else ""

@@ -435,7 +435,7 @@ def verify(
     name = passwords.normalise_username(code)
     # e-MVS's budgets are its own (scope ``emvs``): its checks never lock the web's logins.
     budget = passwords.limits_for(settings, name, client.address, scope=throttle.EMVS)
-    target = passwords.attempt(engine, budget, name, utcnow(), colleges_only=True)
+    target = passwords.attempt(engine, settings, budget, name, utcnow(), colleges_only=True)
     try:
         ok, new_hash = passwords.check(settings, password, target)
     except BaseException:

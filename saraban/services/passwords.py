@@ -116,6 +116,19 @@ class Budget:
     pair: str
 
 
+def _limit(settings: Settings, free: int) -> throttle.Limit:
+    return throttle.Limit(
+        free,
+        settings.max_lock_seconds,
+        settings.forget_failures_seconds,
+        settings.first_lock_seconds,
+    )
+
+
+def _bucket(settings: Settings) -> throttle.Bucket:
+    return throttle.Bucket(settings.account_burst_failures, settings.account_refill_seconds)
+
+
 def limits_for(
     settings: Settings,
     username: str,
@@ -127,27 +140,38 @@ def limits_for(
     """The budgets of ``username`` tried from ``address`` in ``scope`` (``login`` or
     ``emvs``): the pair's, the address's and the account's; or, for a device that proved a
     right password before (its device cookie, or a live session), a pair budget of its own."""
-
-    def limit(free: int) -> throttle.Limit:
-        return throttle.Limit(
-            free,
-            settings.max_lock_seconds,
-            settings.forget_failures_seconds,
-            settings.first_lock_seconds,
-        )
-
     if known_device:  # a budget of its own, even behind the attacker's address (one NAT)
         pair = throttle.pair_key(scope, username, f"{address}|device")
-        return Budget({pair: limit(settings.account_free_failures)}, pair)
+        return Budget({pair: _limit(settings, settings.account_free_failures)}, pair)
     pair = throttle.pair_key(scope, username, address)
     rules: dict[str, throttle.Rule] = {
-        pair: limit(settings.account_free_failures),
-        throttle.address_key(scope, address): limit(settings.address_free_failures),
-        throttle.account_key(scope, username): throttle.Bucket(
-            settings.account_burst_failures, settings.account_refill_seconds
-        ),
+        pair: _limit(settings, settings.account_free_failures),
+        throttle.address_key(scope, address): _limit(settings, settings.address_free_failures),
+        throttle.account_key(scope, username): _bucket(settings),
     }
     return Budget(rules, pair)
+
+
+def rule_of_key(settings: Settings, key: str) -> throttle.Rule | None:
+    """The rule a stored throttle key is judged by, from its kind (``SCOPE:KIND:...``), as
+    :func:`limits_for` made it; None for a key of no known kind (never swept)."""
+    kind = key.split(":", 2)[1] if key.count(":") >= 2 else ""
+    if kind == "pair":
+        return _limit(settings, settings.account_free_failures)
+    if kind == "addr":
+        return _limit(settings, settings.address_free_failures)
+    if kind == "user":
+        return _bucket(settings)
+    return None
+
+
+sweep_cursor = throttle.SweepCursor()
+
+
+def sweep(engine: Engine, settings: Settings, cursor: throttle.SweepCursor) -> int:
+    """One bounded sweep of the throttle's harmless rows, in a transaction of its own."""
+    with session_scope(engine, immediate=True) as session:
+        return throttle.sweep(session, lambda key: rule_of_key(settings, key), utcnow(), cursor)
 
 
 def college_open(session: Session, code: str) -> bool:
@@ -186,6 +210,7 @@ BUSY_POLL_SECONDS = 0.02
 
 def attempt(
     engine: Engine,
+    settings: Settings,
     budget: Budget,
     username: str,
     now: datetime,
@@ -195,7 +220,10 @@ def attempt(
     """Transaction 1: the throttle's word, then the hash to check (None: no such login).
 
     The attempt is then in flight on its keys: end it with :func:`failed`, :func:`succeeded`
-    or :func:`released`. While attempts in flight fill a key's budget, it waits for them."""
+    or :func:`released`. While attempts in flight fill a key's budget, it waits for them.
+    Every ``throttle.SWEEP_EVERY``-th attempt first sweeps the throttle's harmless rows."""
+    if sweep_cursor.due():
+        sweep(engine, settings, sweep_cursor)
     rules = budget.rules
     deadline = time.monotonic() + BUSY_WAIT_SECONDS
     pause = BUSY_POLL_SECONDS

@@ -43,6 +43,16 @@ A locked key is answered after one read that takes no lock and counts nothing: a
 attempts on a locked key costs the server one indexed read each. A right password resets its
 pair budget; failures are otherwise forgotten ``forget_failures_seconds`` after the last one,
 unless a lock is still running.
+
+**Rows that no longer hold anything are swept** (:func:`sweep`), so that an attacker rotating
+usernames or addresses cannot grow the table without bound: a row goes once it carries no
+state (no lock in force, its failures forgotten or leaked away, nothing in flight), which is
+exactly a row that :func:`_ensure_rows` would make afresh. Every ``SWEEP_EVERY``-th attempt in
+a process sweeps, in a transaction of its own, at most ``SWEEP_BATCH`` rows read by key from
+where the previous sweep stopped (a cursor walking the primary key round), so a sweep reads a
+bounded slice whatever the table's size and every row is looked at in turn. The rows are
+locked while judged (on PostgreSQL, skipping those an attempt holds): a row that an attempt
+changes is never judged on a stale copy, and an attempt never waits for a sweep.
 """
 
 from __future__ import annotations
@@ -50,15 +60,16 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import itertools
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.dialects import postgresql as pg_dialect
 from sqlalchemy.dialects import sqlite as sqlite_dialect
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, delete, select
 
 from saraban.storage.models import LoginThrottle
 
@@ -66,6 +77,8 @@ LOGIN = "login"
 EMVS = "emvs"
 BUSY = "#busy"
 STALE_SECONDS = 60
+SWEEP_EVERY = 64
+SWEEP_BATCH = 500
 
 
 @dataclass(frozen=True)
@@ -188,15 +201,20 @@ def _ensure_rows(session: Session, keys: Sequence[str]) -> None:
 
 def _locked(session: Session, keys: Iterable[str]) -> dict[str, LoginThrottle]:
     wanted = sorted({*keys, *(key + BUSY for key in keys)})  # one order: no deadlock
-    _ensure_rows(session, wanted)
     query = (
         select(LoginThrottle)
         .where(col(LoginThrottle.key).in_(wanted))
         .order_by(col(LoginThrottle.key))
         .with_for_update()
     )
-    rows = session.exec(query.execution_options(populate_existing=True))
-    return {row.key: row for row in rows}
+    while True:
+        _ensure_rows(session, wanted)
+        rows = session.exec(query.execution_options(populate_existing=True))
+        found = {row.key: row for row in rows}
+        # A sweep may delete a harmless row between the insert that found it there and the
+        # select (PostgreSQL, read committed): make it afresh, as the sweep's rule allows.
+        if len(found) == len(wanted):
+            return found
 
 
 def _in_flight(row: LoginThrottle, now: datetime) -> int:
@@ -294,3 +312,60 @@ def succeeded(
         row.locked_until = None
     session.add_all(rows.values())
     session.flush()
+
+
+# --------------------------------------------------------------------------- #
+# The sweep: rows that hold nothing any more
+# --------------------------------------------------------------------------- #
+
+
+def harmless(row: LoginThrottle, rule: Rule | None, now: datetime) -> bool:
+    """Whether ``row`` carries no state: deleting it changes no decision (``rule`` is the
+    rule its key is judged by; None for an in-flight row, and a key of no known rule)."""
+    if row.locked_until is not None and row.locked_until > now:
+        return False
+    if row.key.endswith(BUSY):
+        return _in_flight(row, now) == 0
+    return rule is not None and rule.current(row, now) == 0
+
+
+class SweepCursor:
+    """Where the next sweep of this process starts: the last key it looked at."""
+
+    def __init__(self, every: int = SWEEP_EVERY) -> None:
+        self.after = ""
+        self._every = every
+        self._attempts = itertools.count(1)  # next() is atomic: threads share a cursor
+
+    def due(self) -> bool:
+        """Counts an attempt; true every ``every``-th."""
+        return next(self._attempts) % self._every == 0
+
+
+def sweep(
+    session: Session,
+    rule_of: Callable[[str], Rule | None],
+    now: datetime,
+    cursor: SweepCursor,
+    *,
+    batch: int = SWEEP_BATCH,
+) -> int:
+    """Delete the harmless rows among the next ``batch`` keys after ``cursor`` (then from the
+    start again); returns how many went."""
+    query = (
+        select(LoginThrottle)
+        .where(col(LoginThrottle.key) > cursor.after)
+        .order_by(col(LoginThrottle.key))
+        .limit(batch)
+        .with_for_update(skip_locked=True)
+    )
+    rows = list(session.exec(query.execution_options(populate_existing=True)))
+    cursor.after = rows[-1].key if len(rows) == batch else ""
+    doomed = [
+        row.key
+        for row in rows
+        if harmless(row, None if row.key.endswith(BUSY) else rule_of(row.key), now)
+    ]
+    if doomed:
+        session.exec(delete(LoginThrottle).where(col(LoginThrottle.key).in_(doomed)))
+    return len(doomed)
