@@ -19,39 +19,46 @@ import tomllib
 import unicodedata
 import zipfile
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import replace
 from datetime import date as Day
 from datetime import datetime
 from pathlib import Path, PurePosixPath
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import pypdfium2
 import tomli_w
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, Field, ValidationError
 from pypdf import PdfReader
 from sqlmodel import Session, col, func, select
 
 from letters.letter import render_letter
-from letters.letterfile import LetterFile, LetterSource, dump_letter_file, parse_letter_file
+from letters.letterfile import (
+    LetterFile,
+    LetterSource,
+    dump_letter_file,
+    key_line,
+    parse_letter_file,
+)
 from letters.model import Enclosure, Letter, Sender, Signer
 from letters.qrsheet import QREntry, QRSheet, render_qr_sheet
 from saraban.domain import drafts as rules
 from saraban.domain.drafts import DraftState
 from saraban.domain.errors import Conflict, Invalid, NotFound, PayloadTooLarge
 from saraban.domain.principal import Principal
+from saraban.domain.text import disguise_problem, no_disguise
 from saraban.domain.vocabulary import bangkok_today
 from saraban.files import write_atomically
 from saraban.services import audit, dispatch, organisations, previews, signatures
 from saraban.settings import Settings
 from saraban.storage.models import (
-    CleanStr,
     College,
     DbInt,
     Draft,
     DraftEvent,
     DraftVersion,
     Organisation,
+    VisibleStr,
     utcnow,
 )
 
@@ -60,6 +67,8 @@ SHA_FILE = re.compile(r"^files/([0-9a-f]{64})\.pdf$")
 Urgency = Literal["", "ด่วนที่สุด", "ด่วนมาก", "ด่วน"]
 Secrecy = Literal["", "ลับ", "ลับมาก", "ลับที่สุด"]
 Acting = Literal["", "ปฏิบัติราชการแทน", "รักษาราชการแทน", "รักษาการในตำแหน่ง"]
+# The body keeps its line breaks (paragraphs), so only the disguising characters are refused.
+BodyStr = Annotated[str, AfterValidator(no_disguise)]
 
 
 # --------------------------------------------------------------------------- #
@@ -68,8 +77,8 @@ Acting = Literal["", "ปฏิบัติราชการแทน", "รั
 
 
 class EnclosureIn(BaseModel):
-    title: CleanStr = Field(min_length=1, max_length=1000)
-    count: CleanStr = Field(default="", max_length=50, description="จำนวน: 1 ฉบับ, 1 แผ่น")
+    title: VisibleStr = Field(min_length=1, max_length=1000)
+    count: VisibleStr = Field(default="", max_length=50, description="จำนวน: 1 ฉบับ, 1 แผ่น")
     file: str | None = Field(
         default=None, pattern=r"^[0-9a-f]{64}$", description="sha256 of an uploaded PDF"
     )
@@ -77,32 +86,34 @@ class EnclosureIn(BaseModel):
 
 
 class QRRowIn(BaseModel):
-    url: CleanStr = Field(min_length=1, max_length=2000)
-    caption: CleanStr = Field(min_length=1, max_length=500)
+    url: VisibleStr = Field(min_length=1, max_length=2000)
+    caption: VisibleStr = Field(min_length=1, max_length=500)
 
 
 class ComposeIn(BaseModel):
-    """Every part of a letter, as the compose form and the JSON API give them."""
+    """Every part of a letter, as the compose form and the JSON API give them (and a letter
+    file imported). Its text refuses characters that hide or reorder it
+    (saraban.domain.text), naming the field: nothing the typesetter or the seed needs."""
 
     kind: Literal["external", "circular", "memo"]
     date: Day | None = Field(default=None, description="default: today (Bangkok)")
     urgency: Urgency = ""
     secrecy: Secrecy = ""
-    subject: CleanStr = Field(min_length=1, max_length=1000)
-    to: CleanStr = Field(min_length=1, max_length=1000, description="เรียน (a template)")
-    references: list[CleanStr] = Field(default_factory=list, max_length=10)
+    subject: VisibleStr = Field(min_length=1, max_length=1000)
+    to: VisibleStr = Field(min_length=1, max_length=1000, description="เรียน (a template)")
+    references: list[VisibleStr] = Field(default_factory=list, max_length=10)
     enclosures: list[EnclosureIn] = Field(default_factory=list, max_length=20)
-    body: str = Field(min_length=1, max_length=50_000, description="paragraphs (a template)")
+    body: BodyStr = Field(min_length=1, max_length=50_000, description="paragraphs (a template)")
     thai_digits: bool = True
-    closing: CleanStr = Field(default="", max_length=200)
-    unit: CleanStr = Field(default="", max_length=500, description="ส่วนราชการเจ้าของเรื่อง")
-    phone: CleanStr = Field(default="", max_length=100)
-    fax: CleanStr = Field(default="", max_length=100)
-    email: CleanStr = Field(default="", max_length=200)
+    closing: VisibleStr = Field(default="", max_length=200)
+    unit: VisibleStr = Field(default="", max_length=500, description="ส่วนราชการเจ้าของเรื่อง")
+    phone: VisibleStr = Field(default="", max_length=100)
+    fax: VisibleStr = Field(default="", max_length=100)
+    email: VisibleStr = Field(default="", max_length=200)
     signer_id: DbInt | None = Field(default=None, description="a member of staff")
     acting: Acting = ""
-    on_behalf_of: CleanStr = Field(default="", max_length=255)
-    qr_title: CleanStr = Field(default="", max_length=500)
+    on_behalf_of: VisibleStr = Field(default="", max_length=255)
+    qr_title: VisibleStr = Field(default="", max_length=500)
     qr_rows: list[QRRowIn] = Field(default_factory=list, max_length=12)
 
 
@@ -595,6 +606,12 @@ def import_text(
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise Invalid("letter", f"letter.toml: {exc}") from None
+    refuse_disguise("letter.toml", text, raw)
+    if qr_sheet is not None:
+        try:
+            refuse_disguise("qr-sheet.toml", qr_sheet, tomllib.loads(qr_sheet))
+        except tomllib.TOMLDecodeError as exc:
+            raise Invalid("qr_sheet", f"qr-sheet.toml: {exc}") from None
     raw.pop("number", None)
     shas: dict[str, str] = {}
     for n, item in enumerate(raw.get("enclosures") or [], start=1):
@@ -607,7 +624,12 @@ def import_text(
             )
             item["file"] = f"files/{shas[name]}.pdf"
     letter = parse(tomli_w.dumps(raw, multiline_strings=True), org, settings)
-    compose = compose_of(letter, signer_id, qr_sheet)
+    try:
+        compose = compose_of(letter, signer_id, qr_sheet)
+    except ValidationError as exc:  # what the letters package takes but a draft does not
+        error = exc.errors(include_url=False)[0]
+        where = ".".join(str(part) for part in error["loc"])
+        raise Invalid("letter", f"letter.toml: {where}: {error['msg']}") from None
     spec = letter.spec
     if spec.sender.code != org.agency_code or spec.sender.agency != org.name:
         raise Invalid(
@@ -621,6 +643,38 @@ def import_text(
                 compose = compose.model_copy(update={"signer_id": found.id})
                 break
     return create(session, who=who, data=compose, settings=settings)
+
+
+def _strings(value: Any, key: str) -> Iterator[tuple[str, str]]:
+    """Every text in a TOML value, with its key (``sender.unit``, ``enclosures[2].title``)."""
+    if isinstance(value, str):
+        yield key, value
+    elif isinstance(value, dict):
+        for name, item in value.items():
+            yield from _strings(item, f"{key}.{name}" if key else str(name))
+    elif isinstance(value, list):
+        for n, item in enumerate(value, start=1):
+            yield from _strings(item, f"{key}[{n}]")
+
+
+def refuse_disguise(file: str, source: str, raw: Mapping[str, Any]) -> None:
+    """A letter file (or QR sheet) imported with a character that hides or reorders text is
+    refused, naming the file, the line and the key, as the compose form refuses it in a
+    field."""
+    for key, value in _strings(raw, ""):
+        problem = disguise_problem(value)
+        if problem is None:
+            continue
+        table, _, name = key.rpartition(".")
+        top = key.split(".")[0].split("[")[0]
+        start = key_line(source, table.split("[")[0] or None, name.split("[")[0])
+        start = start or key_line(source, None, top) or 1
+        written = next(ch for ch in value if disguise_problem(ch))
+        lines = source.splitlines()[start - 1 :]
+        # The line where the character is written, from the key's on (or the key's own line
+        # when the file writes it as an escape, ``\u200b``).
+        line = next((n for n, text in enumerate(lines, start=start) if written in text), start)
+        raise Invalid(key, f"{file}:{line}: key '{key}': {problem}")
 
 
 def decode_text(data: bytes, field: str) -> str:
@@ -833,12 +887,12 @@ def _number_of(draft: Draft) -> str | None:
 
 class SubmitIn(BaseModel):
     to_id: DbInt = Field(description="the next person up the chain")
-    note: CleanStr = Field(default="", max_length=4000)
-    proposal: CleanStr = Field(default=rules.PROPOSE_SIGNING, max_length=200)
+    note: VisibleStr = Field(default="", max_length=4000)
+    proposal: VisibleStr = Field(default=rules.PROPOSE_SIGNING, max_length=200)
 
 
 class ReturnIn(BaseModel):
-    reason: CleanStr = Field(min_length=1, max_length=2000)
+    reason: VisibleStr = Field(min_length=1, max_length=2000)
 
 
 def events_of(session: Session, draft_id: int) -> list[DraftEvent]:

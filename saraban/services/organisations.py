@@ -22,10 +22,10 @@ from saraban.services import audit
 from saraban.storage.models import (
     Account,
     AccountKind,
-    CleanStr,
     College,
     Organisation,
     OrganisationMember,
+    VisibleStr,
     utcnow,
 )
 
@@ -55,9 +55,9 @@ class OrganisationView(BaseModel):
 
 
 class OrganisationUpdate(BaseModel):
-    short_name: CleanStr | None = Field(default=None, max_length=100)
-    agency_code: CleanStr | None = Field(default=None, max_length=50, description="ศธ 0603")
-    address: CleanStr | None = Field(default=None, max_length=1000, description="lines")
+    short_name: VisibleStr | None = Field(default=None, max_length=100)
+    agency_code: VisibleStr | None = Field(default=None, max_length=50, description="ศธ 0603")
+    address: VisibleStr | None = Field(default=None, max_length=1000, description="lines")
 
 
 def view(org: Organisation) -> OrganisationView:
