@@ -1,4 +1,5 @@
-"""Commands of the web service: ``serve``, ``user add``, ``audit verify`` and ``audit head``."""
+"""Commands of the web service: ``serve``, ``user add``, ``user role``, ``audit verify`` and
+``audit head``."""
 
 from __future__ import annotations
 
@@ -11,7 +12,9 @@ from saraban.cli.database import open_db
 from saraban.cli.help import GROUP, Command
 from saraban.domain.errors import Conflict, Invalid
 
-user_app = typer.Typer(help="Add OVEC staff accounts to the web service.", **GROUP)
+user_app = typer.Typer(
+    help="Add OVEC staff accounts to the web service and set their role in OVEC.", **GROUP
+)
 audit_app = typer.Typer(help="Check the tamper-evident audit log.", **GROUP)
 
 
@@ -156,6 +159,77 @@ def user_add(
     )
     del password
     out.print(f"[green]added[/] OVEC user {username.strip().lower()}")
+
+
+# The service's names of what is wrong, as this command's options and arguments name them.
+_ROLE_OPTIONS = {
+    "role": "ROLE",
+    "position": "--position",
+    "acting": "--acting",
+    "acting_for": "--acting-for",
+}
+
+
+@user_app.command("role", cls=Command)
+def user_role(
+    username: Annotated[
+        str, typer.Argument(help="The OVEC account's login name.", metavar="USERNAME")
+    ],
+    role: Annotated[
+        str,
+        typer.Argument(
+            help="clerk (registers letters and plans their routes), deputy, director or staff.",
+            metavar="ROLE",
+        ),
+    ],
+    position: Annotated[
+        str | None,
+        typer.Option(
+            help="The position printed under a signature, e.g. รองเลขาธิการคณะกรรมการการอาชีวศึกษา.",
+            metavar="POSITION",
+        ),
+    ] = None,
+    acting: Annotated[
+        str | None,
+        typer.Option(
+            help='รักษาราชการแทน or รักษาการในตำแหน่ง; an empty one ("") ends the relation.',
+            metavar="RELATION",
+        ),
+    ] = None,
+    acting_for: Annotated[
+        str | None,
+        typer.Option(help="The post acted for, with --acting.", metavar="POST"),
+    ] = None,
+) -> None:
+    """Set an OVEC account's role, position and acting relation in OVEC.
+
+    The role is the account's part in routing OVEC's received letters to a decision (a
+    director, or one acting in the post, decides); the position and the acting relation are
+    printed under the account's signature. What is not given stays as it is. The change is
+    written to the audit log, naming who ran the command.
+    """
+    from rich.markup import escape
+
+    from saraban.services import organisations
+
+    engine = open_db()  # a new database has no accounts: refused, not made
+    try:
+        member = organisations.assign_ovec_member(
+            engine,
+            username=username,
+            role=role,
+            position=position,
+            acting=acting,
+            acting_for=acting_for,
+            by=f"cli:{current_user()}",
+        )
+    except Invalid as exc:
+        option = _ROLE_OPTIONS.get(exc.field or "", exc.field)
+        raise Invalid(option, exc.message) from None
+    post = f", {member.position}" if member.position else ""
+    relation = f" ({member.acting} {member.acting_for})" if member.acting else ""
+    said = escape(f"OVEC user {member.username}: {member.role}{post}{relation}")
+    out.print(f"[green]set[/] {said}")
 
 
 def _anchor(value: str | None) -> tuple[int, str] | None:

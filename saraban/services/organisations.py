@@ -3,8 +3,9 @@ relations), its agency code for ``ที่``, its address and its registers' na
 
 A college's staff are its accounts (``account.college_code``, role on the account); OVEC's
 staff are the OVEC accounts, with their role in OVEC in ``organisation_member`` (``clerk``
-until set otherwise). A college imported after migration 0010 gets its organisation row the
-first time it is needed (:func:`of_college`).
+until set otherwise with ``saraban user role``: OVEC's accounts are managed from the command
+line, as ``saraban user add`` makes them). A college imported after migration 0010 gets its
+organisation row the first time it is needed (:func:`of_college`).
 """
 
 from __future__ import annotations
@@ -12,13 +13,16 @@ from __future__ import annotations
 import unicodedata
 
 from pydantic import BaseModel, Field
+from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
 from saraban.domain import principal
 from saraban.domain.errors import Forbidden, Invalid, NotFound
 from saraban.domain.principal import Principal
+from saraban.domain.text import visible_text
 from saraban.domain.vocabulary import ACTING_CHOICES, ROLES, SessionKind
 from saraban.services import audit
+from saraban.storage.engine import session_scope
 from saraban.storage.models import (
     Account,
     AccountKind,
@@ -185,7 +189,8 @@ def set_ovec_member(
     acting_for: str | None = None,
     by: str,
 ) -> Member:
-    """An OVEC account's role, position and acting relation in OVEC (``saraban user role``)."""
+    """An OVEC account's role, position and acting relation in OVEC (``saraban user role``);
+    what is None stays as it is. Needs a write transaction (immediate on SQLite)."""
     if role not in ROLES:
         raise Invalid("role", f"{role!r} is not one of {', '.join(ROLES)}")
     account = session.exec(
@@ -196,11 +201,13 @@ def set_ovec_member(
     if acting is not None and acting not in ACTING_CHOICES:
         raise Invalid("acting", f"{acting!r} is not one of {', '.join(ACTING_CHOICES[1:])}")
     if position is not None:
+        position = visible_text("position", position)
         account.position = " ".join(unicodedata.normalize("NFC", position).split())
     if acting is not None:
         account.acting = acting
+        acting_for = visible_text("acting_for", acting_for or "")
         account.acting_for = (
-            " ".join(unicodedata.normalize("NFC", acting_for or "").split()) if acting else ""
+            " ".join(unicodedata.normalize("NFC", acting_for).split()) if acting else ""
         )
         if acting and not account.acting_for:
             raise Invalid("acting_for", "the post acted for is required with an acting relation")
@@ -221,6 +228,29 @@ def set_ovec_member(
         {"role": role, "position": account.position, "acting": account.acting},
     )
     return member(session, org, account.id)
+
+
+def assign_ovec_member(
+    engine: Engine,
+    *,
+    username: str,
+    role: str,
+    position: str | None = None,
+    acting: str | None = None,
+    acting_for: str | None = None,
+    by: str,
+) -> Member:
+    """:func:`set_ovec_member` in a write transaction of its own (``saraban user role``)."""
+    with session_scope(engine, immediate=True) as session:
+        return set_ovec_member(
+            session,
+            username=username,
+            role=role,
+            position=position,
+            acting=acting,
+            acting_for=acting_for,
+            by=by,
+        )
 
 
 def colleges(session: Session, province: str | None = None) -> list[College]:

@@ -47,6 +47,7 @@ def test_every_command_is_covered() -> None:
         "credentials void",
         "credentials verify",
         "user add",
+        "user role",
         "audit verify",
         "audit head",
     ):
