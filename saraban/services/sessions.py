@@ -18,7 +18,9 @@ import base64
 import hashlib
 import hmac
 import secrets
+import sqlite3
 from datetime import datetime, timedelta
+from enum import StrEnum
 
 import sqlalchemy as sa
 from sqlalchemy import Engine, update
@@ -27,7 +29,7 @@ from sqlmodel import Session, col
 from saraban.domain.principal import Principal
 from saraban.domain.vocabulary import SessionKind
 from saraban.settings import Settings
-from saraban.storage.engine import session_scope
+from saraban.storage.engine import SQLITE_IMMEDIATE, SQLITE_PRAGMAS, session_scope
 from saraban.storage.models import (
     Account,
     College,
@@ -41,6 +43,17 @@ CSRF_HEADER = "X-CSRF-Token"
 CSRF_FIELD = "csrf_token"  # the form field, for server-rendered pages
 # last_seen_at is written at most this often: reads stay reads.
 TOUCH_EVERY = timedelta(minutes=1)
+# How long a touch waits for SQLite's write lock before leaving it to the session's next
+# request (unless the session is half-way to its idle end: then it waits as any write does).
+TOUCH_WAIT_MS = 50
+
+
+class Due(StrEnum):
+    """A session's last_seen_at is due a touch: when the write lock is free (``QUIET``), or
+    now, whatever it waits (``NOW``: half of the idle time has passed)."""
+
+    QUIET = "quiet"
+    NOW = "now"
 
 
 def token_hash(token: str) -> str:
@@ -135,7 +148,7 @@ _LOOKUP = (
 
 def lookup(
     session: Session, *, token: str | None, now: datetime, settings: Settings
-) -> tuple[Principal, bool] | None:
+) -> tuple[Principal, Due | None] | None:
     """The principal of a live session, and whether its last_seen_at is due a touch.
 
     Every request asks this, so it reads plain columns on the session's connection rather
@@ -175,15 +188,40 @@ def lookup(
             role=role,
             must_change_password=must_change,
         )
-    return who, now - last_seen_at >= TOUCH_EVERY
+    seen = now - last_seen_at
+    if seen < TOUCH_EVERY:
+        return who, None
+    return who, Due.NOW if seen >= idle / 2 else Due.QUIET
 
 
-def touch(engine: Engine, session_id: int, now: datetime) -> None:
-    """Move last_seen_at, in a transaction of its own (the request's may be read-only)."""
-    with session_scope(engine, immediate=True) as session:
-        session.exec(
-            update(LoginSession).where(col(LoginSession.id) == session_id).values(last_seen_at=now)
-        )
+def touch(engine: Engine, session_id: int, now: datetime, *, wait: bool = True) -> bool:
+    """Move last_seen_at, in a transaction of its own (the request's may be read-only).
+
+    With ``wait=False`` on SQLite, the write lock is tried for ``TOUCH_WAIT_MS`` only. SQLite
+    does not queue writers that wait: each sleeps and tries again (up to 100 ms apart) while
+    the others take the lock in between, so under many short writes (a login flood) a touch
+    could wait seconds, holding a thread and a connection of the pool. It is not worth that:
+    if the lock stays taken, the touch is left to the session's next request (False)."""
+    move = update(LoginSession).where(col(LoginSession.id) == session_id).values(last_seen_at=now)
+    if wait or engine.dialect.name != "sqlite":
+        with session_scope(engine, immediate=True) as session:
+            session.exec(move)
+        return True
+    with engine.connect() as conn:
+        conn = conn.execution_options(**{SQLITE_IMMEDIATE: True})
+        raw = conn.connection.driver_connection
+        assert raw is not None
+        raw.execute(f"PRAGMA busy_timeout = {TOUCH_WAIT_MS}")
+        try:
+            with conn.begin():
+                conn.execute(move)
+        except sa.exc.OperationalError as exc:
+            if getattr(exc.orig, "sqlite_errorcode", None) != sqlite3.SQLITE_BUSY:
+                raise
+            return False
+        finally:
+            raw.execute(f"PRAGMA busy_timeout = {SQLITE_PRAGMAS['busy_timeout']}")
+    return True
 
 
 def revoke(session: Session, *, session_id: int, now: datetime) -> None:

@@ -163,8 +163,9 @@ def logged_in(
     if found is None:
         return None
     who, due = found
-    if due:
-        background.add_task(sessions.touch, engine, who.session_id, utcnow())
+    if due is not None:  # waiting for the write lock only when the idle end is near
+        wait = due is sessions.Due.NOW
+        background.add_task(sessions.touch, engine, who.session_id, utcnow(), wait=wait)
     return who
 
 
