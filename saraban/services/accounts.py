@@ -210,13 +210,14 @@ def create_ovec_user(
     if not name:
         raise Invalid("name", "must not be empty")
     check_new_password(password, username=username, field="password")
+    password_hash = passwords.make_hash(settings.hashing, password)  # before the transaction
     if session.exec(select(Account.id).where(Account.username == username)).first():
         raise Conflict(f"username {username} is taken")
     account = Account(
         username=username,
         kind=AccountKind.OVEC,
         name=name,
-        password_hash=passwords.make_hash(settings.hashing, password),
+        password_hash=password_hash,
         must_change_password=False,
         created_by=by,
     )
@@ -284,17 +285,20 @@ def create_staff(
     username = f"{data.handle}@{code}"
     if data.password is not None:
         check_new_password(data.password, username=username, field="password")
+    password = data.password or generate(LONG_POLICY)
+    # Hashed before the first query opens the write transaction (on SQLite, the write lock:
+    # every other writer would wait for the hash).
+    password_hash = passwords.make_hash(settings.hashing, password)
     taken = Conflict(f"{data.handle} is already a member of staff of this college")
     if session.exec(select(Account.id).where(Account.username == username)).first():
         raise taken
-    password = data.password or generate(LONG_POLICY)
     account = Account.model_validate(
         data.model_dump(exclude={"handle", "password"}),
         update={
             "username": username,
             "kind": AccountKind.STAFF,
             "college_code": code,
-            "password_hash": passwords.make_hash(settings.hashing, password),
+            "password_hash": password_hash,
             "must_change_password": True,
             "created_by": who.actor,
         },
@@ -335,10 +339,11 @@ def reset_staff_password(
     """A new temporary password (returned once); their sessions end and the next login asks
     for a new password."""
     principal.college_account(who)
-    account = get_staff(session, who=who, staff_id=staff_id)
     password = generate(LONG_POLICY)
+    password_hash = passwords.make_hash(settings.hashing, password)  # before the transaction
+    account = get_staff(session, who=who, staff_id=staff_id)
     now = utcnow()
-    account.password_hash = passwords.make_hash(settings.hashing, password)
+    account.password_hash = password_hash
     account.must_change_password = True
     account.updated_at = now
     session.add(account)
