@@ -4,6 +4,7 @@ that still locks, counts or has an attempt in flight stays."""
 
 from __future__ import annotations
 
+import threading
 import time
 from datetime import datetime, timedelta
 
@@ -168,3 +169,46 @@ def test_checks_of_passwords_sweep_as_they_go(
     left = keys(engine)
     assert left and all("9999999999" in key or ":addr:" in key for key in left)
     assert not any("99999999" + f"{i:02d}" in key for i in range(3) for key in left)
+
+
+def test_sweeps_running_beside_attempts_lose_no_failure(engine: Engine) -> None:
+    """Sweeps delete the in-flight rows that attempts release meanwhile (and rows an attempt
+    is about to lock); every attempt still counts its failure on every key."""
+    stop = threading.Event()
+    errors: list[BaseException] = []
+
+    def sweeper() -> None:
+        cursor = throttle.SweepCursor()
+        while not stop.is_set():
+            try:
+                sweep(engine, utcnow(), cursor, batch=20)
+            except BaseException as exc:
+                errors.append(exc)
+                return
+
+    def attacker(n: int) -> None:
+        try:
+            for i in range(15):
+                fail(engine, f"t{n}-u{i}", f"203.0.113.{n}", utcnow())
+        except BaseException as exc:
+            errors.append(exc)
+
+    sweeping = threading.Thread(target=sweeper)
+    sweeping.start()
+    attackers = [threading.Thread(target=attacker, args=(n,)) for n in range(4)]
+    for thread in attackers:
+        thread.start()
+    for thread in attackers:
+        thread.join()
+    stop.set()
+    sweeping.join()
+    assert not errors, errors
+    with session_scope(engine) as session:
+        for n in range(4):
+            row = session.get(LoginThrottle, throttle.address_key("login", f"203.0.113.{n}"))
+            assert row is not None and row.failures == 15
+            for i in range(15):
+                pair = session.get(
+                    LoginThrottle, throttle.pair_key("login", f"t{n}-u{i}", f"203.0.113.{n}")
+                )
+                assert pair is not None and pair.failures == 1
