@@ -313,8 +313,12 @@ def parse(text: str, org: Organisation, settings: Settings) -> LetterFile:
     return parse_letter_file(text, org_folder(settings, org) / "letter.toml")
 
 
-def compose_of(letter_file: LetterFile, signer_id: int | None, qr_toml: str | None) -> ComposeIn:
-    """The compose form of a stored letter file (the edit page and the API's detail)."""
+def compose_of(
+    letter_file: LetterFile, signer_id: int | None, qr_toml: str | None, *, checked: bool = True
+) -> ComposeIn:
+    """The compose form of a letter file: checked (ValidationError) when it is imported, not
+    when it is a stored draft shown for editing (the edit page and the API's detail), so that
+    a draft saved before a rule was added still opens, and its next save says what to fix."""
     spec = letter_file.spec
     folder = letter_file.path.parent
     enclosures = []
@@ -324,35 +328,38 @@ def compose_of(letter_file: LetterFile, signer_id: int | None, qr_toml: str | No
             rel = PurePosixPath(Path(e.file).relative_to(folder).as_posix())
             found = SHA_FILE.match(str(rel))
             sha = found.group(1) if found else None
-        enclosures.append(
-            EnclosureIn(title=e.title, count=e.count, file=sha, make=e.make)  # type: ignore[arg-type]
-        )
+        enclosures.append({"title": e.title, "count": e.count, "file": sha, "make": e.make})
     qr_title, rows = "", []
     if qr_toml:
         raw = tomllib.loads(qr_toml)
         qr_title = raw.get("title", "")
-        rows = [QRRowIn(url=r["url"], caption=r["caption"]) for r in raw.get("entry", [])]
-    return ComposeIn(
-        kind=spec.kind,
-        date=spec.date,
-        urgency=spec.urgency or "",  # type: ignore[arg-type]
-        secrecy=spec.secrecy or "",  # type: ignore[arg-type]
-        subject=spec.subject,
-        to=spec.to,
-        references=list(spec.references),
-        enclosures=enclosures,
-        body=spec.body,
-        thai_digits=spec.thai_digits,
-        closing=spec.closing or "",
-        unit=spec.sender.unit,
-        phone=spec.sender.phone,
-        fax=spec.sender.fax,
-        email=spec.sender.email,
-        signer_id=signer_id,
-        acting=spec.signer.acting,  # type: ignore[arg-type]
-        on_behalf_of=spec.signer.on_behalf_of,
-        qr_title=qr_title,
-        qr_rows=rows,
+        rows = [{"url": r["url"], "caption": r["caption"]} for r in raw.get("entry", [])]
+    fields: dict[str, Any] = {
+        "kind": spec.kind,
+        "date": spec.date,
+        "urgency": spec.urgency or "",
+        "secrecy": spec.secrecy or "",
+        "subject": spec.subject,
+        "to": spec.to,
+        "references": list(spec.references),
+        "body": spec.body,
+        "thai_digits": spec.thai_digits,
+        "closing": spec.closing or "",
+        "unit": spec.sender.unit,
+        "phone": spec.sender.phone,
+        "fax": spec.sender.fax,
+        "email": spec.sender.email,
+        "signer_id": signer_id,
+        "acting": spec.signer.acting,
+        "on_behalf_of": spec.signer.on_behalf_of,
+        "qr_title": qr_title,
+    }
+    if checked:
+        return ComposeIn.model_validate({**fields, "enclosures": enclosures, "qr_rows": rows})
+    return ComposeIn.model_construct(
+        **fields,
+        enclosures=[EnclosureIn.model_construct(**e) for e in enclosures],
+        qr_rows=[QRRowIn.model_construct(**r) for r in rows],
     )
 
 
@@ -525,7 +532,8 @@ def detail(session: Session, *, who: Principal, draft_id: int, settings: Setting
     draft = get(session, who=who, draft_id=draft_id)
     org = organisations.get(session, draft.organisation_id)
     row = version_row(session, draft)
-    compose = compose_of(parse(row.letter_toml, org, settings), draft.signer_id, row.qr_sheet_toml)
+    letter_file = parse(row.letter_toml, org, settings)
+    compose = compose_of(letter_file, draft.signer_id, row.qr_sheet_toml, checked=False)
     return DraftDetail(
         draft=draft_view(session, draft),
         compose=compose,

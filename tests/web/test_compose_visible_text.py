@@ -10,6 +10,8 @@ import re
 import zipfile
 from typing import Any
 
+from sqlalchemy import text
+
 from saraban.domain.text import DISGUISING
 from tests.support.browser import Site
 from tests.support.drafts import seed_qr, seed_raw
@@ -182,3 +184,38 @@ def test_nothing_the_product_writes_carries_such_a_character() -> None:
             if path.suffix in {".py", ".toml", ".csv", ".html", ".md"}:
                 content = path.read_text(encoding="utf-8")
                 assert not set(content) & set(DISGUISING), path
+
+
+def test_a_draft_saved_before_the_rule_still_opens_and_its_save_says_what_to_fix(
+    site: Site,
+) -> None:
+    clerk = site.ovec()
+    clerk.get("/drafts/new")
+    fields = {
+        "kind": "circular",
+        "date_day": "10",
+        "date_month": "4",
+        "date_year": "2569",
+        "subject": LETTER["subject"],
+        "to": LETTER["to"],
+        "body": LETTER["body"],
+        "thai_digits": "1",
+        "unit": LETTER["unit"],
+        "action": "save",
+    }
+    saved = clerk.submit("/drafts/new", fields)
+    assert saved.status_code == 200, saved.text
+    draft = int(saved.url.path.rsplit("/", 1)[1])
+    # As a draft saved before: a soft hyphen pasted into its subject.
+    with site.engine.begin() as conn:
+        conn.execute(
+            text("UPDATE draft_version SET letter_toml = replace(letter_toml, :a, :b)"),
+            {"a": LETTER["subject"], "b": LETTER["subject"].replace("การ", "การ\u00ad", 1)},
+        )
+    detail = clerk.get(f"/api/drafts/{draft}")
+    assert detail.status_code == 200 and "\u00ad" in detail.json()["compose"]["subject"]
+    edit = clerk.get(f"/drafts/{draft}/edit")
+    assert edit.status_code == 200
+    fields["subject"] = LETTER["subject"].replace("การ", "การ\u00ad", 1)
+    again = clerk.submit(f"/drafts/{draft}/edit", fields)
+    assert again.status_code == 422 and 'id="e-subject"' in again.text and "U+00AD" in again.text
