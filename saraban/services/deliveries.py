@@ -180,7 +180,7 @@ def deliver(
         session.add(draft)
         payload = {
             "delivered": len(targets),
-            "to": targets[0].name if len(targets) == 1 else f"{len(targets)} แห่ง",
+            "to": targets[0].name if len(targets) == 1 else f"สถานศึกษา {len(targets)} แห่ง",
             "files": len({s.sha256 for s in plan.letters}),
         }
         drafts.append_event(session, draft, who, "send", payload)

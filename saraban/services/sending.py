@@ -194,8 +194,7 @@ def send(
         if replies.is_reply(draft):
             return _send_reply(session, who, draft, settings)
         org = organisations.get(session, draft.organisation_id)
-        version = drafts.version_row(session, draft, draft.approved_version)
-        slip = deliveries.carries_slip(drafts.parse(version.letter_toml, org, settings))
+        slip = carries_slip(session, draft, settings)
         if not slip:
             colleges = _direct_recipients(session, org, data, roster)
         else:
@@ -226,6 +225,15 @@ def send(
         mailout_name=job.name,
         colleges=job.total,
     )
+
+
+def carries_slip(session: Session, draft: Draft, settings: Settings) -> bool:
+    """Does the signed letter go as a mailout (it carries the credential slip)?"""
+    if draft.approved_version is None:
+        return False
+    org = organisations.get(session, draft.organisation_id)
+    version = drafts.version_row(session, draft, draft.approved_version)
+    return deliveries.carries_slip(drafts.parse(version.letter_toml, org, settings))
 
 
 def _direct_recipients(
