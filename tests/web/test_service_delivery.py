@@ -17,11 +17,12 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from saraban.domain.numbering import receipt_scope
 from saraban.domain.roster import read_roster
 from saraban.services import deliveries, organisations
 from saraban.services.roster import import_roster
 from saraban.storage.engine import session_scope
-from saraban.storage.models import AuditEvent, Draft, OrgReceipt, SignatureCheck
+from saraban.storage.models import AuditEvent, Draft, NumberCounter, OrgReceipt, SignatureCheck
 from tests.support.drafts import SEED
 from tests.support.pdftext import page_texts, squash
 from tests.support.service import Actor, College, World
@@ -52,12 +53,17 @@ def letter(
 def ovec_signed(world: World, **changes: str) -> tuple[Actor, int, str]:
     """OVEC's letter, written by the clerk and signed by the deputy: (clerk, draft, ที่)."""
     clerk, signer = ovec_signer(world)
+    draft, reference = ovec_letter(clerk, signer, **changes)
+    return clerk, draft, reference
+
+
+def ovec_letter(clerk: Actor, signer: Actor, **changes: str) -> tuple[int, str]:
     staff = clerk.ok("GET", "/api/organisation")["staff"]
     signer_id = next(m["id"] for m in staff if m["username"] == "wiwat")
     draft = clerk.ok("POST", "/api/drafts", 201, json=letter(signer_id, **changes))["id"]
     clerk.ok("POST", f"/api/drafts/{draft}/submit", json={"to_id": signer_id})
     reference = signer.ok("POST", f"/api/drafts/{draft}/approve")["reference"]
-    return clerk, draft, reference
+    return draft, reference
 
 
 def delivered(world: World, draft: int) -> list[OrgReceipt]:
@@ -243,3 +249,39 @@ def test_a_college_letter_to_ovec_routed_to_a_decision_and_answered(world: World
     with Session(world.engine) as s:
         rows = s.exec(select(OrgReceipt).order_by(col(OrgReceipt.id))).all()
         assert [r.draft_id for r in rows] == [draft, reply]
+
+
+def test_a_failure_in_the_middle_delivers_to_nobody(world: World) -> None:
+    """The last college's register fails (its counter lost, so the number it gives is taken):
+    the colleges before it were registered in the same transaction, and are not kept."""
+    codes = sorted(world.run.codes)
+    clerk, signer = ovec_signer(world)
+    first, _ = ovec_letter(clerk, signer)
+    clerk.ok("POST", f"/api/drafts/{first}/send", json={"codes": [codes[-1]]})
+    with session_scope(world.engine, immediate=True) as s:
+        lost = s.exec(
+            select(NumberCounter).where(NumberCounter.scope == receipt_scope(codes[-1]))
+        ).one()
+        kept = {"scope": lost.scope, "year_be": lost.year_be, "last": lost.last}
+        s.delete(lost)
+    second, _ = ovec_letter(clerk, signer)
+    before = audit_kinds(world, "letter_delivered")
+    shaky = world.actor(raise_server_exceptions=False)
+    shaky.client.cookies = clerk.client.cookies  # the clerk's session, errors as a user sees
+    shaky.csrf = clerk.csrf
+    failed = shaky.post(f"/api/drafts/{second}/send", json={"codes": codes})
+    assert failed.status_code == 500, failed.text
+    assert delivered(world, second) == []
+    assert audit_kinds(world, "letter_delivered") == before
+    with Session(world.engine) as s:
+        assert s.get(Draft, second).status == "approved"  # type: ignore[union-attr]
+        counters = {
+            c.scope: c.last
+            for c in s.exec(select(NumberCounter)).all()
+            if c.scope in {receipt_scope(code) for code in codes}
+        }
+    assert receipt_scope(codes[0]) not in counters  # its number was given back
+    with session_scope(world.engine, immediate=True) as s:
+        s.add(NumberCounter(**kept))
+    out = clerk.ok("POST", f"/api/drafts/{second}/send", json={"codes": codes})
+    assert [d["receipt_number"].split("/")[0] for d in out["deliveries"]] == ["1", "1", "2"]
