@@ -169,7 +169,7 @@ def deliver(
         targets = (
             [organisations.ovec(session)]
             if colleges is None
-            else [organisations.of_college(session, c.code) for c in colleges]
+            else organisations.of_colleges(session, [c.code for c in colleges])
         )
         for to, stored in zip(targets, plan.letters, strict=True):
             replies.register_delivery(
