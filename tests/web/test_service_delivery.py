@@ -13,19 +13,32 @@ register, its signature check stored, one audit event per delivery, all or nothi
 
 from __future__ import annotations
 
+from contextlib import ExitStack
+from pathlib import Path
 from typing import Any
 
+from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
 from saraban.domain.numbering import receipt_scope
 from saraban.domain.roster import read_roster
-from saraban.services import deliveries, organisations
+from saraban.services import deliveries, organisations, signatures
 from saraban.services.roster import import_roster
 from saraban.storage.engine import session_scope
-from saraban.storage.models import AuditEvent, Draft, NumberCounter, OrgReceipt, SignatureCheck
+from saraban.storage.models import (
+    AuditEvent,
+    Draft,
+    NumberCounter,
+    Organisation,
+    OrgReceipt,
+    SignatureCheck,
+)
+from saraban.web.app import create_app
 from tests.support.drafts import SEED
+from tests.support.mailouts import MailoutRun, copy_template
 from tests.support.pdftext import page_texts, squash
-from tests.support.service import Actor, College, World
+from tests.support.pki import TestPKI
+from tests.support.service import Actor, College, World, service_settings
 from tests.web.test_service_sending import ovec_signer
 
 SUBJECT = "ขอเชิญประชุมผู้บริหารสถานศึกษา"
@@ -285,3 +298,48 @@ def test_a_failure_in_the_middle_delivers_to_nobody(world: World) -> None:
         s.add(NumberCounter(**kept))
     out = clerk.ok("POST", f"/api/drafts/{second}/send", json={"codes": codes})
     assert [d["receipt_number"].split("/")[0] for d in out["deliveries"]] == ["1", "1", "2"]
+
+
+def test_signed_at_approval_the_shared_letter_goes_as_signed_and_merged_copies_are_sealed(
+    engine: Engine, mailout_run: MailoutRun, tmp_path: Path, pki: TestPKI
+) -> None:
+    copy_template(mailout_run, engine)
+    seal = tmp_path / "seal.p12"
+    seal.write_bytes(pki.p12_with("signer", "seal-passphrase"))
+    seal.chmod(0o600)
+    settings = service_settings(
+        tmp_path / "data",
+        trust_dir=pki.write_trust_store(tmp_path / "ca"),
+        seal_file=seal,
+        seal_passphrase="seal-passphrase",
+    )
+    codes = sorted(mailout_run.codes)
+    with ExitStack() as stack:
+        world = World(create_app(settings, engine), engine, settings, mailout_run, stack)
+        clerk, signer = ovec_signer(world)
+        shared, _ = ovec_letter(clerk, signer)
+        signed = clerk.get(f"/api/drafts/{shared}/letter.pdf").content
+        assert [v.status for v in signatures.verdicts_of(signed, settings)] == ["valid"]
+        clerk.ok("POST", f"/api/drafts/{shared}/send", json={"codes": codes})
+        for row in delivered(world, shared):
+            assert (settings.data_dir / row.file_path).read_bytes() == signed  # as signed
+        merged, _ = ovec_letter(clerk, signer, kind="external", to="ผู้อำนวยการ{{ college.name }}")
+        clerk.ok("POST", f"/api/drafts/{merged}/send", json={"codes": codes})
+        rows = delivered(world, merged)
+        assert len({r.file_sha256 for r in rows}) == 3
+        with Session(engine) as s:
+            for row in rows:
+                pdf = (settings.data_dir / row.file_path).read_bytes()
+                verdicts = signatures.verdicts_of(pdf, settings)
+                assert [(v.status, v.trusted) for v in verdicts] == [("valid", True)]
+                org = s.get(Organisation, row.organisation_id)
+                assert org is not None and org.college_code is not None
+                text = squash(" ".join(page_texts(pdf, "pypdf")))
+                assert squash(f"ผู้อำนวยการ{org.name}") in text
+                check = s.exec(
+                    select(SignatureCheck).where(
+                        SignatureCheck.college_code == org.college_code,
+                        SignatureCheck.document_sha256 == row.file_sha256,
+                    )
+                ).one()
+                assert check.status == "valid"
