@@ -9,6 +9,10 @@ register, its signature check stored, one audit event per delivery, all or nothi
 - A bad roster row (a college saraban does not know) delivers nothing and names the row.
 - A college's letter to OVEC, routed there to a decision; OVEC answers it into the college's
   inbox (the reply goes to the sender organisation).
+- A failure in the middle (a college's register gives a number already taken) delivers to
+  nobody, and the send succeeds once the register is repaired.
+- Signed at approval (the seal): the shared letter goes as those bytes; a merged letter's
+  copies are each sealed, valid and trusted, their checks stored.
 """
 
 from __future__ import annotations
