@@ -26,7 +26,7 @@ from typing import Any
 
 import jinja2
 import tomli_w
-from jinja2 import nodes
+from jinja2 import meta, nodes
 from jinja2.sandbox import SandboxedEnvironment
 
 from letters.model import (
@@ -288,6 +288,15 @@ class LetterFile:
                 return LetterFileError(self.path, key, line, message)
             return LetterFileError(self.path, key, line, f"template error: {exc.message}")
         return LetterFileError(self.path, key, line, f"template error: {exc}")
+
+    def merge_names(self) -> frozenset[str]:
+        """The names the templates take from outside (``college`` for ``{{ college.name }}``):
+        none, and the letter is the same for every recipient."""
+        found: set[str] = set()
+        for key in TEMPLATE_KEYS:
+            text = str(getattr(self.spec, key, "") or "")
+            found |= meta.find_undeclared_variables(_ENV.parse(text))
+        return frozenset(found)
 
     def merge(self, context: Mapping[str, Any] | None = None) -> Letter:
         """The letter for one recipient (``college`` and any other names in ``context``)."""

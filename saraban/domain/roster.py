@@ -95,6 +95,8 @@ class RosterFile:
     encoding: str
     """``utf-8``, ``utf-8-sig``, ``utf-16``, ``cp874``, ``tis-620``, ... or ``xlsx``."""
     rows: tuple[College, ...]
+    row_numbers: tuple[int, ...] = ()
+    """Each row's line in the file (the header is row 1), in the order of ``rows``."""
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -165,7 +167,8 @@ def parse_roster(data: bytes, filename: str, encoding: str | None = None) -> Ros
     else:
         text, detected = decode_text(data, filename, encoding)
         table = _csv_table(text, filename)
-    return RosterFile(filename, detected, tuple(_validate_table(table, filename)))
+    colleges, numbers = _validate_table(table, filename)
+    return RosterFile(filename, detected, tuple(colleges), tuple(numbers))
 
 
 # --------------------------------------------------------------------------- decoding
@@ -372,7 +375,9 @@ def _map_header(header: Sequence[Cell], filename: str) -> list[_Column]:
 # --------------------------------------------------------------------------- validation
 
 
-def _validate_table(table: Sequence[Sequence[Cell]], filename: str) -> list[College]:
+def _validate_table(
+    table: Sequence[Sequence[Cell]], filename: str
+) -> tuple[list[College], list[int]]:
     if not table or _is_blank(table[0]):
         raise _fail(
             filename,
@@ -385,6 +390,7 @@ def _validate_table(table: Sequence[Sequence[Cell]], filename: str) -> list[Coll
     code_label = next(c.label for c in columns if c.field == "code")
     problems: list[RosterProblem] = []
     colleges: list[College] = []
+    numbers: list[int] = []
     code_rows: dict[str, list[int]] = {}
     for row_number, cells in enumerate(table[1:], start=2):
         if _is_blank(cells):
@@ -394,6 +400,7 @@ def _validate_table(table: Sequence[Sequence[Cell]], filename: str) -> list[Coll
         problems.extend(row_problems)
         if not row_problems:
             colleges.append(College(**values))
+            numbers.append(row_number)
         if not any(p.column == code_label for p in row_problems):
             code_rows.setdefault(values["code"], []).append(row_number)
     problems.extend(_duplicate_problems(code_rows, code_label, filename))
@@ -402,7 +409,7 @@ def _validate_table(table: Sequence[Sequence[Cell]], filename: str) -> list[Coll
         raise RosterError(problems)
     if not colleges:
         raise _fail(filename, "has a header row but no colleges under it")
-    return colleges
+    return colleges, numbers
 
 
 def _stray_cells(

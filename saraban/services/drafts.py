@@ -129,6 +129,7 @@ class DraftView(BaseModel):
     signer_id: int | None
     holder_id: int | None
     reply_to_receipt_id: int | None
+    reply_to_org_receipt_id: int | None = None
     created_by: str
     created_at: datetime
     updated_at: datetime
@@ -408,6 +409,7 @@ def draft_view(session: Session, draft: Draft) -> DraftView:
         signer_id=draft.signer_id,
         holder_id=state_of(session, draft).holder_id,
         reply_to_receipt_id=draft.reply_to_receipt_id,
+        reply_to_org_receipt_id=draft.reply_to_org_receipt_id,
         created_by=draft.created_by,
         created_at=draft.created_at,
         updated_at=draft.updated_at,
@@ -453,6 +455,7 @@ def create(
     data: ComposeIn,
     settings: Settings,
     reply_to_receipt_id: int | None = None,
+    reply_to_org_receipt_id: int | None = None,
 ) -> Draft:
     org = organisations.organisation_of(session, who)
     text = letter_file_text(session, org, data, settings)
@@ -462,6 +465,7 @@ def create(
         subject=_nfc(data.subject),
         signer_id=data.signer_id,
         reply_to_receipt_id=reply_to_receipt_id,
+        reply_to_org_receipt_id=reply_to_org_receipt_id,
         created_by=who.actor,
     )
     session.add(draft)
@@ -880,6 +884,11 @@ def qr_pdf(session: Session, *, who: Principal, draft_id: int) -> bytes:
         entries=tuple(QREntry(caption=e["caption"], url=e["url"]) for e in raw["entry"]),
     )
     return render_qr_sheet(sheet)
+
+
+def number_of(draft: Draft) -> str | None:
+    """The signed letter's number as the letter prints it after ``ที่ <code>/``."""
+    return _number_of(draft)
 
 
 def _number_of(draft: Draft) -> str | None:

@@ -1,5 +1,9 @@
 """Sending a signed letter: to whom (one college, several, every college of a province, all
-colleges, or an uploaded roster), and how.
+colleges, an uploaded roster, or OVEC), and how.
+
+A letter without the credential slip is delivered at once into each recipient's inbox
+(saraban.services.deliveries): OVEC's to colleges, a college's to OVEC; a reply into the inbox
+of the sender of the letter it answers (saraban.services.replies).
 
 A letter that carries the credential slip goes out as a mailout (bundles, slips, the print
 file, the manifest) run as a background job (saraban.services.mailout_jobs): the request
@@ -30,19 +34,21 @@ from saraban.domain.errors import Conflict, Invalid, NotFound
 from saraban.domain.principal import Principal
 from saraban.domain.roster import College as RosterCollege
 from saraban.domain.roster import parse_roster
-from saraban.services import drafts, job_queue, mailout_jobs, organisations, replies
+from saraban.services import deliveries, drafts, job_queue, mailout_jobs, organisations, replies
+from saraban.services.replies import DeliveryOut
 from saraban.settings import Settings
 from saraban.storage.engine import session_scope
-from saraban.storage.models import College, Draft, Mailout, MailoutJob, utcnow
+from saraban.storage.models import College, Draft, Mailout, MailoutJob, Organisation, utcnow
 
 ROSTER_FIELDS = ("code", "name", "province", "email", "director_title")
 
 
 class SendIn(BaseModel):
-    to: Literal["colleges", "province", "all"] = Field(
+    to: Literal["colleges", "province", "all", "ovec"] = Field(
         default="colleges",
-        description="the colleges named in codes, every college of a province, or all "
-        "(a reply goes to the sender of the letter it answers, whatever is given here)",
+        description="the colleges named in codes, every college of a province, all, or OVEC "
+        "(a college's letter) (a reply goes to the sender of the letter it answers, whatever "
+        "is given here)",
     )
     codes: list[str] = Field(default_factory=list, max_length=5000)
     province: str = Field(default="", max_length=100)
@@ -59,8 +65,13 @@ class SendOut(BaseModel):
     job_url: str | None = Field(default=None, description="the job's page: /ovec/jobs/{id}")
     mailout_name: str | None = Field(default=None, description="the job's mailout")
     colleges: int = Field(default=0, description="colleges in the roster it goes to")
-    delivered_to: str | None = Field(default=None, description="a reply: the recipient")
-    receipt_number: str | None = Field(default=None, description="a reply: its เลขรับ there")
+    delivered_to: str | None = Field(default=None, description="one recipient: who it is")
+    receipt_number: str | None = Field(default=None, description="one recipient: its เลขรับ")
+    deliveries: list[DeliveryOut] = Field(
+        default_factory=list,
+        description="a letter delivered at once (no credential slip): each recipient and the "
+        "receipt number it was registered with",
+    )
 
 
 def _roster_of(session: Session, data: SendIn) -> list[RosterCollege]:
@@ -180,15 +191,22 @@ def send(
         if draft.status == "sent":
             raise Conflict("ส่งหนังสือฉบับนี้แล้ว / already sent")
         rules.may_send(drafts.state_of(session, draft))
-        if draft.reply_to_receipt_id is not None:
+        if replies.is_reply(draft):
             return _send_reply(session, who, draft, settings)
-        if roster is not None:
-            rows = list(parse_roster(roster[1], roster[0]).rows)  # RosterError: every bad row
-            if not rows:
-                raise Invalid("roster", "the roster has no colleges")
+        org = organisations.get(session, draft.organisation_id)
+        slip = carries_slip(session, draft, settings)
+        if not slip:
+            colleges = _direct_recipients(session, org, data, roster)
         else:
-            rows = _roster_of(session, data)
-        folder = _write_folder(session, who, draft, rows, data.due_date, settings)
+            if roster is not None:
+                rows = list(parse_roster(roster[1], roster[0]).rows)  # RosterError: every row
+                if not rows:
+                    raise Invalid("roster", "the roster has no colleges")
+            else:
+                rows = _roster_of(session, data)
+            folder = _write_folder(session, who, draft, rows, data.due_date, settings)
+    if not slip:
+        return _deliver(engine, who, draft_id, colleges, settings)
     job = _submit_mailout(folder, engine, who, settings)
     with session_scope(engine, immediate=True) as session:
         draft = drafts.get(session, who=who, draft_id=draft_id)
@@ -209,6 +227,54 @@ def send(
     )
 
 
+def carries_slip(session: Session, draft: Draft, settings: Settings) -> bool:
+    """Does the signed letter go as a mailout (it carries the credential slip)?"""
+    if draft.approved_version is None:
+        return False
+    org = organisations.get(session, draft.organisation_id)
+    version = drafts.version_row(session, draft, draft.approved_version)
+    return deliveries.carries_slip(drafts.parse(version.letter_toml, org, settings))
+
+
+def _direct_recipients(
+    session: Session, org: Organisation, data: SendIn, roster: tuple[str, bytes] | None
+) -> list[RosterCollege] | None:
+    """The colleges a letter without the slip goes to, or None for OVEC: OVEC writes to
+    colleges, a college to OVEC."""
+    if org.kind != "ovec":
+        if data.to != "ovec" or roster is not None:
+            raise Invalid("to", "สถานศึกษาส่งหนังสือถึง สอศ. / a college's letter goes to OVEC")
+        return None
+    if data.to == "ovec":
+        raise Invalid("to", "สอศ. ส่งถึงสถานศึกษา / OVEC's letter goes to colleges")
+    if roster is not None:
+        return deliveries.known_colleges(session, parse_roster(roster[1], roster[0]))
+    return _roster_of(session, data)
+
+
+def _deliver(
+    engine: Engine,
+    who: Principal,
+    draft_id: int,
+    colleges: list[RosterCollege] | None,
+    settings: Settings,
+) -> SendOut:
+    done = deliveries.deliver(
+        engine, who=who, draft_id=draft_id, colleges=colleges, settings=settings
+    )
+    with Session(engine) as session:
+        reference = drafts.get(session, who=who, draft_id=draft_id).reference
+    one = done[0] if len(done) == 1 else None
+    return SendOut(
+        draft_id=draft_id,
+        reference=reference,
+        colleges=sum(1 for d in done if d.college_code is not None),
+        delivered_to=one.to if one else None,
+        receipt_number=one.receipt_number if one else None,
+        deliveries=done,
+    )
+
+
 def _send_reply(session: Session, who: Principal, draft: Draft, settings: Settings) -> SendOut:
     """A reply: into the sender's inbox at once, registered there on arrival."""
     row = replies.deliver(session, who=who, draft=draft, settings=settings)
@@ -224,6 +290,7 @@ def _send_reply(session: Session, who: Principal, draft: Draft, settings: Settin
         reference=draft.reference,
         delivered_to=to.name,
         receipt_number=view.receipt_number,
+        deliveries=replies.deliveries_of(session, draft),
     )
 
 

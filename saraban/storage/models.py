@@ -1001,6 +1001,14 @@ class Draft(SQLModel, table=True):
     )
     signer_id: int | None = Field(default=None, foreign_key="account.id")
     reply_to_receipt_id: int | None = Field(default=None, foreign_key="receipt.id")
+    # A reply to a letter delivered through saraban (org_receipt): the two tables refer to
+    # each other, so this key is added after both exist (use_alter).
+    reply_to_org_receipt_id: int | None = Field(
+        default=None,
+        sa_column=sa.Column(
+            sa.Integer, sa.ForeignKey("org_receipt.id", use_alter=True), nullable=True
+        ),
+    )
     created_by: str = Field(max_length=255)
     created_at: datetime = _ts(default_factory=utcnow)
     updated_at: datetime = _ts(default_factory=utcnow)
@@ -1047,9 +1055,11 @@ class DraftEvent(SQLModel, table=True):
 
 
 class OrgReceipt(SQLModel, table=True):
-    """A letter one organisation sent another through saraban (a reply), as the recipient
-    registered it on arrival: its receipt number (เลขรับ) from the recipient's receipt register
-    of the year (sequence ``receipt:org:<id>``), the letter's own number and date, the file."""
+    """A letter one organisation sent another through saraban (a reply, or a letter delivered
+    directly: saraban.services.deliveries), as the recipient registered it on arrival: its
+    receipt number (เลขรับ) from the recipient's receipt register of the year (a college's own
+    register, shared with its ``receipt`` rows; OVEC's ``receipt:org:<id>``), the letter's own
+    number and date, the file."""
 
     __tablename__ = "org_receipt"
     __table_args__ = (

@@ -103,6 +103,11 @@ def test_template_merges_recipient_and_keeps_its_digits(tmp_path: Path) -> None:
     assert "ผู้อำนวยการวิทยาลัยสารพัดช่างลำปาง (รหัส 1352016501)" in first
 
 
+def test_merge_names_tell_a_letter_the_same_for_all_from_a_merged_one() -> None:
+    assert load_letter_file(ROOT / "examples" / "memo" / "memo.toml").merge_names() == set()
+    assert load_letter_file(EXAMPLE_LETTER).merge_names() == {"college"}
+
+
 def test_cli_renders_the_example(tmp_path: Path) -> None:
     output = tmp_path / "letter.pdf"
     result = run_cli("letter", str(EXAMPLE_LETTER), "-o", str(output))

@@ -109,6 +109,13 @@ def test_parse_roster_from_bytes() -> None:
     assert roster.rows == EXPECTED and roster.encoding == "cp874"
 
 
+def test_rows_keep_their_line_in_the_file() -> None:
+    text = csv_text(ROWS[:1]) + ",,,,\r\n" + ",".join(ROWS[1]) + "\r\n"
+    roster = parse_roster(text.encode("utf-8"), "gaps.csv")
+    assert [r.code for r in roster.rows] == [ROWS[0][0], ROWS[1][0]]
+    assert roster.row_numbers == (2, 4)  # the blank row 3 is skipped, not renumbered
+
+
 def test_forced_encoding(tmp_path: Path) -> None:
     path = write_csv(tmp_path, ROWS, encoding="cp874")
     for name, reported in (("tis-620", "tis-620"), ("windows-874", "cp874"), ("CP874", "cp874")):

@@ -697,3 +697,60 @@ CASES.update(
         ("POST", "/api/received/{item_id}/decision"): _received_act_case,
     }
 )
+
+
+# --------------------------------------------------------------------------- #
+# Letters delivered directly: OVEC's letter in Lampang's inbox, answered from there
+# --------------------------------------------------------------------------- #
+
+
+def delivered_to_lampang(s: Scene, tag: str) -> tuple[Actor, int]:
+    """OVEC's letter (no slip), signed and delivered at once into Lampang's inbox: OVEC's
+    clerk and the item's id in Lampang's inbox."""
+    from saraban.services import organisations
+    from saraban.storage.engine import session_scope
+
+    clerk = s.world.ovec(f"ovec-c{tag}")
+    signer = s.world.ovec(f"ovec-s{tag}")
+    with session_scope(s.world.engine, immediate=True) as db:
+        member = organisations.set_ovec_member(
+            db, username=f"ovec-s{tag}", role="director", position="เลขาธิการ กอศ.", by="test"
+        )
+    body = {**LETTER, "to": "ผู้อำนวยการวิทยาลัย", "signer_id": member.id}
+    draft = clerk.ok("POST", "/api/drafts", 201, json=body)["id"]
+    clerk.ok("POST", f"/api/drafts/{draft}/submit", json={"to_id": member.id})
+    signer.ok("POST", f"/api/drafts/{draft}/approve")
+    clerk.ok("POST", f"/api/drafts/{draft}/send", json={"codes": [s.a.code]})
+    [item] = [i for i in s.a.account.ok("GET", "/api/received") if i["draft_id"] == draft]
+    return clerk, item["id"]
+
+
+def _received_reply_form(s: Scene) -> None:
+    ovec, item = delivered_to_lampang(s, "f")
+    for actor in (s.b.account, s.b.staff["clerk"], ovec):
+        not_found(actor, "GET", f"/api/received/{item}/reply")
+        not_found(actor, "GET", f"/api/received/{item}")
+        not_found(actor, "GET", f"/api/received/{item}/letter.pdf")
+    form = s.a.staff["clerk"].ok("GET", f"/api/received/{item}/reply")
+    assert form["to"] == "เลขาธิการคณะกรรมการการอาชีวศึกษา"
+
+
+def _start_received_reply(s: Scene) -> None:
+    ovec, item = delivered_to_lampang(s, "r")
+    s.b.account.ok("PATCH", "/api/organisation", json={"agency_code": "ศธ 0999"})
+    before = s.b.staff["clerk"].ok("GET", "/api/drafts")
+    not_found(s.b.staff["clerk"], "POST", f"/api/received/{item}/reply", json=LETTER)
+    not_found(ovec, "POST", f"/api/received/{item}/reply", json=LETTER)
+    assert s.b.staff["clerk"].ok("GET", "/api/drafts") == before
+    s.a.account.ok("PATCH", "/api/organisation", json={"agency_code": "ศธ 0656.12"})
+    body = {**LETTER, "signer_id": s.a.ids["acting"]}
+    draft = s.a.staff["clerk"].ok("POST", f"/api/received/{item}/reply", 201, json=body)
+    assert draft["reply_to_org_receipt_id"] == item
+
+
+CASES.update(
+    {
+        ("GET", "/api/received/{item_id}/reply"): _received_reply_form,
+        ("POST", "/api/received/{item_id}/reply"): _start_received_reply,
+    }
+)

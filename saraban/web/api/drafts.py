@@ -251,9 +251,11 @@ def approve(
 def send(
     draft_id: DraftId, body: SendIn, who: ActiveUser, engine: EngineDep, settings: SettingsDep
 ) -> SendOut:
-    """Send the signed letter to the colleges named, a province's or all (a letter with the
-    credential slip goes as a mailout job: the answer names it at once; follow it at
-    GET /api/mailouts/{job_id})."""
+    """Send the signed letter to the colleges named, a province's or all, or (a college's) to
+    OVEC. A letter with the credential slip goes as a mailout job (the answer names it at
+    once; follow it at GET /api/mailouts/{job_id}); any other is delivered at once into each
+    recipient's inbox, all or none (the answer lists ``deliveries``: each recipient and its
+    receipt number)."""
     return sending.send(engine, who=who, draft_id=draft_id, data=body, settings=settings)
 
 
@@ -304,6 +306,25 @@ def start_reply(
 ) -> DraftView:
     """A reply draft; once signed, sending delivers it into the sender's inbox."""
     draft = replies.start(db, who=who, receipt_id=receipt_id, data=body, settings=settings)
+    return drafts.draft_view(db, draft)
+
+
+@router.get("/received/{item_id}/reply", responses={404: {"description": "not in your inbox"}})
+def received_reply_form(item_id: DraftId, who: ActiveUser, db: SessionDep) -> ComposeIn:
+    """The compose form of a reply to a letter delivered into your inbox: อ้างถึง names it."""
+    return replies.received_reply_form(db, who=who, item_id=item_id)
+
+
+@router.post(
+    "/received/{item_id}/reply",
+    status_code=status.HTTP_201_CREATED,
+    responses={404: {"description": "not in your inbox"}},
+)
+def start_received_reply(
+    item_id: DraftId, body: ComposeIn, who: ActiveUser, db: SessionDep, settings: SettingsDep
+) -> DraftView:
+    """A reply draft; once signed, sending delivers it into the sender organisation's inbox."""
+    draft = replies.start_received(db, who=who, item_id=item_id, data=body, settings=settings)
     return drafts.draft_view(db, draft)
 
 

@@ -24,7 +24,7 @@ from saraban.domain.errors import Invalid, Refused
 from saraban.domain.principal import Principal
 from saraban.domain.roster import RosterError
 from saraban.domain.vocabulary import bangkok_today
-from saraban.services import drafts, organisations, replies, sending
+from saraban.services import deliveries, drafts, organisations, replies, sending
 from saraban.services.drafts import ComposeIn, ReturnIn, SubmitIn
 from saraban.services.organisations import OrganisationUpdate
 from saraban.settings import Settings
@@ -131,6 +131,7 @@ def form_values(form: FormData) -> dict[str, Any]:
             "new_count",
             "new_kind",
             "reply_to",
+            "reply_to_received",
         )
     }
     values["thai_digits"] = bool(text(form, "thai_digits"))
@@ -333,6 +334,12 @@ async def _handle(
         data = compose_in(values, when)
         if action == "save":
             reply_to = values.get("reply_to", "")
+            reply_to_received = values.get("reply_to_received", "")
+            if draft is None and reply_to_received.isdigit():
+                created = replies.start_received(
+                    db, who=who, item_id=int(reply_to_received), data=data, settings=settings
+                )
+                return redirect(f"/drafts/{created.id}", "บันทึกร่างแล้ว")
             if draft is None and reply_to.isdigit():
                 created = replies.start(
                     db, who=who, receipt_id=int(reply_to), data=data, settings=settings
@@ -389,7 +396,13 @@ def compose_form(
     who: PageUser,
     db: SessionDep,
     reply_to: Annotated[int | None, Query(ge=1, le=2_147_483_647)] = None,
+    reply_to_received: Annotated[int | None, Query(ge=1, le=2_147_483_647)] = None,
 ) -> Response:
+    if reply_to_received is not None:
+        form = replies.received_reply_form(db, who=who, item_id=reply_to_received)
+        values = values_of(form)
+        values["reply_to_received"] = str(reply_to_received)
+        return _compose_page(request, who, _context(db, who, values))
     if reply_to is None:
         return _compose_page(request, who, _context(db, who, _blank(db, who)))
     values = values_of(replies.reply_form(db, who=who, receipt_id=reply_to))
@@ -444,6 +457,8 @@ def _draft_context(
     preview = drafts.draft_preview(db, who=who, draft_id=draft_id, settings=settings)
     state = detail.draft
     me = who.account_id
+    draft = drafts.get(db, who=who, draft_id=draft_id)
+    reply = replies.is_reply(draft)
     context = {
         "detail": detail,
         "d": state,
@@ -460,12 +475,15 @@ def _draft_context(
         and me is not None
         and state.holder_id == me
         and state.signer_id == me,
-        "may_send": state.status == "approved"
-        and org.kind == "ovec"
-        and state.reply_to_receipt_id is None,
-        "may_send_reply": state.status == "approved" and state.reply_to_receipt_id is not None,
+        "may_send": state.status == "approved" and not reply,
+        "may_send_reply": state.status == "approved" and reply,
+        "carries_slip": state.status == "approved" and sending.carries_slip(db, draft, settings),
+        "max_merged": deliveries.MAX_MERGED,
+        "deliveries": replies.deliveries_of(db, draft) if state.status == "sent" else [],
         "provinces": sorted({c.province for c in organisations.colleges(db) if c.province}),
-        "colleges": organisations.colleges(db) if state.status == "approved" else [],
+        "colleges": organisations.colleges(db)
+        if state.status == "approved" and org.kind == "ovec"
+        else [],
         "send_errors": {},
         "roster_problems": [],
     }
@@ -627,6 +645,9 @@ async def send_post(
     else:
         if out.delivered_to is not None:
             done = f"ส่งหนังสือ {out.reference} ถึง{out.delivered_to}แล้ว เลขรับ {out.receipt_number}"
+            return redirect(f"/drafts/{draft_id}", done)
+        if out.job_id is None:
+            done = f"ส่งหนังสือ {out.reference} เข้ากล่องหนังสือของ {len(out.deliveries)} แห่งแล้ว"
             return redirect(f"/drafts/{draft_id}", done)
         return redirect(
             out.job_url or f"/drafts/{draft_id}",

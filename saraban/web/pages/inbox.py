@@ -1,5 +1,6 @@
-"""The college inbox (หนังสือเข้า): delivered letters and the receipt register in one list,
-with its states (unread, received, routed, decided) and a search by subject, sender and
+"""The college inbox (หนังสือเข้า): delivered letters (a mailout's; and those delivered
+directly, registered on arrival, whose page is /received/{id}) and the receipt register in one
+list, with its states (unread, received, routed, decided) and a search by subject, sender and
 number; a delivered letter's page, where it is registered (ลงรับ)."""
 
 from __future__ import annotations
@@ -13,8 +14,9 @@ from fastapi import APIRouter, Path, Query, Request, Response
 from saraban.domain.errors import Refused
 from saraban.domain.principal import Principal
 from saraban.domain.vocabulary import REGISTRAR_ROLES, SessionKind
-from saraban.services import endorsement, previews, receipts
+from saraban.services import endorsement, previews, receipts, replies
 from saraban.services.receipts import InboxItem, ReceiptEntry
+from saraban.services.replies import ReceivedEntry
 from saraban.services.signatures import SignatureHeadline
 from saraban.settings import Settings
 from saraban.storage.models import CleanStr
@@ -63,7 +65,9 @@ class InboxRow:
         )
 
 
-def _rows(items: list[InboxItem], entries: list[ReceiptEntry], ovec: str) -> list[InboxRow]:
+def _rows(
+    items: list[InboxItem], entries: list[ReceiptEntry], delivered: list[ReceivedEntry], ovec: str
+) -> list[InboxRow]:
     status = {e.id: e.route_status for e in entries}
     checked = {e.id: e.signature for e in entries}
     # A registered letter's date as the register has it, else as the mailout gives it.
@@ -99,6 +103,21 @@ def _rows(items: list[InboxItem], entries: list[ReceiptEntry], ovec: str) -> lis
         for e in entries
         if e.mailout_item_id is None
     ]
+    rows += [
+        InboxRow(
+            url=f"/received/{d.item.id}",
+            subject=d.item.subject,
+            sender=d.item.sender,
+            letter_number=d.item.letter_number,
+            letter_date=d.letter_date,
+            receipt_number=d.item.receipt_number,
+            arrived=d.item.received_at,
+            due_date=None,
+            state=inbox_state(d.item.id, d.route_status),
+            signature=d.signature,
+        )
+        for d in delivered
+    ]
     far_past = datetime.min.replace(tzinfo=None)
     return sorted(
         rows, key=lambda r: r.arrived.replace(tzinfo=None) if r.arrived else far_past, reverse=True
@@ -116,7 +135,8 @@ def inbox(
 ) -> Response:
     items = receipts.inbox(db, who=who)
     entries = receipts.receipt_register(db, who=who, limit=1000)
-    rows = _rows(items, entries, settings.ovec_sender)
+    delivered = replies.inbox_entries(db, who=who)
+    rows = _rows(items, entries, delivered, settings.ovec_sender)
     query = " ".join(q.split())
     found = [r for r in rows if r.matches(query)] if query else rows
     counts = {key: sum(1 for r in found if r.state == key) for key in INBOX_STATES}

@@ -1,6 +1,7 @@
-"""A letter another organisation sent through saraban (a reply in OVEC's หนังสือรับ), routed
-to a decision with the same forms as a college's letter (saraban.web.pages.route_forms reads
-them; saraban.services.org_routes applies the endorsement engine's rules)."""
+"""A letter another organisation sent through saraban (a reply, or a letter delivered
+directly: in OVEC's หนังสือรับ, in a college's หนังสือเข้า), routed to a decision with the same
+forms as a college's letter (saraban.web.pages.route_forms reads them;
+saraban.services.org_routes applies the endorsement engine's rules), and answered."""
 
 from __future__ import annotations
 
@@ -55,6 +56,8 @@ def received_page(
         "orders": ORDERS,
         "error": error,
         "sig": check_view(replies.signature_check(db, who=who, item_id=item_id, settings=settings)),
+        "org": org,
+        "head": replies.OVEC_HEAD if org.kind == "ovec" else f"ผู้อำนวยการ{org.name}",
     }
     return page(request, "received_item.html", context, who=who, status_code=status_code)
 
