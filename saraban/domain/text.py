@@ -9,7 +9,8 @@ imported from the command line.
 
 Refused: the bidi embeddings and overrides (U+202A-U+202E), the isolates (U+2066-U+2069),
 the direction marks (U+200E, U+200F, U+061C), the zero-width characters (U+200B-U+200D,
-U+2060-U+2064, U+FEFF, U+180E) and the soft hyphen (U+00AD), which no Thai letter needs.
+U+2060-U+2064, U+FEFF, U+180E), the soft hyphen (U+00AD), which no Thai letter needs, and the
+control characters but tab, line feed and carriage return (NUL would be a 500 on PostgreSQL).
 """
 
 from __future__ import annotations
@@ -20,7 +21,10 @@ from saraban.domain.errors import Invalid
 
 BIDI_CONTROLS = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c"
 ZERO_WIDTH = "\u200b\u200c\u200d\u2060\u2061\u2062\u2063\u2064\ufeff\u180e\u00ad"
-DISGUISING = BIDI_CONTROLS + ZERO_WIDTH
+# Control characters are invisible too (and PostgreSQL refuses NUL in text); tab, line feed
+# and carriage return are layout, not disguise.
+CONTROLS = "".join(chr(c) for c in (*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F))
+DISGUISING = BIDI_CONTROLS + ZERO_WIDTH + CONTROLS
 _DISGUISING = re.compile(f"[{re.escape(DISGUISING)}]")
 
 
@@ -66,6 +70,7 @@ def visible_text(field: str, value: str) -> str:
 
 __all__ = [
     "BIDI_CONTROLS",
+    "CONTROLS",
     "DISGUISING",
     "ZERO_WIDTH",
     "disguise_problem",

@@ -149,6 +149,14 @@ def test_void_with_a_reason(site: Site) -> None:
     assert ovec.submit("/ovec/colleges/0000000000/void", {"void_reason": "x"}).status_code == 404
 
 
+def test_a_reason_with_a_nul_is_refused_naming_the_field(site: Site) -> None:
+    """PostgreSQL refuses NUL in text: the form must say so, not fail with a 500."""
+    ovec = site.ovec()
+    refused = ovec.submit(f"/ovec/colleges/{LAMPANG}/void", {"void_reason": "ยุบ\x00รวม"})
+    assert refused.status_code == 422 and "U+0000" in refused.text
+    assert site.visitor().login(LAMPANG, site.run.passwords[LAMPANG]).url.path == "/inbox"
+
+
 def test_ovec_pages_are_for_ovec(site: Site) -> None:
     college = site.college()
     for url in ("/ovec", "/ovec/tracking", "/ovec/tracking.csv", f"/ovec/colleges/{LAMPANG}"):
