@@ -3,7 +3,10 @@
 
 The inbox lists the mailout bundles delivered to the college (items ``issued``). A bundle's
 last page is always its credential slip: the inbox serves a copy without it, so the
-password never leaves through the service. A delivered letter's date (ลงวันที่) is the one the
+password never leaves through the service. A signed mailout's letter is a file of its own
+(``mailout_item.signed_file``: a signature does not survive being merged into the bundle):
+that file is what the college receives, is served byte for byte, and has its signatures
+checked. A delivered letter's date (ลงวันที่) is the one the
 mailout stored (``mailout.letter_date``); for mailouts made before it was stored, the date in
 OVEC's dispatch register, if the letter was numbered there.
 
@@ -29,6 +32,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 from pypdf import PdfReader, PdfWriter
+from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -88,6 +92,11 @@ class InboxItem(BaseModel):
     )
 
 
+def _document_sha256() -> Any:
+    """The sha256 of what a college received: its signed letter if signed, else its bundle."""
+    return func.coalesce(MailoutItem.signed_sha256, MailoutItem.sha256)
+
+
 def _inbox_query(code: str) -> Any:
     return (
         select(
@@ -105,7 +114,9 @@ def _inbox_query(code: str) -> Any:
             Receipt.number,
             Receipt.year_be,
             Receipt.received_at,
-            MailoutItem.sha256,
+            _document_sha256(),
+            MailoutItem.signed_file,
+            MailoutItem.letter_pages,
         )
         .join(Mailout, col(Mailout.id) == col(MailoutItem.mailout_id))
         .outerjoin(Receipt, col(Receipt.mailout_item_id) == col(MailoutItem.id))
@@ -125,7 +136,8 @@ def _inbox_item(
     checked: dict[str, SignatureHeadline],
 ) -> InboxItem:
     (item_id, mailout_id, name, kind, subject, reference, due, issued_at, pages) = row[:9]
-    stored, receipt_id, number, year, received_at, sha256 = row[9:]
+    stored, receipt_id, number, year, received_at, sha256, signed_file, letter_pages = row[9:]
+    served = letter_pages if signed_file and letter_pages else (pages - 1 if pages else None)
     return InboxItem(
         item_id=item_id,
         mailout_id=mailout_id,
@@ -136,7 +148,7 @@ def _inbox_item(
         letter_date=stored or registered.get((mailout_id, reference)),
         due_date=due,
         delivered_at=issued_at,
-        letter_pages=pages - 1 if pages else None,
+        letter_pages=served,
         receipt_id=receipt_id,
         receipt_number=receipt_number(number, year) if receipt_id is not None else None,
         received_at=received_at,
@@ -223,11 +235,44 @@ def letter_without_slip(path: Path) -> bytes:
     return _without_slip(str(path), stat.st_mtime_ns, stat.st_size)
 
 
+def _signed_letter(mailout: Mailout, item: MailoutItem) -> bytes | None:
+    """The signed letter a signed mailout delivered (None: the mailout was not signed)."""
+    if not item.signed_file:
+        return None
+    folder = Path(mailout.out_dir)
+    path = folder / item.signed_file
+    if path.resolve().parent != folder.resolve():
+        raise NotFound(f"signed letter {item.signed_file!r} is not in the mailout's folder")
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        missing = f"the signed letter {path.name} is missing from the mailout's folder"
+        raise NotFound(missing) from None
+
+
+def delivered_pdf(mailout: Mailout, item: MailoutItem) -> tuple[str, bytes]:
+    """What the college received, and its sha256: the signed letter of a signed mailout, else
+    the bundle (served without its slip)."""
+    signed = _signed_letter(mailout, item)
+    if signed is not None:
+        return item.signed_sha256 or hashlib.sha256(signed).hexdigest(), signed
+    data = _read_bundle(bundle_path(mailout, item))
+    return item.sha256 or hashlib.sha256(data).hexdigest(), data
+
+
+def served_letter(mailout: Mailout, item: MailoutItem) -> bytes:
+    """The letter a college reads and downloads: a signed letter byte for byte (its signatures
+    validate anywhere), else the bundle without its slip."""
+    signed = _signed_letter(mailout, item)
+    return signed if signed is not None else letter_without_slip(bundle_path(mailout, item))
+
+
 def inbox_letter(session: Session, *, who: Principal, item_id: int) -> tuple[str, bytes]:
-    """The file name and bytes of a delivered letter with its enclosures, without the slip."""
+    """The file name and bytes of a delivered letter with its enclosures, without the slip (a
+    signed letter: as signed)."""
     code = principal.college_of(who)
     item, mailout = _delivered(session, code, item_id)
-    return f"{mailout.name}-{code}.pdf", letter_without_slip(bundle_path(mailout, item))
+    return f"{mailout.name}-{code}.pdf", served_letter(mailout, item)
 
 
 # --------------------------------------------------------------------------- #
@@ -310,9 +355,8 @@ def receive(
         )
     college = session.get(College, code)
     assert college is not None
-    bundle = _read_bundle(bundle_path(mailout, item))
-    digest = item.sha256 or hashlib.sha256(bundle).hexdigest()
-    verdicts = signatures.verdicts_of(bundle, settings)
+    digest, document = delivered_pdf(mailout, item)
+    verdicts = signatures.verdicts_of(document, settings)
     dated, recipients = _dispatch_entry(session, mailout, item)
     if mailout.letter_date is not None:
         if letter_date is not None and letter_date != mailout.letter_date:
@@ -472,7 +516,7 @@ def receipt_register(
     """The receipt register, latest first."""
     code = principal.college_of(who)
     query = (
-        select(Receipt, LetterRoute.status, MailoutItem.sha256)
+        select(Receipt, LetterRoute.status, _document_sha256())
         .outerjoin(LetterRoute, col(LetterRoute.receipt_id) == col(Receipt.id))
         .outerjoin(MailoutItem, col(MailoutItem.id) == col(Receipt.mailout_item_id))
         .where(Receipt.college_code == code)
@@ -534,8 +578,7 @@ def received_document(
         mailout = session.get(Mailout, item.mailout_id) if item else None
         if item is None or mailout is None:
             raise NotFound("the delivered letter is gone")
-        data = _read_bundle(bundle_path(mailout, item))
-        return item.sha256 or hashlib.sha256(data).hexdigest(), data
+        return delivered_pdf(mailout, item)
     _, data = receipt_letter(session, who=who, receipt_id=receipt_id, settings=settings)
     return receipt.file_sha256 or hashlib.sha256(data).hexdigest(), data
 
@@ -544,8 +587,7 @@ def delivered_document(session: Session, *, who: Principal, item_id: int) -> tup
     """A delivered letter's bundle as it arrived, and its sha256 (see received_document)."""
     code = principal.college_of(who)
     item, mailout = _delivered(session, code, item_id)
-    data = _read_bundle(bundle_path(mailout, item))
-    return item.sha256 or hashlib.sha256(data).hexdigest(), data
+    return delivered_pdf(mailout, item)
 
 
 def receipt_signatures(
@@ -583,7 +625,7 @@ def receipt_letter(
         mailout = session.get(Mailout, item.mailout_id) if item else None
         if item is None or mailout is None:
             raise NotFound("the delivered letter is gone")
-        return name, letter_without_slip(bundle_path(mailout, item))
+        return name, served_letter(mailout, item)
     assert receipt.file_path is not None
     try:
         return name, (settings.data_dir / receipt.file_path).read_bytes()
