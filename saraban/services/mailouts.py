@@ -659,7 +659,7 @@ def _init_worker(
         letter=None if shared.letter is None else _all_pages(RawPdf(shared.letter)),
         signed=signed,
         # Each college's letter signed: the key opened once in this process.
-        key=signing.open() if signing is not None and plan.letter_names_college else None,
+        signer=signing.open() if signing is not None and plan.letter_names_college else None,
         context=hashing.context(),
         out=out,
         # A fresh engine: a forked worker never uses its parent's connections.
@@ -699,7 +699,7 @@ def _make_bundles(jobs: Sequence[_Job]) -> list[_Done]:
     parent fsyncs it before the commit)."""
     plan: MailoutPlan = _worker["plan"]
     base: BundleBase = _worker["base"]
-    key: _OpenKey | None = _worker["key"]
+    key: _OpenKey | None = _worker["signer"]
     day = bangkok_today()
     letters = []
     if _worker["letter"] is None:

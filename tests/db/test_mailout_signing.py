@@ -13,17 +13,19 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import inspect, text
 from sqlalchemy.engine import Engine
 
 from letters.verification import verify_pdf
 from saraban.services.mailouts import SIGNED_LETTER, load_plan
-from saraban.storage.engine import make_engine
+from saraban.storage.engine import make_engine, upgrade_schema
 from tests.db.test_mailout import check_bundles, manifest_rows
 from tests.db.test_signature_secrets import _database_bytes
+from tests.db.test_store import _migrate
 from tests.support.letters import ROOT
 from tests.support.mailouts import make_folder
 from tests.support.pdfsig import pdfsig
@@ -114,7 +116,7 @@ def test_a_letter_merged_per_college_is_signed_for_each_college(
     items = _items(engine)
     letters = {}
     for row in plan.roster.rows:
-        bundle_sha, signed_file, signed_sha = items[row.code]
+        _bundle_sha, signed_file, signed_sha = items[row.code]
         assert signed_file == f"{row.code}.signed.pdf"
         signed = (out / signed_file).read_bytes()
         assert hashlib.sha256(signed).hexdigest() == signed_sha
@@ -148,9 +150,7 @@ def test_a_letter_the_same_for_every_college_is_signed_once(
     _valid_and_trusted(signed, pki, nss_db, tmp_path)
     digest = hashlib.sha256(signed).hexdigest()
     assert {(f, s) for _b, f, s in _items(engine).values()} == {(SIGNED_LETTER, digest)}
-    assert not list(out.glob("*.signed.pdf")) or list(out.glob("*.signed.pdf")) == [
-        out / SIGNED_LETTER
-    ]
+    assert list(out.glob("*.signed.pdf")) == [out / SIGNED_LETTER]
     for row in manifest_rows(out):
         pages = page_texts((out / row["file"]).read_bytes(), "pypdf")
         assert SIGNED_LINE in "".join(pages[:2])
@@ -207,7 +207,48 @@ def test_killed_in_the_middle_a_rerun_signs_only_what_was_not_committed(
     check_bundles(engine, out, set(items))
     rows = {r["code"]: r["sha256"] for r in manifest_rows(out)}
     assert {c: rows[c] for c in committed} == {c: f[0] for c, f in committed.items()}
-    for code, (_bundle, signed_file, digest) in items.items():
+    for _bundle, signed_file, digest in items.values():
         signed = (out / signed_file).read_bytes()
         assert hashlib.sha256(signed).hexdigest() == digest
         assert [v.status for v in verify_pdf(signed, trust_roots=pki.roots)] == ["valid"]
+
+
+def test_0011_adds_the_signed_letter_to_mailout_items_and_takes_it_away(engine: Engine) -> None:
+    """0011 adds ``mailout_item.signed_file`` and ``signed_sha256`` (NULL for items made
+    before: unsigned); down again, the rows stay."""
+    _migrate(engine, "0010")
+    now = datetime(2026, 12, 5, 2, 0, tzinfo=UTC)
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO college (code, name, province, email, director_title,"
+                " created_at, updated_at) VALUES (:c, 'ว', 'ลำปาง', 'a@b.th', 'ผอ.', :t, :t)"
+            ),
+            {"c": "1352016501", "t": now},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO mailout (id, name, folder, out_dir, fingerprint, kind, subject,"
+                " token, state, created_at, created_by) VALUES (7, 'm', '/f', '/o', :fp,"
+                " 'circular', 'เรื่อง', 'tok', 'finished', :t, 'clerk')"
+            ),
+            {"fp": "0" * 64, "t": now},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO mailout_item (id, mailout_id, college_code, file_name, state, pages)"
+                " VALUES (3, 7, '1352016501', 'a.pdf', 'issued', 5)"
+            )
+        )
+    _migrate(engine, "head")
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT pages, signed_file, signed_sha256 FROM mailout_item"))
+        assert rows.all() == [(5, None, None)]
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE mailout_item SET signed_file = 'a.signed.pdf'"))
+    _migrate(engine, "0010")
+    with engine.connect() as conn:
+        columns = {c["name"] for c in inspect(conn).get_columns("mailout_item")}
+        assert not {"signed_file", "signed_sha256"} & columns
+        assert conn.execute(text("SELECT id, pages FROM mailout_item")).all() == [(3, 5)]
+    upgrade_schema(engine)
