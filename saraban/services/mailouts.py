@@ -73,7 +73,7 @@ from letters.letter import render_letter, render_letter_layout, render_letters
 from letters.letterfile import LetterFile, LetterFileError, key_line, load_letter_file
 from letters.model import Letter
 from letters.qrsheet import QRSheet, load_qr_sheet, render_qr_sheet
-from letters.signing import SigningError, SigningKey
+from letters.signing import SigningError, SigningKey, sign_letter
 from letters.slip import Slip, SlipText, check_slip_name, draw_slips, render_slips
 from letters.verification import load_trust_roots, verify_pdf
 from saraban.domain.errors import Invalid
@@ -411,18 +411,19 @@ class _OpenKey:
     trust_roots: Sequence[asn1_x509.Certificate] | None
 
     def sign(self, letter: Letter, day: date) -> bytes:
+        """The letter typeset with its signed line (signed on ``day``) and signed, as
+        signatures.sign_with signs it, without its event loop's thread per letter."""
+        rendered = render_letter_layout(replace(letter, signed_on=day))
         try:
-            signed = signatures.sign_with(
-                letter,
+            return sign_letter(
+                rendered,
                 self.key,
-                self.kind,
-                on=day,
-                timestamp_url=self.timestamp_url,
+                reason=signatures.SIGNING_REASON,
+                timestamper_url=self.timestamp_url,
                 trust_roots=self.trust_roots,
             )
         except SigningError as exc:
             raise MailoutError(f"{exc.message} (key: {self.key.subject})") from None
-        return signed.pdf
 
 
 def signing_of(plan: MailoutPlan, given: MailoutSigning | None) -> MailoutSigning | None:

@@ -90,6 +90,11 @@ class InboxItem(BaseModel):
     signature: SignatureHeadline | None = Field(
         default=None, description="its digital signatures as checked (None: not checked yet)"
     )
+    enclosures_apart: bool = Field(
+        default=False,
+        description="the letter was signed digitally: it is served as signed, and its "
+        "enclosures apart (GET /api/inbox/{id}/enclosures)",
+    )
 
 
 def _document_sha256() -> Any:
@@ -137,7 +142,6 @@ def _inbox_item(
 ) -> InboxItem:
     (item_id, mailout_id, name, kind, subject, reference, due, issued_at, pages) = row[:9]
     stored, receipt_id, number, year, received_at, sha256, signed_file, letter_pages = row[9:]
-    served = letter_pages if signed_file and letter_pages else (pages - 1 if pages else None)
     return InboxItem(
         item_id=item_id,
         mailout_id=mailout_id,
@@ -148,12 +152,19 @@ def _inbox_item(
         letter_date=stored or registered.get((mailout_id, reference)),
         due_date=due,
         delivered_at=issued_at,
-        letter_pages=served,
+        letter_pages=pages - 1 if pages else None,
         receipt_id=receipt_id,
         receipt_number=receipt_number(number, year) if receipt_id is not None else None,
         received_at=received_at,
         signature=checked.get(sha256 or ""),
+        enclosures_apart=_apart(signed_file, letter_pages, pages),
     )
+
+
+def _apart(signed_file: str | None, letter_pages: int | None, pages: int | None) -> bool:
+    """Whether a delivered letter has enclosures served apart from it (it is signed, and its
+    bundle holds pages between the letter and the slip)."""
+    return bool(signed_file and letter_pages and pages and pages - 1 > letter_pages)
 
 
 def inbox(session: Session, *, who: Principal) -> list[InboxItem]:
@@ -267,9 +278,61 @@ def served_letter(mailout: Mailout, item: MailoutItem) -> bytes:
     return signed if signed is not None else letter_without_slip(bundle_path(mailout, item))
 
 
+@lru_cache(maxsize=32)
+def _pages_between(path: str, first: int, _mtime_ns: int, _size: int) -> bytes:
+    reader = PdfReader(path)
+    writer = PdfWriter()
+    for page in reader.pages[first:-1]:
+        writer.add_page(page)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def _enclosures(mailout: Mailout, item: MailoutItem) -> bytes:
+    """A signed letter's enclosures: its bundle's pages after the letter and before the slip
+    (only the pages are copied, so nothing of the slip comes along)."""
+    if not _apart(item.signed_file, item.letter_pages, item.pages):
+        raise NotFound("this letter has no enclosures apart from it")
+    path = bundle_path(mailout, item)
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
+        raise NotFound(f"the bundle {path.name} is missing from the mailout's folder") from None
+    return _pages_between(str(path), item.letter_pages or 0, stat.st_mtime_ns, stat.st_size)
+
+
+def inbox_enclosures(session: Session, *, who: Principal, item_id: int) -> tuple[str, bytes]:
+    """A signed letter's enclosures, served apart from the letter as signed."""
+    code = principal.college_of(who)
+    item, mailout = _delivered(session, code, item_id)
+    return f"{mailout.name}-{code}-enclosures.pdf", _enclosures(mailout, item)
+
+
+def receipt_enclosures(session: Session, *, who: Principal, receipt_id: int) -> tuple[str, bytes]:
+    """A registered signed letter's enclosures (see :func:`inbox_enclosures`)."""
+    receipt = get_receipt(session, who=who, receipt_id=receipt_id)
+    item = session.get(MailoutItem, receipt.mailout_item_id) if receipt.mailout_item_id else None
+    mailout = session.get(Mailout, item.mailout_id) if item else None
+    if item is None or mailout is None:
+        raise NotFound("this letter has no enclosures apart from it")
+    name = f"receipt-{receipt.number}-{receipt.year_be}-enclosures.pdf"
+    return name, _enclosures(mailout, item)
+
+
+def delivered_signed(session: Session, *, who: Principal, receipt_id: int) -> tuple[bool, bool]:
+    """Whether a registered letter came from a signed mailout (served as signed, byte for
+    byte), and whether its enclosures are served apart from it."""
+    receipt = get_receipt(session, who=who, receipt_id=receipt_id)
+    item = session.get(MailoutItem, receipt.mailout_item_id) if receipt.mailout_item_id else None
+    if item is None or not item.signed_file:
+        return False, False
+    return True, _apart(item.signed_file, item.letter_pages, item.pages)
+
+
 def inbox_letter(session: Session, *, who: Principal, item_id: int) -> tuple[str, bytes]:
     """The file name and bytes of a delivered letter with its enclosures, without the slip (a
-    signed letter: as signed)."""
+    letter signed digitally: as signed, its enclosures apart, :func:`inbox_enclosures`)."""
     code = principal.college_of(who)
     item, mailout = _delivered(session, code, item_id)
     return f"{mailout.name}-{code}.pdf", served_letter(mailout, item)

@@ -8,6 +8,7 @@ pyHanko and poppler's pdfsig, and its page says so."""
 from __future__ import annotations
 
 import hashlib
+import io
 import secrets
 from collections.abc import Iterator
 from contextlib import ExitStack
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pypdf import PdfReader
 from sqlalchemy import Engine, text
 from sqlmodel import Session, select
 
@@ -131,9 +133,21 @@ def _college_reads(world: World, job: dict[str, Any], nss_db: str, tmp_path: Pat
         assert (check["status"], check["document_sha256"]) == ("valid", signed_sha)
         page = college.get(f"/inbox/{item['item_id']}")
         assert page.status_code == 200 and VALID in page.text, page.text
+        # The enclosures (the stand-in and the QR sheet), apart: never the slip.
+        assert item["enclosures_apart"] and "/enclosures.pdf" in page.text
+        enclosures = college.get(f"/api/inbox/{item['item_id']}/enclosures").content
+        bundle_pages = len(PdfReader(out / bundle).pages)
+        assert len(PdfReader(io.BytesIO(enclosures)).pages) == bundle_pages - 1 - len(
+            PdfReader(io.BytesIO(letter)).pages
+        )
+        assert slip_credentials(enclosures) == {} and password.encode() not in enclosures
         # Registered: the check is stored with the entry, as valid.
         entry = college.ok("POST", f"/api/inbox/{item['item_id']}/receive", 201, json={})
         assert entry["signature"]["status"] == "valid"
+        assert college.get(f"/api/receipts/{entry['id']}/letter").content == letter
+        assert college.get(f"/api/receipts/{entry['id']}/enclosures").content == enclosures
+        shown = college.get(f"/receipts/{entry['id']}")
+        assert VALID in shown.text and "/enclosures.pdf" in shown.text
         letters.append(letter)
     return letters
 
