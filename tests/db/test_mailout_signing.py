@@ -21,7 +21,8 @@ from sqlalchemy import inspect, text
 from sqlalchemy.engine import Engine
 
 from letters.verification import verify_pdf
-from saraban.services.mailouts import SIGNED_LETTER, load_plan
+from saraban.domain.errors import Invalid
+from saraban.services.mailouts import SIGNED_LETTER, MailoutSigning, load_plan
 from saraban.storage.engine import make_engine, upgrade_schema
 from tests.db.test_mailout import check_bundles, manifest_rows
 from tests.db.test_signature_secrets import _database_bytes
@@ -252,3 +253,12 @@ def test_0011_adds_the_signed_letter_to_mailout_items_and_takes_it_away(engine: 
         assert not {"signed_file", "signed_sha256"} & columns
         assert conn.execute(text("SELECT id, pages FROM mailout_item")).all() == [(3, 5)]
     upgrade_schema(engine)
+
+
+def test_the_key_given_to_a_mailout_never_shows_its_passphrase(pki: TestPKI) -> None:
+    signing = MailoutSigning(pki.p12("signer"), PASSPHRASE.encode(), key_name="signer.p12")
+    assert PASSPHRASE not in repr(signing) and "signer.p12" in repr(signing)
+    wrong = MailoutSigning(pki.p12("signer"), b"not-it", key_name="signer.p12")
+    with pytest.raises(Invalid) as refused:
+        wrong.open()
+    assert "signer.p12" in str(refused.value) and "not-it" not in str(refused.value)
