@@ -308,10 +308,11 @@ def load_plan(folder: Path, roster_path: Path | None = None) -> MailoutPlan:
     sign = settings.get("sign")
     if sign is not None and sign != "seal":
         raise _toml_error(settings_path, source, None, "sign", 'the only value is "seal"')
+    names = _names_college(letter_file, merged)
     signed_path = folder / SIGNED_INPUT
     signed_letter = None
     if signed_path.is_file():
-        if len(merged) > 1:
+        if names:
             raise MailoutError(
                 f"{signed_path}: the letter names each college, so one signed letter cannot go "
                 "to all of them"
@@ -335,7 +336,7 @@ def load_plan(folder: Path, roster_path: Path | None = None) -> MailoutPlan:
         register=str(settings.get("register", "สอศ.")),
         due_date=due,
         fingerprint=digest.hexdigest(),
-        letter_names_college=len(merged) > 1,
+        letter_names_college=names,
         enclosure_files=tuple(files),
         signed_letter=signed_letter,
         sign_with_seal=sign == "seal",
@@ -351,7 +352,19 @@ def _letter_digest(letter_file: LetterFile, college: Any) -> bytes:
 
 def names_college(letter_file: LetterFile, colleges: Sequence[Any]) -> bool:
     """Whether the letter differs from one college to another (merged per college)."""
-    return len({_letter_digest(letter_file, college) for college in colleges}) > 1
+    return _names_college(letter_file, {_letter_digest(letter_file, c) for c in colleges})
+
+
+def _names_college(letter_file: LetterFile, digests: set[bytes]) -> bool:
+    """Whether the colleges' letters (their digests) are merged per college: they differ, or
+    (a roster of one) the college's letter is not the letter addressed to no college."""
+    if len(digests) > 1:
+        return True
+    try:
+        alone = letter_file.merge({})
+    except LetterFileError:  # it needs a college to merge at all
+        return True
+    return hashlib.sha256("\0".join((alone.to, *alone.body)).encode()).digest() not in digests
 
 
 def _check_signed(path: Path, signed: bytes, letter: Letter) -> None:

@@ -262,3 +262,10 @@ def test_the_key_given_to_a_mailout_never_shows_its_passphrase(pki: TestPKI) -> 
     with pytest.raises(Invalid) as refused:
         wrong.open()
     assert "signer.p12" in str(refused.value) and "not-it" not in str(refused.value)
+
+
+def test_a_roster_of_one_college_still_gets_its_own_letter(tmp_path: Path) -> None:
+    """A letter that names the college is merged per college even when one college is sent
+    it (signed for that college, never the letter addressed to no college)."""
+    assert load_plan(make_folder(tmp_path, 1)).letter_names_college
+    assert not load_plan(make_folder(tmp_path, 1, edit=_unnamed, name="one")).letter_names_college
