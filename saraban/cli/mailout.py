@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from saraban.cli.console import current_user, err, out
+from saraban.cli.console import current_user, err, out, read_password
 from saraban.cli.database import open_db
 from saraban.cli.signals import stopped_by_signals
 
@@ -31,12 +31,42 @@ def mailout(
         int | None,
         typer.Option(help="How many worker processes (default: one per core).", metavar="N"),
     ] = None,
+    sign: Annotated[
+        Path | None,
+        typer.Option(
+            "--sign",
+            help="Sign the letters digitally with this PKCS#12 key (.p12): the shared letter "
+            "once, a letter merged per college for each college. Its passphrase is asked for, "
+            "or read from one line of standard input, never from the command line.",
+            metavar="KEY",
+        ),
+    ] = None,
+    timestamp_url: Annotated[
+        str | None,
+        typer.Option(
+            "--timestamp-url",
+            envvar="SARABAN_TIMESTAMP_URL",
+            help="An RFC 3161 timestamp authority: the signatures become PAdES B-T.",
+            metavar="URL",
+        ),
+    ] = None,
+    trust: Annotated[
+        Path | None,
+        typer.Option(
+            "--trust",
+            envvar="SARABAN_TRUST_DIR",
+            help="A folder of trusted CA certificates: a key whose certificate does not chain "
+            "to them is refused.",
+            metavar="FOLDER",
+        ),
+    ] = None,
 ) -> None:
     """Make every college's bundle, the print file and the manifest.
 
     A bundle is the letter, its enclosures, the QR-code sheet and the college's credential
     slip. Running it again is safe: it finishes an interrupted run and issues nothing twice.
-    Ctrl-C or SIGTERM stops it and its worker processes (exit 130 or 143).
+    Ctrl-C or SIGTERM stops it and its worker processes (exit 130 or 143). With --sign each
+    college's letter is also signed digitally, in a file of its own beside its bundle.
     """
     from rich.progress import (
         BarColumn,
@@ -49,7 +79,25 @@ def mailout(
     from rich.table import Table
 
     from saraban.services import mailout_jobs
+    from saraban.services.mailouts import MailoutSigning
 
+    signing = None
+    if sign is not None:
+        p12 = sign.read_bytes()
+        passphrase = read_password(
+            prompt=f"รหัสผ่านของกุญแจ {sign.name} (passphrase): ",
+            what="passphrase",
+            allow_empty=True,
+        )
+        signing = MailoutSigning(
+            p12,
+            passphrase.encode("utf-8"),
+            key_name=str(sign),
+            timestamp_url=timestamp_url,
+            trust_dir=trust,
+        )
+        del passphrase, p12
+        signing.open()  # a wrong passphrase stops here, before anything is recorded
     engine = open_db(create=True)
     job, plan = mailout_jobs.submit(
         engine, folder, out_dir, created_by=current_user(), roster=roster
@@ -72,14 +120,24 @@ def mailout(
             bar.refresh()
 
         with stopped_by_signals():
-            result = mailout_jobs.run_here(engine, job.id, jobs=jobs, progress=advance)
+            result = mailout_jobs.run_here(
+                engine, job.id, jobs=jobs, progress=advance, signing=signing
+            )
     table = Table(title=f"mailout {result.name}", show_header=False)
     table.add_row("letter number (ที่)", result.reference or "one per college (see manifest)")
     table.add_row("colleges", f"{result.colleges:,}")
     table.add_row("issued in this run", f"{result.issued_now:,}")
     table.add_row("pages", f"{result.pages:,}")
     table.add_row("bundles", f"{result.out}/<code>.pdf")
+    if signing is not None:
+        table.add_row("signed letters", f"{result.out}/{_signed_files(result.out)}")
     table.add_row("print file", f"{result.out}/print-all.pdf")
     table.add_row("manifest", f"{result.out}/manifest.csv")
     table.add_row("time", f"{result.seconds:.1f} s")
     out.print(table)
+
+
+def _signed_files(out: Path) -> str:
+    from saraban.services.mailouts import SIGNED_LETTER
+
+    return SIGNED_LETTER if (out / SIGNED_LETTER).is_file() else "<code>.signed.pdf"

@@ -41,6 +41,7 @@ from saraban.services.mailouts import (
     MailoutError,
     MailoutPlan,
     MailoutResult,
+    MailoutSigning,
     WorkerDied,
     _chunks,
     _finish,
@@ -51,9 +52,12 @@ from saraban.services.mailouts import (
     _recover,
     _shared_pdfs,
     _worker,
+    check_signing,
     load_plan,
     run_chunk,
     run_mailout,
+    sign_shared_letter,
+    signing_of,
 )
 from saraban.storage.engine import session_scope
 from saraban.storage.models import (
@@ -233,10 +237,16 @@ def prepare(engine: Engine, job_id: int, *, workers: int | None = None) -> list[
     if job.state in JOB_DONE_STATES:
         return []
     plan = _plan(job)
+    signing = signing_of(plan, None)
+    key = signing.open() if signing is not None else None  # the seal: before any number
     out = Path(job.out_dir)
     out.mkdir(parents=True, exist_ok=True)
     mailout_id = _prepare(plan, engine, out, job.created_by)
     _recover(engine, mailout_id, out)
+    check_signing(engine, mailout_id, plan, out, signing)
+    with session_scope(engine) as session:
+        reference = _job_reference(session, mailout_id)
+    sign_shared_letter(plan, out, _number_of(reference), signing, key)
     with session_scope(engine) as session:
         pending = sorted(
             session.exec(
@@ -255,6 +265,11 @@ def prepare(engine: Engine, job_id: int, *, workers: int | None = None) -> list[
         started_at=job.started_at or utcnow(),
     )
     return [list(chunk) for chunk in _chunks(pending, workers or DEFAULT_QUEUE_WORKERS)]
+
+
+def _job_reference(session: Session, mailout_id: int) -> str | None:
+    mailout = session.get(Mailout, mailout_id)
+    return mailout.reference if mailout is not None else None
 
 
 def _jobs_for(session: Session, mailout_id: int, codes: list[str]) -> list[_Job]:
@@ -292,14 +307,14 @@ def run_chunk_job(engine: Engine, job_id: int, codes: list[str]) -> bool:
     key = (url, job_id, mailout.fingerprint, job.out_dir)
     if _worker.get("key") != key:
         plan = _plan(job)
-        base_pdf, letter_pdf = _shared_pdfs(plan, _number_of(mailout.reference))
+        shared = _shared_pdfs(plan, _number_of(mailout.reference), Path(job.out_dir))
         _init_worker(
             plan,
-            base_pdf,
-            letter_pdf,
+            shared,
             HashSettings(),
             job.out_dir,
             url,
+            signing=signing_of(plan, None),
         )
         _worker["key"] = key
     outcome = run_chunk(job.mailout_id, job_id, jobs, job.created_by)
@@ -348,9 +363,11 @@ def run_here(
     jobs: int | None = None,
     hashing: HashSettings = HashSettings(),  # noqa: B008 - frozen, compared by value
     progress: Callable[[int, int], None] | None = None,
+    signing: MailoutSigning | None = None,
 ) -> MailoutResult:
     """Run a job on this machine: the same parts, the chunks in ``jobs`` worker processes, the
-    print file written as the bundles are committed (``saraban mailout``, the local worker)."""
+    print file written as the bundles are committed (``saraban mailout``, the local worker).
+    ``signing``: the key given to ``saraban mailout --sign`` (held in memory only)."""
     with session_scope(engine) as session:
         job = _job(session, job_id)
     plan = _plan(job)
@@ -365,6 +382,7 @@ def run_here(
             hashing=hashing,
             progress=progress,
             job_id=job_id,
+            signing=signing,
         )
     except ChunkErrors as exc:
         _add_errors(engine, job_id, [(c, m) for c, m in exc.errors])

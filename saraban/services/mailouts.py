@@ -21,6 +21,19 @@ A crash at any moment leaves either uncommitted partial files (deleted on the ne
 passwords were never valid) or committed items whose files wait under the partial name
 (renamed on the next run, after checking their sha256). So a rerun finishes the job, no college
 gets two live credentials, and every stored hash has its slip in a bundle.
+
+**Signed mailouts.** A digital signature does not survive being merged into a bundle, so the
+letter a college receives (its inbox serves it, and checks its signatures) is a file of its own
+beside the bundles; the bundles and the print file hold the same letter's pages as printed
+(the signed line in the signature block). A letter the same for every college is signed once,
+before any chunk (``letter.signed.pdf``, or the bytes signed at approval in the web: the
+folder's ``signed-letter.pdf``), and every item names that one file. A letter merged per
+college is signed per college in the chunk's worker, its file (``<code>.signed.pdf``) written,
+committed (its sha256 with the bundle's) and moved into place with the bundle: a college
+committed is never signed again, so a rerun changes no byte. The key is a personal PKCS#12 given
+to the run (:class:`MailoutSigning`: held in memory, handed to the workers as they start,
+never written) or the organisation's seal (``sign = "seal"`` in ``mailout.toml``: each process
+opens it from its own settings).
 """
 
 from __future__ import annotations
@@ -41,11 +54,12 @@ import tomllib
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 from typing import Any
 
+from asn1crypto import x509 as asn1_x509
 from pypdf import PdfReader
 from pypdf.errors import PdfReadError
 from reportlab.pdfgen.canvas import Canvas
@@ -55,16 +69,20 @@ from sqlmodel import Session, col, select
 
 from credentials import HashSettings, PasswordPolicy, generate, policy_from_name, pool_context
 from letters.assembly import BundleBase, PageSource, PrintFile, RawPdf, merge_pdfs, sha256
-from letters.letter import render_letter, render_letters
+from letters.letter import render_letter, render_letter_layout, render_letters
 from letters.letterfile import LetterFile, LetterFileError, key_line, load_letter_file
 from letters.model import Letter
 from letters.qrsheet import QRSheet, load_qr_sheet, render_qr_sheet
+from letters.signing import SigningError, SigningKey, sign_letter
 from letters.slip import Slip, SlipText, check_slip_name, draw_slips, render_slips
+from letters.verification import load_trust_roots, verify_pdf
 from saraban.domain.errors import Invalid
 from saraban.domain.roster import RosterFile, read_roster
 from saraban.domain.spreadsheet import safe_cell
-from saraban.files import fsync_dir, fsync_files, write_if_changed
-from saraban.services import audit, dispatch
+from saraban.domain.vocabulary import bangkok_today, in_bangkok
+from saraban.files import fsync_dir, fsync_files, write_atomically, write_if_changed
+from saraban.services import audit, dispatch, signatures
+from saraban.settings import load_settings
 from saraban.storage import store
 from saraban.storage.engine import make_engine, session_scope
 from saraban.storage.models import (
@@ -80,13 +98,20 @@ from saraban.storage.models import (
 
 log = logging.getLogger(__name__)
 
-MAILOUT_KEYS = {"register", "due_date", "policy", "slip"}
+MAILOUT_KEYS = {"register", "due_date", "policy", "slip", "sign"}
 SLIP_KEYS = {"system_th", "system_en", "issuer", "hint"}
 COMMIT_EVERY = 16  # results per transaction: few enough to lose little, many enough to be fast
 # Colleges per worker task: a chunk's letters and slips are one document, so its fonts and its
 # first letter's lines are drawn once for all of them.
 CHUNK_MIN, CHUNK_MAX = 8, 64  # a chunk costs ≈ 30 ms of CPU on top of its colleges
 MANIFEST_FIELDS = ("code", "college", "letter_number", "pages", "sha256", "file")
+SIGNED_INPUT = "signed-letter.pdf"  # in a mailout folder: the shared letter as signed already
+SIGNED_LETTER = "letter.signed.pdf"  # in the output folder: the shared letter as delivered
+NO_SEAL = (
+    "ยังไม่ได้กำหนดตราขององค์กร (SARABAN_SEAL_FILE) จึงลงนามหนังสือที่ระบุชื่อสถานศึกษาแต่ละแห่งไม่ได้ "
+    "/ no organisation seal is configured (SARABAN_SEAL_FILE): a letter merged per college "
+    "cannot be signed for each college"
+)
 
 
 class ChunkErrors(Invalid):
@@ -129,6 +154,10 @@ class MailoutPlan:
     fingerprint: str
     letter_names_college: bool
     enclosure_files: tuple[Path, ...]
+    # The shared letter as signed already (the folder's signed-letter.pdf); whether the letters
+    # are signed with the organisation's seal (mailout.toml: sign = "seal").
+    signed_letter: bytes | None = None
+    sign_with_seal: bool = False
 
     def letter_for(self, college: College | None, number: str | None) -> Letter:
         context = {"college": _college_context(college)} if college is not None else {}
@@ -268,18 +297,31 @@ def load_plan(folder: Path, roster_path: Path | None = None) -> MailoutPlan:
     merged: set[bytes] = set()
     for college in roster.rows:
         try:
-            letter = letter_file.merge({"college": _college_context(college)})
+            merged.add(_letter_digest(letter_file, college))
         except LetterFileError as exc:
             raise MailoutError(f"{exc} (for college {college.code}, {college.name})") from None
-        # A digest, not the texts: the roster may hold thousands of colleges.
-        merged.add(hashlib.sha256("\0".join((letter.to, *letter.body)).encode()).digest())
         try:
             check_slip_name(college.name, slip_text)
         except ValueError as exc:
             raise MailoutError(f"{roster_path}: college {college.code}: {exc}") from None
 
+    sign = settings.get("sign")
+    if sign is not None and sign != "seal":
+        raise _toml_error(settings_path, source, None, "sign", 'the only value is "seal"')
+    names = _names_college(letter_file, merged)
+    signed_path = folder / SIGNED_INPUT
+    signed_letter = None
+    if signed_path.is_file():
+        if names:
+            raise MailoutError(
+                f"{signed_path}: the letter names each college, so one signed letter cannot go "
+                "to all of them"
+            )
+        signed_letter = signed_path.read_bytes()
+        _check_signed(signed_path, signed_letter, letter_file.merge({}))
+
     digest = hashlib.sha256()
-    for path in [letter_path, settings_path, folder / "qr-sheet.toml", *files]:
+    for path in [letter_path, settings_path, folder / "qr-sheet.toml", signed_path, *files]:
         if path.is_file():
             digest.update(path.name.encode() + b"\0" + path.read_bytes())
     return MailoutPlan(
@@ -294,9 +336,114 @@ def load_plan(folder: Path, roster_path: Path | None = None) -> MailoutPlan:
         register=str(settings.get("register", "สอศ.")),
         due_date=due,
         fingerprint=digest.hexdigest(),
-        letter_names_college=len(merged) > 1,
+        letter_names_college=names,
         enclosure_files=tuple(files),
+        signed_letter=signed_letter,
+        sign_with_seal=sign == "seal",
     )
+
+
+def _letter_digest(letter_file: LetterFile, college: Any) -> bytes:
+    """What the college's letter says, as a digest (not the texts: the roster may hold
+    thousands of colleges)."""
+    letter = letter_file.merge({"college": _college_context(college)})
+    return hashlib.sha256("\0".join((letter.to, *letter.body)).encode()).digest()
+
+
+def names_college(letter_file: LetterFile, colleges: Sequence[Any]) -> bool:
+    """Whether the letter differs from one college to another (merged per college)."""
+    return _names_college(letter_file, {_letter_digest(letter_file, c) for c in colleges})
+
+
+def _names_college(letter_file: LetterFile, digests: set[bytes]) -> bool:
+    """Whether the colleges' letters (their digests) are merged per college: they differ, or
+    (a roster of one) the college's letter is not the letter addressed to no college."""
+    if len(digests) > 1:
+        return True
+    try:
+        alone = letter_file.merge({})
+    except LetterFileError:  # it needs a college to merge at all
+        return True
+    return hashlib.sha256("\0".join((alone.to, *alone.body)).encode()).digest() not in digests
+
+
+def _check_signed(path: Path, signed: bytes, letter: Letter) -> None:
+    """A letter signed already is this letter, numbered and dated as the letter file says and
+    typeset as the mailout would typeset it: its first revision is exactly that typesetting
+    (signed on the day its signature claims), and its signature is intact."""
+    try:
+        verdicts = verify_pdf(signed, trust_roots=())
+    except Exception:
+        verdicts = []
+    if len(verdicts) != 1 or not verdicts[0].intact or verdicts[0].claimed_time is None:
+        raise MailoutError(f"{path}: not a letter with one intact digital signature")
+    day = in_bangkok(verdicts[0].claimed_time).date()
+    rendered = render_letter_layout(replace(letter, signed_on=day))
+    if not signed.startswith(rendered.pdf):
+        raise MailoutError(
+            f"{path}: the signed letter is not this letter (its number, date or text differ "
+            "from letter.toml)"
+        )
+
+
+@dataclass(frozen=True)
+class MailoutSigning:
+    """Who signs a mailout's letters: the personal PKCS#12 given to this run (``p12`` and its
+    ``passphrase``: held in memory only; the worker processes get them as they start, by fork
+    or a pipe, never through a file, a log or the database; its repr shows neither), or else
+    the organisation's seal (each process opens it from its own settings).
+    ``key_name`` names the key in a refusal (the file), never the passphrase."""
+
+    p12: bytes | None = field(default=None, repr=False)
+    passphrase: bytes | None = field(default=None, repr=False)
+    key_name: str = "key"
+    timestamp_url: str | None = None
+    trust_dir: Path | None = None
+
+    def open(self) -> _OpenKey:
+        """The key, opened: Invalid naming ``key_name`` for a wrong passphrase or a damaged
+        file; MailoutError when the seal is wanted and none is configured."""
+        if self.p12 is None:
+            settings = load_settings()
+            seal = signatures.organisation_seal(settings)
+            if seal is None:
+                raise MailoutError(NO_SEAL)
+            store = signatures.trust_store(settings)
+            roots = store.roots if store.fingerprint is not None else None
+            return _OpenKey(seal, "seal", settings.timestamp_url, roots)
+        key = signatures.personal_key(self.p12, self.passphrase, name=self.key_name)
+        roots = tuple(load_trust_roots(self.trust_dir)) if self.trust_dir is not None else None
+        return _OpenKey(key, "personal", self.timestamp_url, roots)
+
+
+@dataclass(frozen=True)
+class _OpenKey:
+    key: SigningKey
+    kind: signatures.KeyKind
+    timestamp_url: str | None
+    trust_roots: Sequence[asn1_x509.Certificate] | None
+
+    def sign(self, letter: Letter, day: date) -> bytes:
+        """The letter typeset with its signed line (signed on ``day``) and signed, as
+        signatures.sign_with signs it, without its event loop's thread per letter."""
+        rendered = render_letter_layout(replace(letter, signed_on=day))
+        try:
+            return sign_letter(
+                rendered,
+                self.key,
+                reason=signatures.SIGNING_REASON,
+                timestamper_url=self.timestamp_url,
+                trust_roots=self.trust_roots,
+            )
+        except SigningError as exc:
+            raise MailoutError(f"{exc.message} (key: {self.key.subject})") from None
+
+
+def signing_of(plan: MailoutPlan, given: MailoutSigning | None) -> MailoutSigning | None:
+    """The signing of a run: the key given to it, else the seal if the folder asks for it."""
+    if given is not None:
+        return given
+    return MailoutSigning() if plan.sign_with_seal else None
 
 
 # --------------------------------------------------------------------------- #
@@ -465,6 +612,15 @@ class _Done:
     pages: int
     letter_pages: int
     partial: str
+    # The letter as delivered, if signed: its file's name and sha256, and (signed for this
+    # college) its partial file, moved into place with the bundle's.
+    signed_file: str | None = None
+    signed_sha256: str | None = None
+    signed_partial: str | None = None
+
+    @property
+    def partials(self) -> list[str]:
+        return [self.partial] + ([self.signed_partial] if self.signed_partial else [])
 
 
 _worker: dict[str, Any] = {}
@@ -487,16 +643,17 @@ def die_with_parent() -> None:
 
 def _init_worker(
     plan: MailoutPlan | tuple[Path, Path],
-    base_pdf: bytes,
-    letter_pdf: bytes | None,
+    shared: SharedPdfs,
     hashing: HashSettings,
     out: str,
     db_url: str | None = None,
     pooled: bool = False,
+    signing: MailoutSigning | None = None,
 ) -> None:
-    """Make this process ready for a mailout's chunks: its plan, shared pages, hashing and (for
-    chunks that commit themselves) its own engine. A pool's worker ignores Ctrl-C: its parent
-    stops it (saraban mailout's SIGINT/SIGTERM handling)."""
+    """Make this process ready for a mailout's chunks: its plan, shared pages, hashing, its
+    signing key if it signs each college's letter, and (for chunks that commit themselves) its
+    own engine. A pool's worker ignores Ctrl-C: its parent stops it (saraban mailout's
+    SIGINT/SIGTERM handling)."""
     if pooled:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not the parent's handler
@@ -506,11 +663,17 @@ def _init_worker(
     old = _worker.get("engine")
     if old is not None and not pooled:
         old.dispose()
+    signed = None
+    if shared.signed is not None:
+        signed = (SIGNED_LETTER, sha256(shared.signed))
     _worker.update(
         plan=plan,
-        base=BundleBase(base_pdf),
+        base=BundleBase(shared.base),
         # The letter shared by every college, parsed once: (document, its pages).
-        letter=None if letter_pdf is None else _all_pages(RawPdf(letter_pdf)),
+        letter=None if shared.letter is None else _all_pages(RawPdf(shared.letter)),
+        signed=signed,
+        # Each college's letter signed: the key opened once in this process.
+        signer=signing.open() if signing is not None and plan.letter_names_college else None,
         context=hashing.context(),
         out=out,
         # A fresh engine: a forked worker never uses its parent's connections.
@@ -523,7 +686,7 @@ def _all_pages(raw: RawPdf) -> tuple[RawPdf, list[int]]:
 
 
 def _own_pages(
-    plan: MailoutPlan, jobs: Sequence[_Job], passwords: Sequence[str]
+    plan: MailoutPlan, jobs: Sequence[_Job], passwords: Sequence[str], letters: Sequence[Letter]
 ) -> tuple[RawPdf, list[list[int]], list[int]]:
     """The chunk's own pages as one document (fonts embedded once): each college's letter,
     unless the letter is shared, then the slips. Returns it with each college's letter pages
@@ -539,7 +702,6 @@ def _own_pages(
     if _worker["letter"] is not None:
         pdf, letter_pages = render_slips(slips, plan.slip_text), [[] for _ in jobs]
     else:
-        letters = [plan.letter_for(job, _number_of(job.reference)) for job in jobs]
         pdf, letter_pages = render_letters(letters, appendix=draw)
     first_slip = sum(len(pages) for pages in letter_pages) + 1
     return RawPdf(pdf), letter_pages, list(range(first_slip, first_slip + len(jobs)))
@@ -551,25 +713,56 @@ def _make_bundles(jobs: Sequence[_Job]) -> list[_Done]:
     parent fsyncs it before the commit)."""
     plan: MailoutPlan = _worker["plan"]
     base: BundleBase = _worker["base"]
+    key: _OpenKey | None = _worker["signer"]
+    day = bangkok_today()
+    letters = []
+    if _worker["letter"] is None:
+        letters = [plan.letter_for(job, _number_of(job.reference)) for job in jobs]
+        if key is not None:  # printed as signed: the signed line in the signature block
+            letters = [replace(letter, signed_on=day) for letter in letters]
     passwords = [generate(plan.policy) for _ in jobs]
     hashes = [_worker["context"].hash(p) for p in passwords]
-    own, letter_pages, slip_pages = _own_pages(plan, jobs, passwords)
+    own, letter_pages, slip_pages = _own_pages(plan, jobs, passwords, letters)
     del passwords
     kids = own.kids()
+    out = Path(_worker["out"])
     done = []
-    for job, letter, slip in zip(jobs, letter_pages, slip_pages, strict=True):
+    for n, (job, letter, slip) in enumerate(zip(jobs, letter_pages, slip_pages, strict=True)):
         before: list[PageSource] = (
             [(own, [kids[p - 1] for p in letter])] if letter else [_worker["letter"]]
         )
         pdf_bytes, pages = base.bundle(before, [(own, [kids[slip - 1]])])
         # Named for this attempt: a chunk retried elsewhere never writes over this file.
-        partial = Path(_worker["out"]) / f".{job.file_name}.{secrets.token_hex(4)}.partial"
+        attempt = secrets.token_hex(4)
+        partial = out / f".{job.file_name}.{attempt}.partial"
         partial.write_bytes(pdf_bytes)
         letter_count = len(letter) if letter else len(_worker["letter"][1])
+        signed_file, signed_sha = _worker["signed"] or (None, None)
+        signed_partial = None
+        if key is not None:
+            signed = key.sign(letters[n], day)
+            signed_file, signed_sha = signed_name(job.code), sha256(signed)
+            signed_partial = out / f".{signed_file}.{attempt}.partial"
+            signed_partial.write_bytes(signed)
         done.append(
-            _Done(job.code, hashes[len(done)], sha256(pdf_bytes), pages, letter_count, str(partial))
+            _Done(
+                job.code,
+                hashes[n],
+                sha256(pdf_bytes),
+                pages,
+                letter_count,
+                str(partial),
+                signed_file,
+                signed_sha,
+                str(signed_partial) if signed_partial else None,
+            )
         )
     return done
+
+
+def signed_name(code: str) -> str:
+    """A college's own signed letter, beside its bundle."""
+    return f"{code}.signed.pdf"
 
 
 def _chunks(pending: Sequence[_Job], workers: int) -> Iterator[Sequence[_Job]]:
@@ -598,7 +791,7 @@ def _commit(
     colleges still pending are committed (a chunk retried after a worker died skips what the
     first attempt committed), and nothing once the job is cancelled: the row locks make a
     concurrent cancel or a second attempt wait for this transaction, then see its outcome."""
-    fsync_files([d.partial for d in done])
+    fsync_files([p for d in done for p in d.partials])
     codes = [d.code for d in done]
     committed: list[_Done] = []
     with session_scope(engine, immediate=True) as session:
@@ -628,9 +821,12 @@ def _commit(
             _store(session, mailout_id, committed, issued_by, out)
     for d in done:
         if d not in committed:
-            Path(d.partial).unlink(missing_ok=True)
+            for partial in d.partials:
+                Path(partial).unlink(missing_ok=True)
     for d in committed:
         os.replace(d.partial, out / f"{d.code}.pdf")
+        if d.signed_partial is not None and d.signed_file is not None:
+            os.replace(d.signed_partial, out / d.signed_file)
     if committed:
         fsync_dir(out)
     return [d.code for d in committed]
@@ -659,6 +855,7 @@ def _store(session: Session, mailout_id: int, done: list[_Done], issued_by: str,
         fact = facts[item.college_code]
         item.state, item.sha256, item.pages = "issued", fact.sha256, fact.pages
         item.letter_pages = fact.letter_pages
+        item.signed_file, item.signed_sha256 = fact.signed_file, fact.signed_sha256
         item.credential_id, item.issued_at = by_code[item.college_code].id, utcnow()
         session.add(item)
     store.commit_batch(session=session, batch_id=batch.id)
@@ -685,18 +882,24 @@ def _recover(engine: Engine, mailout_id: int, out: Path) -> list[str]:
     """Finish renames of committed bundles; delete partial files nobody committed."""
     actions = []
     with session_scope(engine) as session:
-        items = {
-            i.file_name: i
-            for i in session.exec(select(MailoutItem).where(MailoutItem.mailout_id == mailout_id))
-        }
+        rows = session.exec(select(MailoutItem).where(MailoutItem.mailout_id == mailout_id)).all()
+    items = {i.file_name: i for i in rows}
+    # A college's own signed letter, committed with its bundle (not the shared one).
+    signed = {i.signed_file: i for i in rows if i.signed_file and i.signed_file != SIGNED_LETTER}
     for partial in out.glob(".*.partial"):
-        item = items.get(_partial_target(partial.name))
-        final = out / _partial_target(partial.name)
+        target = _partial_target(partial.name)
+        final = out / target
+        item, want = items.get(target), None
+        if item is not None:
+            want = item.sha256
+        elif target in signed:
+            item = signed[target]
+            want = item.signed_sha256
         if (
             item is not None
             and item.state == "issued"
             and not final.exists()
-            and (sha256(partial.read_bytes()) == item.sha256)
+            and (sha256(partial.read_bytes()) == want)
         ):
             os.replace(partial, final)
             actions.append(f"finished {final.name}")
@@ -705,11 +908,19 @@ def _recover(engine: Engine, mailout_id: int, out: Path) -> list[str]:
             actions.append(f"removed {partial.name} (never committed)")
     if actions:
         fsync_dir(out)
-    lost = [
-        i.file_name
-        for i in items.values()
-        if i.state == "issued" and not (out / i.file_name).exists()
-    ]
+    lost = [i.file_name for i in rows if i.state == "issued" and not (out / i.file_name).exists()]
+    unsigned = sorted(
+        {
+            i.signed_file
+            for i in rows
+            if i.state == "issued" and i.signed_file and not (out / i.signed_file).exists()
+        }
+    )
+    if unsigned:
+        raise MailoutError(
+            f"{len(unsigned)} signed letters are missing from {out}: {', '.join(unsigned[:10])}; "
+            "their colleges' inboxes serve them: restore them from a backup"
+        )
     if lost:
         raise MailoutError(
             f"{len(lost)} issued bundles are missing from {out}: {', '.join(lost[:10])}; their "
@@ -718,18 +929,89 @@ def _recover(engine: Engine, mailout_id: int, out: Path) -> list[str]:
     return actions
 
 
-def _shared_pdfs(plan: MailoutPlan, letter_number: str | None) -> tuple[bytes, bytes | None]:
-    """The base (enclosures and QR sheet, plus the letter if it is the same for everyone)."""
+def sign_shared_letter(
+    plan: MailoutPlan,
+    out: Path,
+    letter_number: str | None,
+    signing: MailoutSigning | None,
+    key: _OpenKey | None = None,
+) -> bytes | None:
+    """The letter the same for every college as delivered, signed once and kept in
+    ``out/letter.signed.pdf`` before any college is committed: the bytes signed already (the
+    folder's ``signed-letter.pdf``), else signed now with ``signing``; a rerun takes the kept
+    file and never signs again. None: the letter is merged per college, or not signed."""
+    if plan.letter_names_college:
+        return None
+    path = out / SIGNED_LETTER
+    if path.is_file():
+        return path.read_bytes()
+    if plan.signed_letter is not None:
+        pdf = plan.signed_letter
+    elif signing is not None:
+        key = key or signing.open()
+        pdf = key.sign(plan.letter_for(None, letter_number), bangkok_today())
+    else:
+        return None
+    write_atomically(path, pdf)
+    fsync_dir(out)
+    return pdf
+
+
+def check_signing(
+    engine: Engine, mailout_id: int, plan: MailoutPlan, out: Path, signing: MailoutSigning | None
+) -> None:
+    """A mailout resumed is signed as it was started: every college's letter signed, or none."""
+    signed_now = signing is not None or (
+        not plan.letter_names_college
+        and (plan.signed_letter is not None or (out / SIGNED_LETTER).is_file())
+    )
+    with session_scope(engine) as session:
+        issued = session.exec(
+            select(MailoutItem.signed_file).where(
+                MailoutItem.mailout_id == mailout_id, MailoutItem.state == "issued"
+            )
+        ).all()
+    if signed_now and any(f is None for f in issued):
+        raise MailoutError(
+            f"mailout {plan.name} was started without a digital signature: finish it unsigned "
+            "(without --sign), or send the letter signed as a new mailout"
+        )
+    if not signed_now and any(f is not None for f in issued):
+        raise MailoutError(
+            f"mailout {plan.name} was started signed digitally: give --sign with its key again "
+            "to finish it"
+        )
+
+
+@dataclass(frozen=True)
+class SharedPdfs:
+    """What every bundle of a mailout shares: the base (enclosures, QR sheet), the letter when
+    it is the same for everyone (as printed), and that letter as delivered if signed."""
+
+    base: bytes
+    letter: bytes | None
+    signed: bytes | None
+
+
+def _shared_pdfs(plan: MailoutPlan, letter_number: str | None, out: Path) -> SharedPdfs:
+    """The base (enclosures and QR sheet, plus the letter if it is the same for everyone). A
+    shared letter signed already (:func:`sign_shared_letter`) is printed as it was signed:
+    its first revision, the typesetting with the signed line."""
     parts: list[bytes] = []
     for enclosure in plan.letter_file.data["enclosures"]:
         if enclosure.file:
             parts.append(Path(enclosure.file).read_bytes())
         elif enclosure.make == "qr-sheet" and plan.qr_sheet is not None:
             parts.append(render_qr_sheet(plan.qr_sheet))
-    letter_pdf = None
+    letter_pdf = signed = None
     if not plan.letter_names_college:
-        letter_pdf = render_letter(plan.letter_for(None, letter_number))
-    return merge_pdfs(parts), letter_pdf
+        path = out / SIGNED_LETTER
+        if path.is_file():
+            signed = path.read_bytes()
+            letter_pdf = _base_of(signed)
+        else:
+            letter_pdf = render_letter(plan.letter_for(None, letter_number))
+    return SharedPdfs(merge_pdfs(parts), letter_pdf, signed)
 
 
 @dataclass(frozen=True)
@@ -757,15 +1039,20 @@ def run_mailout(
     hashing: HashSettings = HashSettings(),  # noqa: B008 - frozen, compared by value
     progress: Progress | None = None,
     job_id: int | None = None,
+    signing: MailoutSigning | None = None,
 ) -> MailoutResult:
     """Run (or finish) the mailout here, its chunks in worker processes of this machine; safe
     to call again after any crash. ``job_id``: the background job it runs for (a cancel of
-    that job stops its commits)."""
+    that job stops its commits). ``signing``: the letters are signed with that key (else with
+    the seal if the folder asks for it); it is opened before anything is numbered."""
     started = time.perf_counter()
+    signing = signing_of(plan, signing)
+    key = signing.open() if signing is not None else None
     out = out.resolve()
     out.mkdir(parents=True, exist_ok=True)
     mailout_id = _prepare(plan, engine, out, issued_by)
     _recover(engine, mailout_id, out)
+    check_signing(engine, mailout_id, plan, out, signing)
     with session_scope(engine) as session:
         mailout = session.get(Mailout, mailout_id)
         assert mailout is not None
@@ -798,7 +1085,8 @@ def run_mailout(
         progress(done_count, total)
     printed = False
     if pending:
-        base_pdf, letter_pdf = _shared_pdfs(plan, _number_of(reference))
+        sign_shared_letter(plan, out, _number_of(reference), signing, key)
+        shared = _shared_pdfs(plan, _number_of(reference), out)
         printer = _PrintAsYouGo(
             out,
             sorted((i.college_code, i.file_name) for i in items),
@@ -820,13 +1108,13 @@ def run_mailout(
                 mailout_id,
                 out,
                 pending,
-                base_pdf,
-                letter_pdf,
+                shared,
                 hashing,
                 jobs,
                 issued_by,
                 committed,
                 job_id,
+                signing,
             )
         except BaseException:
             printer.discard()
@@ -864,13 +1152,13 @@ def _run_jobs(
     mailout_id: int,
     out: Path,
     pending: Sequence[_Job],
-    base_pdf: bytes,
-    letter_pdf: bytes | None,
+    shared: SharedPdfs,
     hashing: HashSettings,
     jobs: int | None,
     issued_by: str,
     committed: Callable[[list[str]], None],
     job_id: int | None = None,
+    signing: MailoutSigning | None = None,
 ) -> list[tuple[str, str]]:
     """The chunks in worker processes of this machine, each committing its own colleges (the
     chunk job of a queued mailout, run here); the errors, by college."""
@@ -883,12 +1171,12 @@ def _run_jobs(
         initializer=_init_worker,
         initargs=(
             plan if context.get_start_method() == "fork" else (plan.folder, plan.roster_path),
-            base_pdf,
-            letter_pdf,
+            shared,
             hashing,
             str(out),
             engine.url.render_as_string(hide_password=False),
             True,
+            signing,
         ),
     )
     running: set[Future[ChunkOutcome]] = set()
@@ -985,7 +1273,8 @@ def run_chunk(
         return ChunkOutcome(_commit(engine, mailout_id, done, issued_by, out, job_id), errors)
     except BaseException:
         for d in done:
-            Path(d.partial).unlink(missing_ok=True)
+            for partial in d.partials:
+                Path(partial).unlink(missing_ok=True)
         raise
 
 

@@ -3,7 +3,10 @@
 
 The inbox lists the mailout bundles delivered to the college (items ``issued``). A bundle's
 last page is always its credential slip: the inbox serves a copy without it, so the
-password never leaves through the service. A delivered letter's date (ลงวันที่) is the one the
+password never leaves through the service. A signed mailout's letter is a file of its own
+(``mailout_item.signed_file``: a signature does not survive being merged into the bundle):
+that file is what the college receives, is served byte for byte, and has its signatures
+checked. A delivered letter's date (ลงวันที่) is the one the
 mailout stored (``mailout.letter_date``); for mailouts made before it was stored, the date in
 OVEC's dispatch register, if the letter was numbered there.
 
@@ -29,6 +32,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 from pypdf import PdfReader, PdfWriter
+from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -86,6 +90,16 @@ class InboxItem(BaseModel):
     signature: SignatureHeadline | None = Field(
         default=None, description="its digital signatures as checked (None: not checked yet)"
     )
+    enclosures_apart: bool = Field(
+        default=False,
+        description="the letter was signed digitally: it is served as signed, and its "
+        "enclosures apart (GET /api/inbox/{id}/enclosures)",
+    )
+
+
+def _document_sha256() -> Any:
+    """The sha256 of what a college received: its signed letter if signed, else its bundle."""
+    return func.coalesce(MailoutItem.signed_sha256, MailoutItem.sha256)
 
 
 def _inbox_query(code: str) -> Any:
@@ -105,7 +119,9 @@ def _inbox_query(code: str) -> Any:
             Receipt.number,
             Receipt.year_be,
             Receipt.received_at,
-            MailoutItem.sha256,
+            _document_sha256(),
+            MailoutItem.signed_file,
+            MailoutItem.letter_pages,
         )
         .join(Mailout, col(Mailout.id) == col(MailoutItem.mailout_id))
         .outerjoin(Receipt, col(Receipt.mailout_item_id) == col(MailoutItem.id))
@@ -125,7 +141,7 @@ def _inbox_item(
     checked: dict[str, SignatureHeadline],
 ) -> InboxItem:
     (item_id, mailout_id, name, kind, subject, reference, due, issued_at, pages) = row[:9]
-    stored, receipt_id, number, year, received_at, sha256 = row[9:]
+    stored, receipt_id, number, year, received_at, sha256, signed_file, letter_pages = row[9:]
     return InboxItem(
         item_id=item_id,
         mailout_id=mailout_id,
@@ -141,7 +157,14 @@ def _inbox_item(
         receipt_number=receipt_number(number, year) if receipt_id is not None else None,
         received_at=received_at,
         signature=checked.get(sha256 or ""),
+        enclosures_apart=_apart(signed_file, letter_pages, pages),
     )
+
+
+def _apart(signed_file: str | None, letter_pages: int | None, pages: int | None) -> bool:
+    """Whether a delivered letter has enclosures served apart from it (it is signed, and its
+    bundle holds pages between the letter and the slip)."""
+    return bool(signed_file and letter_pages and pages and pages - 1 > letter_pages)
 
 
 def inbox(session: Session, *, who: Principal) -> list[InboxItem]:
@@ -223,11 +246,96 @@ def letter_without_slip(path: Path) -> bytes:
     return _without_slip(str(path), stat.st_mtime_ns, stat.st_size)
 
 
-def inbox_letter(session: Session, *, who: Principal, item_id: int) -> tuple[str, bytes]:
-    """The file name and bytes of a delivered letter with its enclosures, without the slip."""
+def _signed_letter(mailout: Mailout, item: MailoutItem) -> bytes | None:
+    """The signed letter a signed mailout delivered (None: the mailout was not signed)."""
+    if not item.signed_file:
+        return None
+    folder = Path(mailout.out_dir)
+    path = folder / item.signed_file
+    if path.resolve().parent != folder.resolve():
+        raise NotFound(f"signed letter {item.signed_file!r} is not in the mailout's folder")
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        missing = f"the signed letter {path.name} is missing from the mailout's folder"
+        raise NotFound(missing) from None
+
+
+def delivered_pdf(mailout: Mailout, item: MailoutItem) -> tuple[str, bytes]:
+    """What the college received, and its sha256: the signed letter of a signed mailout, else
+    the bundle (served without its slip)."""
+    signed = _signed_letter(mailout, item)
+    if signed is not None:
+        return item.signed_sha256 or hashlib.sha256(signed).hexdigest(), signed
+    data = _read_bundle(bundle_path(mailout, item))
+    return item.sha256 or hashlib.sha256(data).hexdigest(), data
+
+
+def served_letter(mailout: Mailout, item: MailoutItem) -> bytes:
+    """The letter a college reads and downloads: a signed letter byte for byte (its signatures
+    validate anywhere), else the bundle without its slip."""
+    signed = _signed_letter(mailout, item)
+    return signed if signed is not None else letter_without_slip(bundle_path(mailout, item))
+
+
+@lru_cache(maxsize=32)
+def _pages_between(path: str, first: int, _mtime_ns: int, _size: int) -> bytes:
+    reader = PdfReader(path)
+    writer = PdfWriter()
+    for page in reader.pages[first:-1]:
+        writer.add_page(page)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def _enclosures(mailout: Mailout, item: MailoutItem) -> bytes:
+    """A signed letter's enclosures: its bundle's pages after the letter and before the slip
+    (only the pages are copied, so nothing of the slip comes along)."""
+    if not _apart(item.signed_file, item.letter_pages, item.pages):
+        raise NotFound("this letter has no enclosures apart from it")
+    path = bundle_path(mailout, item)
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
+        raise NotFound(f"the bundle {path.name} is missing from the mailout's folder") from None
+    return _pages_between(str(path), item.letter_pages or 0, stat.st_mtime_ns, stat.st_size)
+
+
+def inbox_enclosures(session: Session, *, who: Principal, item_id: int) -> tuple[str, bytes]:
+    """A signed letter's enclosures, served apart from the letter as signed."""
     code = principal.college_of(who)
     item, mailout = _delivered(session, code, item_id)
-    return f"{mailout.name}-{code}.pdf", letter_without_slip(bundle_path(mailout, item))
+    return f"{mailout.name}-{code}-enclosures.pdf", _enclosures(mailout, item)
+
+
+def receipt_enclosures(session: Session, *, who: Principal, receipt_id: int) -> tuple[str, bytes]:
+    """A registered signed letter's enclosures (see :func:`inbox_enclosures`)."""
+    receipt = get_receipt(session, who=who, receipt_id=receipt_id)
+    item = session.get(MailoutItem, receipt.mailout_item_id) if receipt.mailout_item_id else None
+    mailout = session.get(Mailout, item.mailout_id) if item else None
+    if item is None or mailout is None:
+        raise NotFound("this letter has no enclosures apart from it")
+    name = f"receipt-{receipt.number}-{receipt.year_be}-enclosures.pdf"
+    return name, _enclosures(mailout, item)
+
+
+def delivered_signed(session: Session, *, who: Principal, receipt_id: int) -> tuple[bool, bool]:
+    """Whether a registered letter came from a signed mailout (served as signed, byte for
+    byte), and whether its enclosures are served apart from it."""
+    receipt = get_receipt(session, who=who, receipt_id=receipt_id)
+    item = session.get(MailoutItem, receipt.mailout_item_id) if receipt.mailout_item_id else None
+    if item is None or not item.signed_file:
+        return False, False
+    return True, _apart(item.signed_file, item.letter_pages, item.pages)
+
+
+def inbox_letter(session: Session, *, who: Principal, item_id: int) -> tuple[str, bytes]:
+    """The file name and bytes of a delivered letter with its enclosures, without the slip (a
+    letter signed digitally: as signed, its enclosures apart, :func:`inbox_enclosures`)."""
+    code = principal.college_of(who)
+    item, mailout = _delivered(session, code, item_id)
+    return f"{mailout.name}-{code}.pdf", served_letter(mailout, item)
 
 
 # --------------------------------------------------------------------------- #
@@ -310,9 +418,8 @@ def receive(
         )
     college = session.get(College, code)
     assert college is not None
-    bundle = _read_bundle(bundle_path(mailout, item))
-    digest = item.sha256 or hashlib.sha256(bundle).hexdigest()
-    verdicts = signatures.verdicts_of(bundle, settings)
+    digest, document = delivered_pdf(mailout, item)
+    verdicts = signatures.verdicts_of(document, settings)
     dated, recipients = _dispatch_entry(session, mailout, item)
     if mailout.letter_date is not None:
         if letter_date is not None and letter_date != mailout.letter_date:
@@ -472,7 +579,7 @@ def receipt_register(
     """The receipt register, latest first."""
     code = principal.college_of(who)
     query = (
-        select(Receipt, LetterRoute.status, MailoutItem.sha256)
+        select(Receipt, LetterRoute.status, _document_sha256())
         .outerjoin(LetterRoute, col(LetterRoute.receipt_id) == col(Receipt.id))
         .outerjoin(MailoutItem, col(MailoutItem.id) == col(Receipt.mailout_item_id))
         .where(Receipt.college_code == code)
@@ -534,8 +641,7 @@ def received_document(
         mailout = session.get(Mailout, item.mailout_id) if item else None
         if item is None or mailout is None:
             raise NotFound("the delivered letter is gone")
-        data = _read_bundle(bundle_path(mailout, item))
-        return item.sha256 or hashlib.sha256(data).hexdigest(), data
+        return delivered_pdf(mailout, item)
     _, data = receipt_letter(session, who=who, receipt_id=receipt_id, settings=settings)
     return receipt.file_sha256 or hashlib.sha256(data).hexdigest(), data
 
@@ -544,8 +650,7 @@ def delivered_document(session: Session, *, who: Principal, item_id: int) -> tup
     """A delivered letter's bundle as it arrived, and its sha256 (see received_document)."""
     code = principal.college_of(who)
     item, mailout = _delivered(session, code, item_id)
-    data = _read_bundle(bundle_path(mailout, item))
-    return item.sha256 or hashlib.sha256(data).hexdigest(), data
+    return delivered_pdf(mailout, item)
 
 
 def receipt_signatures(
@@ -583,7 +688,7 @@ def receipt_letter(
         mailout = session.get(Mailout, item.mailout_id) if item else None
         if item is None or mailout is None:
             raise NotFound("the delivered letter is gone")
-        return name, letter_without_slip(bundle_path(mailout, item))
+        return name, served_letter(mailout, item)
     assert receipt.file_path is not None
     try:
         return name, (settings.data_dir / receipt.file_path).read_bytes()

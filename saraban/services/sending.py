@@ -29,12 +29,22 @@ from pydantic import BaseModel, Field
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
+from letters.letterfile import LetterFile
 from saraban.domain import drafts as rules
 from saraban.domain.errors import Conflict, Invalid, NotFound
 from saraban.domain.principal import Principal
 from saraban.domain.roster import College as RosterCollege
 from saraban.domain.roster import parse_roster
-from saraban.services import deliveries, drafts, job_queue, mailout_jobs, organisations, replies
+from saraban.services import (
+    deliveries,
+    drafts,
+    job_queue,
+    mailout_jobs,
+    mailouts,
+    organisations,
+    replies,
+    signatures,
+)
 from saraban.services.replies import DeliveryOut
 from saraban.settings import Settings
 from saraban.storage.engine import session_scope
@@ -136,15 +146,14 @@ def _write_folder(
     org = organisations.get(session, draft.organisation_id)
     version = drafts.version_row(session, draft, draft.approved_version)
     letter_file = drafts.parse(version.letter_toml, org, settings)
-    if not letter_file.spec.enclosures or letter_file.spec.enclosures[-1].make != (
-        "credential-slip"
-    ):
+    if not deliveries.carries_slip(letter_file):  # send() delivers the others directly
         raise Conflict(
-            "หนังสือที่ไม่มีใบแจ้งรหัสผ่าน ยังส่งถึงหน่วยงานโดยตรงไม่ได้ในรุ่นนี้ / a letter "
-            "without the credential slip cannot be delivered directly yet"
+            "เฉพาะหนังสือที่มีใบแจ้งรหัสผ่านส่งเป็นชุดจดหมาย / only a letter with the credential "
+            "slip goes as a mailout"
         )
     if org.kind != "ovec":
         raise Conflict("เฉพาะ สอศ. ส่งหนังสือพร้อมรหัสผ่าน / only OVEC sends credentials")
+    signed, per_college = _signed_at_approval(settings, draft, letter_file, rows)
     folder = _send_folder(settings, draft)
     (folder / "files").mkdir(parents=True, exist_ok=True)
     for enclosure in letter_file.spec.enclosures:
@@ -157,7 +166,11 @@ def _write_folder(
     if version.qr_sheet_toml:
         (folder / "qr-sheet.toml").write_text(version.qr_sheet_toml, encoding="utf-8")
     (folder / "roster.csv").write_text(roster_csv(rows), encoding="utf-8")
+    if signed is not None and not per_college:
+        shutil.copyfile(signed, folder / mailouts.SIGNED_INPUT)
     mailout: dict[str, object] = {"register": org.short_name or org.name, "policy": "default"}
+    if per_college:
+        mailout["sign"] = "seal"
     if due is not None:
         mailout["due_date"] = due
     (folder / "mailout.toml").write_text(tomli_w.dumps(mailout), encoding="utf-8")
@@ -321,3 +334,24 @@ def _out_dir_of(session: Session, payload: dict[str, object]) -> Path | None:
         mailout = session.get(Mailout, mailout_id)
         return Path(mailout.out_dir) if mailout is not None else None
     return None
+
+
+def _signed_at_approval(
+    settings: Settings, draft: Draft, letter_file: LetterFile, rows: list[RosterCollege]
+) -> tuple[Path | None, bool]:
+    """A letter signed at approval goes signed: the same for every college, as the bytes
+    signed then (the file, and False); merged per college, signed for each college with the
+    organisation's seal (True), refused before anything is written if none is configured."""
+    signed = drafts.signed_path(settings, draft)
+    if not signed.is_file():
+        return None, False
+    if not mailouts.names_college(letter_file, rows):
+        return signed, False
+    if signatures.organisation_seal(settings) is None:
+        raise Conflict(
+            "หนังสือนี้ลงนามด้วยลายมือชื่อดิจิทัลและระบุชื่อสถานศึกษาแต่ละแห่ง จึงต้องลงนามฉบับของแต่ละแห่ง"
+            "ด้วยตราขององค์กร แต่ยังไม่ได้กำหนดตรา (SARABAN_SEAL_FILE) / the letter was signed "
+            "digitally and names each college: each college's copy must be signed with the "
+            "organisation's seal, and none is configured (SARABAN_SEAL_FILE)"
+        )
+    return signed, True

@@ -349,6 +349,11 @@ class MailoutItem(MailoutItemBase, table=True):
     letter_pages: int | None = None
     sha256: str | None = Field(default=None, max_length=64)
     issued_at: datetime | None = _ts(default=None, nullable=True)
+    # A signed mailout's letter as delivered (a signature does not survive being merged into
+    # the bundle): its file in the mailout's folder, shared by every college when the letter
+    # is the same for all; NULL for an unsigned mailout (and for items made before 0011).
+    signed_file: str | None = Field(default=None, max_length=255)
+    signed_sha256: str | None = Field(default=None, max_length=64)
 
 
 class MailoutItemPublic(MailoutItemBase):

@@ -1,10 +1,12 @@
 """Sending from the web in a real browser (Debian's chromium): an OVEC clerk composes the seed
 circular with every part (an uploaded enclosure, the QR sheet, the credential slip) and
 watches the preview follow the typing; the draft goes up for signature; the acting signer
-signs and the letter gets its ว number; OVEC sends it to the example colleges (a mailout job,
-run by a real ``saraban worker``: the clerk follows its page until it has finished); a college logs
-in with the password on its slip, registers the letter and routes it to a decision (today's
-flow).
+signs with a test key (a PKCS#12 and its passphrase, given in the page) and the letter gets
+its ว number; OVEC sends it to the example colleges (a mailout job, run by a real ``saraban
+worker``: the clerk follows its page until it has finished; the seed names each college, so
+each college's copy is signed with the organisation's seal); a college logs in with the
+password on its slip, finds the letter signed and valid, registers it and routes it to a
+decision (today's flow).
 
 Screenshots of each new page go to tests/screenshots/ (c01-…).
 """
@@ -15,7 +17,7 @@ import re
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, expect
+from playwright.sync_api import Browser, Page, expect
 from sqlmodel import Session, select
 
 from saraban.domain.roster import read_roster
@@ -47,15 +49,39 @@ from tests.support.browser import (
 from tests.support.drafts import ON_BEHALF_OF, SEED_ENCLOSURE, SIGNER, seed_qr, seed_raw
 from tests.support.jobs import running_worker, wait_for_job
 from tests.support.mailouts import make_folder, slip_credentials
+from tests.support.pki import TestPKI
 
 OVEC_DIRECTOR = ("secgen", "เลขาธิการคณะกรรมการการอาชีวศึกษา")
 SUMMARY = "ด้วย สอศ. แจ้งเรื่อง การติดตามการดำเนินงานของสถานศึกษา มาเพื่อ"
+KEY_PASSPHRASE = "กุญแจผู้ลงนาม-ทดสอบ"
+SEAL_PASSPHRASE = "ตรา-สอศ-ทดสอบ"
+VALID = "ลายมือชื่อดิจิทัลถูกต้อง"
+
+
+def said(page: Page, text: str) -> None:
+    """The page's message says ``text`` (a signed letter's verdict is a status too)."""
+    expect(page.get_by_role("status").filter(has_text=text)).to_be_visible()
 
 
 @pytest.mark.slow
-def test_compose_sign_send_receive_in_the_browser(browser: Browser, tmp_path: Path) -> None:
+def test_compose_sign_send_receive_in_the_browser(
+    browser: Browser, tmp_path: Path, pki: TestPKI, monkeypatch: pytest.MonkeyPatch
+) -> None:
     engine = sqlite_engine(tmp_path)
-    settings = page_settings(tmp_path / "data")
+    seal = tmp_path / "seal.p12"
+    seal.write_bytes(pki.p12_with("signer", SEAL_PASSPHRASE))
+    seal.chmod(0o600)
+    key = tmp_path / "wiwat.p12"
+    key.write_bytes(pki.p12_with("signer", KEY_PASSPHRASE))
+    settings = page_settings(
+        tmp_path / "data",
+        trust_dir=pki.write_trust_store(tmp_path / "ca"),
+        seal_file=seal,
+        seal_passphrase=SEAL_PASSPHRASE,
+    )
+    # The worker opens the seal from its own settings: the environment the service has.
+    monkeypatch.setenv("SARABAN_SEAL_FILE", str(seal))
+    monkeypatch.setenv("SARABAN_SEAL_PASSPHRASE", SEAL_PASSPHRASE)
     roster = read_roster(make_folder(tmp_path, 3) / "roster.csv")
     with session_scope(engine) as s:
         store.import_colleges(
@@ -165,9 +191,13 @@ def test_compose_sign_send_receive_in_the_browser(browser: Browser, tmp_path: Pa
         log_in(signer, "wiwat", OVEC_PASSWORD)
         signer.get_by_role("link", name="หนังสือส่ง", exact=True).click()
         signer.get_by_role("link", name=subject).click()
+        signer.get_by_label(re.compile("^ลายมือชื่อดิจิทัลของท่าน")).set_input_files(str(key))
+        signer.get_by_label("รหัสผ่านของแฟ้มกุญแจ", exact=True).fill(KEY_PASSPHRASE)
         screenshot(signer, "c04-draft-to-sign")
         signer.get_by_role("button", name="ลงนาม", exact=True).click()
         expect(signer.get_by_role("status")).to_contain_text("เลขที่หนังสือ ศธ 0603/ว 1")
+        assert KEY_PASSPHRASE not in signer.content()
+        screenshot(signer, "c04b-draft-signed-digitally")
         log_out(signer)
 
         # --- OVEC sends it to the example colleges -----------------------------------------
@@ -208,13 +238,24 @@ def test_compose_sign_send_receive_in_the_browser(browser: Browser, tmp_path: Pa
         college.get_by_role("link", name="หนังสือเข้า").click()
         college.get_by_role("link", name=subject).click()
         expect(college.get_by_role("img", name=re.compile("หน้า 1 จาก"))).to_be_visible()
+        # Its own copy, signed digitally: valid, and trusted by the test root.
+        signed = college.get_by_role("region", name="ลายมือชื่อดิจิทัล")
+        expect(signed.locator("[data-signature-status]")).to_have_attribute(
+            "data-signature-status", "valid"
+        )
+        expect(signed).to_contain_text(VALID)
+        expect(signed).to_contain_text("เชื่อถือได้")
+        screenshot(college, "c06b-college-letter-signed")
+        download = college.request.get(college.url + "/letter.pdf").body()
+        assert download.startswith(b"%PDF") and b"/ByteRange" in download
         receive = college.get_by_role("region", name="ลงรับหนังสือ")
         receive.get_by_label("วันที่").select_option("10")
         receive.get_by_label("เดือน").select_option(label="เมษายน")
         receive.get_by_label("ปี พ.ศ.").fill("2569")
         receive.get_by_role("button", name="ลงรับหนังสือ").click()
-        expect(college.get_by_role("status")).to_contain_text("ลงรับแล้ว เลขรับ 1/")
+        said(college, "ลงรับแล้ว เลขรับ 1/")
         expect(college.get_by_role("region", name="ทะเบียนหนังสือรับ")).to_contain_text("ศธ 0603/ว 1")
+        expect(college.get_by_role("region", name="ลายมือชื่อดิจิทัล")).to_contain_text(VALID)
         college.get_by_label("ผู้เกษียน ลำดับที่ 1").select_option(
             label=f"{SEED_STAFF['clerk']['name']} ({SEED_STAFF['clerk']['position']})"
         )
@@ -223,14 +264,14 @@ def test_compose_sign_send_receive_in_the_browser(browser: Browser, tmp_path: Pa
             label=f"{acting['name']} (รักษาการในตำแหน่ง {acting['acting_for']})"
         )
         college.get_by_role("button", name="เสนอตามลำดับ").click()
-        expect(college.get_by_role("status")).to_contain_text("เสนอหนังสือตามลำดับแล้ว")
+        said(college, "เสนอหนังสือตามลำดับแล้ว")
         screenshot(college, "c07-college-received")
         receipt_url = college.url
         college.goto("/organisation")
         college.get_by_label("รหัสหน่วยงาน (ที่)").fill("ศธ 0656.12")
         college.get_by_label("ที่อยู่ (พิมพ์มุมขวาบน)").fill("อำเภอเมืองลำปาง จังหวัดลำปาง 52000")
         college.get_by_role("button", name="บันทึก").click()
-        expect(college.get_by_role("status")).to_contain_text("บันทึกข้อมูลหน่วยงานแล้ว")
+        said(college, "บันทึกข้อมูลหน่วยงานแล้ว")
         log_out(college)
 
         clerk_c = new_page(browser, base)
@@ -239,14 +280,14 @@ def test_compose_sign_send_receive_in_the_browser(browser: Browser, tmp_path: Pa
         clerk_c.get_by_label("สาระสำคัญ").fill(SUMMARY)
         clerk_c.get_by_role("checkbox", name=TO_KNOW).check()
         clerk_c.get_by_role("button", name="ลงนามเกษียน").click()
-        expect(clerk_c.get_by_role("status")).to_contain_text("ลงนามบันทึกเกษียนแล้ว")
+        said(clerk_c, "ลงนามบันทึกเกษียนแล้ว")
 
         director = new_page(browser, base)
         first_login(director, f"{acting['handle']}@{LAMPANG}", passwords["acting"])
         open_task(director)
         director.get_by_role("radio", name="ทราบ", exact=True).check()
         director.get_by_role("button", name="ลงนามสั่งการ").click()
-        expect(director.get_by_role("status")).to_contain_text("ลงนามสั่งการแล้ว")
+        said(director, "ลงนามสั่งการแล้ว")
         expect(director.get_by_text(LAMPANG_NAME).first).to_be_visible()
         screenshot(director, "c08-college-decided")
 
@@ -268,12 +309,12 @@ def test_compose_sign_send_receive_in_the_browser(browser: Browser, tmp_path: Pa
         expect(clerk_c.locator("#preview-pages img")).to_have_count(1)
         screenshot(clerk_c, "c09-reply-compose")
         clerk_c.get_by_role("button", name="บันทึกร่าง").click()
-        expect(clerk_c.get_by_role("status")).to_contain_text("บันทึกร่างแล้ว")
+        said(clerk_c, "บันทึกร่างแล้ว")
         clerk_c.get_by_role("button", name="เสนอ", exact=True).click()
-        expect(clerk_c.get_by_role("status")).to_contain_text("เสนอแล้ว")
+        said(clerk_c, "เสนอแล้ว")
         director.goto(clerk_c.url)
         director.get_by_role("button", name="ลงนาม", exact=True).click()
-        expect(director.get_by_role("status")).to_contain_text("เลขที่หนังสือ ศธ 0656.12/1")
+        said(director, "เลขที่หนังสือ ศธ 0656.12/1")
         clerk_c.reload()
         clerk_c.get_by_role("button", name="ส่งหนังสือตอบ").click()
         expect(clerk_c.get_by_role("status")).to_contain_text(
@@ -301,17 +342,17 @@ def test_compose_sign_send_receive_in_the_browser(browser: Browser, tmp_path: Pa
         assert unlabelled_fields(ovec) == []
         screenshot(ovec, "c12-ovec-received-letter")
         ovec.get_by_role("button", name="เสนอตามลำดับ").click()
-        expect(ovec.get_by_role("status")).to_contain_text("เสนอหนังสือตามลำดับแล้ว")
+        said(ovec, "เสนอหนังสือตามลำดับแล้ว")
         ovec.get_by_label("สาระสำคัญ").fill("วิทยาลัยสารพัดช่างลำปางรายงานการนำเข้าข้อมูล e-MVS รอบที่ 1")
         ovec.get_by_role("checkbox", name="เพื่อโปรดทราบ").check()
         ovec.get_by_role("button", name="ลงนามเกษียน").click()
-        expect(ovec.get_by_role("status")).to_contain_text("ลงนามบันทึกเกษียนแล้ว")
+        said(ovec, "ลงนามบันทึกเกษียนแล้ว")
         received_url = ovec.url
         boss = new_page(browser, base)
         log_in(boss, OVEC_DIRECTOR[0], OVEC_PASSWORD)
         boss.goto(received_url)
         boss.get_by_role("radio", name="ทราบ", exact=True).check()
         boss.get_by_role("button", name="ลงนามสั่งการ").click()
-        expect(boss.get_by_role("status")).to_contain_text("ลงนามสั่งการแล้ว")
+        said(boss, "ลงนามสั่งการแล้ว")
         expect(boss.get_by_role("region", name="เส้นทางการเสนอ")).to_contain_text("สั่งการ: ทราบ")
         screenshot(boss, "c13-ovec-decided")

@@ -62,8 +62,15 @@ def inbox_item(item_id: ItemId, who: ActiveUser, db: SessionDep) -> InboxItem:
 
 @router.get("/inbox/{item_id}/letter", response_class=Response, responses=PDF)
 def inbox_letter(item_id: ItemId, who: ActiveUser, db: SessionDep) -> Response:
-    """The letter and its enclosures (never the credential slip)."""
+    """The letter and its enclosures (never the credential slip); a letter signed digitally
+    as signed, byte for byte, its enclosures apart (``/enclosures``)."""
     return _pdf(*receipts.inbox_letter(db, who=who, item_id=item_id))
+
+
+@router.get("/inbox/{item_id}/enclosures", response_class=Response, responses=PDF)
+def inbox_enclosures(item_id: ItemId, who: ActiveUser, db: SessionDep) -> Response:
+    """A letter signed digitally is served as signed (``/letter``); its enclosures apart."""
+    return _pdf(*receipts.inbox_enclosures(db, who=who, item_id=item_id))
 
 
 @router.get("/inbox/{item_id}/signatures", responses=NOT_YOURS)
@@ -173,6 +180,12 @@ def receipt_letter(
         *receipts.receipt_letter(db, who=who, receipt_id=receipt_id, settings=settings),
         untrusted=receipts.is_uploaded(db, who=who, receipt_id=receipt_id),
     )
+
+
+@router.get("/receipts/{receipt_id}/enclosures", response_class=Response, responses=PDF)
+def receipt_enclosures(receipt_id: ReceiptId, who: ActiveUser, db: SessionDep) -> Response:
+    """A delivered letter signed digitally: its enclosures, apart from the signed letter."""
+    return _pdf(*receipts.receipt_enclosures(db, who=who, receipt_id=receipt_id))
 
 
 @router.get("/receipts/{receipt_id}/annotated", response_class=Response, responses=PDF)

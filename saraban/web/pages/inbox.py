@@ -178,6 +178,7 @@ def _item_page(
         "errors": errors or {},
         "form": form or dated,
         "sig": check_view(check),
+        "enclosures": item.enclosures_apart,
     }
     return page(request, "inbox_item.html", context, who=who, status_code=status_code)
 
@@ -195,6 +196,11 @@ def inbox_item(
 @router.get("/inbox/{item_id}/letter.pdf")
 def inbox_letter(item_id: ItemId, who: CollegeUser, db: SessionDep) -> Response:
     return pdf_response(*receipts.inbox_letter(db, who=who, item_id=item_id))
+
+
+@router.get("/inbox/{item_id}/enclosures.pdf")
+def inbox_enclosures(item_id: ItemId, who: CollegeUser, db: SessionDep) -> Response:
+    return pdf_response(*receipts.inbox_enclosures(db, who=who, item_id=item_id))
 
 
 @router.get("/inbox/{item_id}/pages/{page_no}.png")

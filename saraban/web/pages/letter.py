@@ -128,12 +128,15 @@ def letter_context(
     entry = detail.receipt
     check = receipts.receipt_signatures(session, who=who, receipt_id=receipt_id, settings=settings)
     uploaded = entry.channel != ReceiptChannel.MAILOUT
+    signed, enclosures = receipts.delivered_signed(session, who=who, receipt_id=receipt_id)
     flags = [f for f in (entry.active_content or "").split(",") if f]
     return {
         "active_content": [pdfactions.LABELS_TH.get(f, f) for f in flags],
         "sig": check_view(check),
-        # the file as it came, byte for byte (a delivered bundle is served without its slip)
-        "original_url": f"/receipts/{entry.id}/letter.pdf" if uploaded else None,
+        # the file as it came, byte for byte (a delivered bundle is served without its slip;
+        # a signed mailout's letter as signed, its enclosures apart)
+        "original_url": f"/receipts/{entry.id}/letter.pdf" if uploaded or signed else None,
+        "enclosures": enclosures,
         "entry": entry,
         "letter_date": _letter_date(session, who, entry),
         "received_by": receipts.registrar_name(session, entry),
@@ -213,6 +216,11 @@ def letter_pdf(
         *receipts.receipt_letter(db, who=who, receipt_id=receipt_id, settings=settings),
         untrusted=receipts.is_uploaded(db, who=who, receipt_id=receipt_id),
     )
+
+
+@router.get("/receipts/{receipt_id}/enclosures.pdf")
+def enclosures_pdf(receipt_id: ReceiptId, who: CollegeUser, db: SessionDep) -> Response:
+    return pdf_response(*receipts.receipt_enclosures(db, who=who, receipt_id=receipt_id))
 
 
 @router.get("/receipts/{receipt_id}/pages/{page_no}.png")
