@@ -55,11 +55,14 @@ def make_folder(
 
 
 def slip_credentials(pdf: bytes) -> dict[str, str]:
-    """Code → password, read from the slips' text layer as a person reading them would."""
+    """Code → password, read from the slips' text layer as a person reading them would.
+
+    pdfium reads the slips' lines exactly as pypdf does, about ten times faster: the 420-college
+    tests read thousands of pages (the text layer's readers have tests of their own)."""
     found: dict[str, str] = {}
     code = None
     want_password = False
-    for line in (s.strip() for s in lines(pdf, "pypdf")):
+    for line in (s.strip() for s in lines(pdf, "pdfium")):
         if re.fullmatch(r"\d{10}", line):
             code, want_password = line, False
         elif line == "(Password)":
