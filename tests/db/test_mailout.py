@@ -306,7 +306,7 @@ def test_ctrl_c_or_sigterm_stops_the_workers_and_a_rerun_finishes(
     """Ctrl-C (SIGINT to the terminal's process group) or SIGTERM (to the command alone): the
     command stops its worker processes, none is left with the database open, it exits 130 or
     143, and running it again finishes the job."""
-    folder = make_folder(tmp_path, 60)
+    folder = make_folder(tmp_path, 240)  # many chunks: still under way when signalled
     env = {**os.environ, "SARABAN_DB": str(tmp_path / "s.db")}
     env.pop("DATABASE_URL", None)
     command = [sys.executable, "-m", "saraban.cli", "mailout", str(folder), "--out", "out"]
