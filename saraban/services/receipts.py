@@ -481,7 +481,7 @@ MAX_REGISTER_PAGE = 1000
 
 
 def _register_keys(
-    session: Session, code: str, year: int | None, limit: int, offset: int
+    session: Session, code: str, year: int | None, limit: int, offset: int, *, direct: bool
 ) -> list[tuple[RegisterKind, int]]:
     """(kind, id) of the page of the college's register, latest first: its ``receipt`` rows
     and the letters delivered directly (``org_receipt``), which number from the same counter,
@@ -492,7 +492,7 @@ def _register_keys(
         col(Receipt.year_be).label("year_be"),
         col(Receipt.number).label("number"),
     ).where(Receipt.college_code == code)
-    direct = (
+    delivered = (
         select(
             literal_column(f"'{ORG_RECEIPT}'", String).label("kind"),
             col(OrgReceipt.id).label("id"),
@@ -504,8 +504,8 @@ def _register_keys(
     )
     if year is not None:
         receipts = receipts.where(Receipt.year_be == year)
-        direct = direct.where(OrgReceipt.year_be == year)
-    both = union_all(receipts, direct).subquery()
+        delivered = delivered.where(OrgReceipt.year_be == year)
+    both = (union_all(receipts, delivered) if direct else receipts).subquery()
     query = (
         select(both.c.kind, both.c.id)
         .order_by(both.c.year_be.desc(), both.c.number.desc(), both.c.kind, both.c.id)
@@ -557,12 +557,13 @@ def receipt_register(
     year: int | None = None,
     limit: int = 100,
     offset: int = 0,
+    direct: bool = True,
 ) -> list[ReceiptEntry]:
     """The receipt register, latest first: every letter the college registered, those
-    delivered directly through saraban included (``kind`` tells them apart); at most
-    :data:`MAX_REGISTER_PAGE` entries."""
+    delivered directly through saraban included (``kind`` tells them apart; ``direct`` False:
+    only the ``receipt`` rows); at most :data:`MAX_REGISTER_PAGE` entries."""
     code = principal.college_of(who)
-    keys = _register_keys(session, code, year, limit, offset)
+    keys = _register_keys(session, code, year, limit, offset, direct=direct)
     receipt_ids = [row_id for kind, row_id in keys if kind == RECEIPT]
     direct_ids = [row_id for kind, row_id in keys if kind == ORG_RECEIPT]
     found: dict[tuple[RegisterKind, int], tuple[Receipt | OrgReceipt, str | None, str | None]] = {}

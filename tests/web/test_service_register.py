@@ -9,7 +9,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from saraban.domain.vocabulary import year_be
+from sqlmodel import Session
+
+from saraban.domain.principal import Principal
+from saraban.domain.vocabulary import SessionKind, year_be
+from saraban.services import receipts
 from saraban.storage.models import OrgReceipt
 from tests.support.browser import Site
 from tests.support.drafts import SIGNER
@@ -79,6 +83,12 @@ def test_one_register_for_mailout_paper_and_direct_letters(world: World) -> None
             wanted = register[offset : offset + limit]
             assert [(e["kind"], e["id"]) for e in window] == [(e["kind"], e["id"]) for e in wanted]
     assert lampang.account.ok("GET", "/api/receipts", params={"year": year}) == register
+    who = Principal(
+        kind=SessionKind.COLLEGE, session_id=0, username=LAMPANG, name="", college_code=LAMPANG
+    )
+    with Session(world.engine) as s:  # the inbox's list of receipt rows alone
+        only = receipts.receipt_register(s, who=who, direct=False)
+    assert [(e.kind, e.number) for e in only] == [("receipt", 4), ("receipt", 2)]
     assert lampang.account.ok("GET", "/api/receipts", params={"year": year - 1}) == []
 
     # Another college: its own copy of the second letter, under its own number 1; nothing else.
@@ -137,6 +147,7 @@ def test_the_register_page_lists_both_kinds_in_number_order(site: Site) -> None:
     assert "เก่ากว่า" not in page.text  # one page
     assert "ยังไม่มีหนังสือ" in lampang.get(f"/receipts?year={int(year) - 1}").text
 
+    assert 'href="/receipts"' in lampang.get("/received").text  # the whole register
     theirs = site.college(other_code).get("/receipts").text
     for link in links:
         assert f'href="{link}"' not in theirs

@@ -68,8 +68,7 @@ class InboxRow:
 def _rows(
     items: list[InboxItem], register: list[ReceiptEntry], delivered: list[ReceivedEntry], ovec: str
 ) -> list[InboxRow]:
-    # The letters delivered directly come from ``delivered``, with their own ids.
-    entries = [e for e in register if e.kind == RECEIPT]
+    entries = [e for e in register if e.kind == RECEIPT]  # ``delivered`` lists the others
     status = {e.id: e.route_status for e in entries}
     checked = {e.id: e.signature for e in entries}
     # A registered letter's date as the register has it, else as the mailout gives it.
@@ -136,7 +135,7 @@ def inbox(
     state: Annotated[CleanStr, Query(max_length=20)] = "",
 ) -> Response:
     items = receipts.inbox(db, who=who)
-    entries = receipts.receipt_register(db, who=who, limit=receipts.MAX_REGISTER_PAGE)
+    entries = receipts.receipt_register(db, who=who, limit=receipts.MAX_REGISTER_PAGE, direct=False)
     delivered = replies.inbox_entries(db, who=who)
     rows = _rows(items, entries, delivered, settings.ovec_sender)
     query = " ".join(q.split())
