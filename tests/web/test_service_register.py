@@ -9,12 +9,14 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import pytest
 from sqlmodel import Session
 
 from saraban.domain.principal import Principal
 from saraban.domain.vocabulary import SessionKind, year_be
 from saraban.services import receipts
 from saraban.storage.models import OrgReceipt
+from saraban.web.pages import inbox as inbox_pages
 from tests.support.browser import Site
 from tests.support.drafts import SIGNER
 from tests.support.service import LAMPANG, World, tiny_pdf
@@ -105,7 +107,9 @@ def test_one_register_for_mailout_paper_and_direct_letters(world: World) -> None
     assert again[0]["id"] == routed and again[0]["route_status"] is not None
 
 
-def test_the_register_page_lists_both_kinds_in_number_order(site: Site) -> None:
+def test_the_register_page_lists_both_kinds_in_number_order(
+    site: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
     clerk, signer = _ovec_people(site)
     codes = list(site.run.codes)
     other_code = next(code for code in codes if code != LAMPANG)
@@ -148,6 +152,17 @@ def test_the_register_page_lists_both_kinds_in_number_order(site: Site) -> None:
     assert "ยังไม่มีหนังสือ" in lampang.get(f"/receipts?year={int(year) - 1}").text
 
     assert 'href="/receipts"' in lampang.get("/received").text  # the whole register
+
+    # Two to a page: 3 and 2, then 1; the links go both ways and keep the year.
+    monkeypatch.setattr(inbox_pages, "REGISTER_PAGE", 2)
+    first_page = lampang.get(f"/receipts?year={year}").text
+    assert re.findall(r"<strong>(\d+)/\d+</strong>", first_page) == ["3", "2"]
+    older = f"/receipts?year={year}&amp;offset=2"
+    assert f'href="{older}"' in first_page and "ใหม่กว่า" not in first_page
+    last_page = lampang.get(older.replace("&amp;", "&")).text
+    assert re.findall(r"<strong>(\d+)/\d+</strong>", last_page) == ["1"]
+    assert f'href="/receipts?year={year}&amp;offset=0"' in last_page and "เก่ากว่า" not in last_page
+    monkeypatch.undo()
     theirs = site.college(other_code).get("/receipts").text
     for link in links:
         assert f'href="{link}"' not in theirs
