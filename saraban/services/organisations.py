@@ -136,6 +136,20 @@ def organisation_of(session: Session, who: Principal) -> Organisation:
     return of_college(session, who.college_code)
 
 
+def found_of(session: Session, who: Principal) -> Organisation | None:
+    """:func:`organisation_of` for reading: a college without its row yet (it is made when
+    first needed) is None, so that a page that only lists never writes (many readers at once
+    would queue on SQLite's one writer)."""
+    principal.active(who)
+    if who.kind == SessionKind.OVEC:
+        return ovec(session)
+    if who.college_code is None:
+        raise Forbidden("no organisation")
+    return session.exec(
+        select(Organisation).where(Organisation.college_code == who.college_code)
+    ).first()
+
+
 def _ovec_roles(session: Session, org_id: int) -> dict[int, str]:
     rows = session.exec(
         select(OrganisationMember).where(OrganisationMember.organisation_id == org_id)

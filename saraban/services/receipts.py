@@ -28,11 +28,11 @@ import io
 from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 from pypdf import PdfReader, PdfWriter
-from sqlalchemy import func
+from sqlalchemy import String, func, literal_column, union_all
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -55,6 +55,9 @@ from saraban.storage.models import (
     LetterRoute,
     Mailout,
     MailoutItem,
+    Organisation,
+    OrgReceipt,
+    OrgRoute,
     Receipt,
     ReceiptChannel,
     ReceiptCreate,
@@ -343,7 +346,18 @@ def inbox_letter(session: Session, *, who: Principal, item_id: int) -> tuple[str
 # --------------------------------------------------------------------------- #
 
 
+RegisterKind = Literal["receipt", "org_receipt"]
+RECEIPT: RegisterKind = "receipt"
+ORG_RECEIPT: RegisterKind = "org_receipt"
+
+
 class ReceiptEntry(ReceiptPublic):
+    kind: RegisterKind = Field(
+        default=RECEIPT,
+        description="receipt: an entry of /api/receipts/{id}; org_receipt: a letter delivered "
+        "directly through saraban (channel direct), registered on arrival from the same "
+        "numbers: its entry is /api/received/{id}",
+    )
     receipt_number: str
     route_status: str | None = None
     signature: SignatureHeadline | None = Field(
@@ -430,7 +444,7 @@ def receive(
             "letter_number": item.reference,
             "letter_date": letter_date or dated,
             "sender": settings.ovec_sender,
-            "addressee": (recipients or college.director_title or f"ผู้อำนวยการ{college.name}")[:255],
+            "addressee": (recipients or _addressee(college))[:255],
             "subject": mailout.subject,
             "action": action,
             "note": note,
@@ -568,6 +582,80 @@ def receive_uploaded(
     return _checked(session, who, entry, digest, verdicts, settings)
 
 
+MAX_REGISTER_PAGE = 1000
+"""Entries the register lists at most at once (the API's bound on ``limit``)."""
+
+
+def _register_keys(
+    session: Session, code: str, year: int | None, limit: int, offset: int, *, direct: bool
+) -> list[tuple[RegisterKind, int]]:
+    """(kind, id) of the page of the college's register, latest first: its ``receipt`` rows
+    and the letters delivered directly (``org_receipt``), which number from the same counter,
+    ordered and paged together by the database."""
+    receipts = select(
+        literal_column(f"'{RECEIPT}'", String).label("kind"),
+        col(Receipt.id).label("id"),
+        col(Receipt.year_be).label("year_be"),
+        col(Receipt.number).label("number"),
+    ).where(Receipt.college_code == code)
+    delivered = (
+        select(
+            literal_column(f"'{ORG_RECEIPT}'", String).label("kind"),
+            col(OrgReceipt.id).label("id"),
+            col(OrgReceipt.year_be).label("year_be"),
+            col(OrgReceipt.number).label("number"),
+        )
+        .join(Organisation, col(Organisation.id) == col(OrgReceipt.organisation_id))
+        .where(Organisation.college_code == code)
+    )
+    if year is not None:
+        receipts = receipts.where(Receipt.year_be == year)
+        delivered = delivered.where(OrgReceipt.year_be == year)
+    both = (union_all(receipts, delivered) if direct else receipts).subquery()
+    query = (
+        select(both.c.kind, both.c.id)
+        .order_by(both.c.year_be.desc(), both.c.number.desc(), both.c.kind, both.c.id)
+        .offset(offset)
+        .limit(min(limit, MAX_REGISTER_PAGE))
+    )
+    return [(kind, row_id) for kind, row_id in session.execute(query)]
+
+
+def _addressee(college: College) -> str:
+    """ถึง, when the letter does not say: the college's director."""
+    return (college.director_title or f"ผู้อำนวยการ{college.name}")[:255]
+
+
+def _direct_entry(
+    row: OrgReceipt,
+    college: College,
+    route_status: str | None,
+    signature: SignatureHeadline | None,
+) -> ReceiptEntry:
+    """A letter delivered directly as a register entry: registered on arrival by the
+    college's register itself (``received_by`` is the college), its page /received/{id}."""
+    assert row.id is not None
+    return ReceiptEntry(
+        id=row.id,
+        kind=ORG_RECEIPT,
+        college_code=college.code,
+        year_be=row.year_be,
+        number=row.number,
+        receipt_number=receipt_number(row.number, row.year_be),
+        received_at=row.received_at,
+        received_by=college.code,
+        channel=ReceiptChannel.DIRECT,
+        mailout_item_id=None,
+        letter_number=row.letter_number or None,
+        letter_date=row.letter_date,
+        sender=row.sender,
+        addressee=_addressee(college),
+        subject=row.subject,
+        route_status=route_status,
+        signature=signature,
+    )
+
+
 def receipt_register(
     session: Session,
     *,
@@ -575,24 +663,43 @@ def receipt_register(
     year: int | None = None,
     limit: int = 100,
     offset: int = 0,
+    direct: bool = True,
 ) -> list[ReceiptEntry]:
-    """The receipt register, latest first."""
+    """The receipt register, latest first: every letter the college registered, those
+    delivered directly through saraban included (``kind`` tells them apart; ``direct`` False:
+    only the ``receipt`` rows); at most :data:`MAX_REGISTER_PAGE` entries."""
     code = principal.college_of(who)
-    query = (
-        select(Receipt, LetterRoute.status, _document_sha256())
-        .outerjoin(LetterRoute, col(LetterRoute.receipt_id) == col(Receipt.id))
-        .outerjoin(MailoutItem, col(MailoutItem.id) == col(Receipt.mailout_item_id))
-        .where(Receipt.college_code == code)
-    )
-    if year is not None:
-        query = query.where(Receipt.year_be == year)
-    query = query.order_by(col(Receipt.year_be).desc(), col(Receipt.number).desc())
-    rows = [
-        (r, status, r.file_sha256 or bundle)
-        for r, status, bundle in session.exec(query.offset(offset).limit(limit))
-    ]
-    checked = signatures.headlines(session, code, [sha for _, _, sha in rows if sha])
-    return [receipt_entry(r, status, checked.get(sha or "")) for r, status, sha in rows]
+    keys = _register_keys(session, code, year, limit, offset, direct=direct)
+    receipt_ids = [row_id for kind, row_id in keys if kind == RECEIPT]
+    direct_ids = [row_id for kind, row_id in keys if kind == ORG_RECEIPT]
+    found: dict[tuple[RegisterKind, int], tuple[Receipt | OrgReceipt, str | None, str | None]] = {}
+    if receipt_ids:
+        query = (
+            select(Receipt, LetterRoute.status, _document_sha256())
+            .outerjoin(LetterRoute, col(LetterRoute.receipt_id) == col(Receipt.id))
+            .outerjoin(MailoutItem, col(MailoutItem.id) == col(Receipt.mailout_item_id))
+            .where(col(Receipt.id).in_(receipt_ids))
+        )
+        for r, status, bundle in session.exec(query):
+            found[(RECEIPT, r.id or 0)] = (r, status, r.file_sha256 or bundle)
+    if direct_ids:
+        delivered = select(OrgReceipt, OrgRoute.status).outerjoin(
+            OrgRoute, col(OrgRoute.org_receipt_id) == col(OrgReceipt.id)
+        )
+        for d, status in session.exec(delivered.where(col(OrgReceipt.id).in_(direct_ids))):
+            found[(ORG_RECEIPT, d.id or 0)] = (d, status, d.file_sha256)
+    checked = signatures.headlines(session, code, [sha for _, _, sha in found.values() if sha])
+    college = session.get(College, code) if direct_ids else None
+    entries = []
+    for key in keys:
+        row, status, sha = found[key]
+        headline = checked.get(sha or "")
+        if isinstance(row, OrgReceipt):
+            assert college is not None
+            entries.append(_direct_entry(row, college, status, headline))
+        else:
+            entries.append(receipt_entry(row, status, headline))
+    return entries
 
 
 def registrar_name(session: Session, entry: ReceiptEntry) -> str:

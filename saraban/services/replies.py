@@ -308,7 +308,9 @@ def view(row: OrgReceipt) -> OrgReceiptView:
 
 def inbox(session: Session, *, who: Principal) -> list[OrgReceipt]:
     """Letters other organisations sent the principal's organisation through saraban."""
-    org = organisations.organisation_of(session, who)
+    org = organisations.found_of(session, who)
+    if org is None:  # none was ever delivered to it
+        return []
     return list(
         session.exec(
             select(OrgReceipt)
@@ -331,10 +333,10 @@ def inbox_entries(session: Session, *, who: Principal) -> list[ReceivedEntry]:
         if ids
         else {}
     )
-    org = organisations.organisation_of(session, who)
+    org = organisations.found_of(session, who)
     checked = (
         signatures.headlines(session, org.college_code, [r.file_sha256 for r in rows])
-        if org.college_code is not None
+        if org is not None and org.college_code is not None
         else {}
     )
     return [

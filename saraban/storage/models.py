@@ -583,6 +583,9 @@ class ReceiptChannel(StrEnum):
     MAILOUT = "mailout"  # delivered through saraban
     PAPER = "paper"
     EMAIL = "email"
+    # A letter delivered directly through saraban (an ``org_receipt`` row, listed with the
+    # register's ``receipt`` rows); a ``receipt`` row never has it.
+    DIRECT = "direct"
 
 
 class ReceiptBase(SQLModel):

@@ -121,3 +121,13 @@ def test_a_circular_delivered_at_once_and_opened_by_the_college(
             re.compile(f"^หนังสือสำนักงานคณะกรรมการการอาชีวศึกษา ที่ {re.escape(reference)}")
         )
         screenshot(college, "d05-college-answers")
+
+        # The receipt register lists it under its number, its link to its own page.
+        college.goto("/inbox")
+        college.get_by_role("link", name="ทะเบียนหนังสือรับ").click()
+        register = college.get_by_role("table")
+        entry = register.get_by_role("row").filter(has_text=reference)
+        expect(entry).to_contain_text("1/25")
+        screenshot(college, "d06-college-register")
+        entry.get_by_role("link", name=SUBJECT).click()
+        expect(college).to_have_url(re.compile(r"/received/\d+$"))

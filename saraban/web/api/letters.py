@@ -107,10 +107,13 @@ def receipt_register(
     who: ActiveUser,
     db: SessionDep,
     year: Annotated[int | None, Query(ge=2500, le=2800, description="Buddhist era")] = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    limit: Annotated[int, Query(ge=1, le=receipts.MAX_REGISTER_PAGE)] = 100,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> list[ReceiptEntry]:
-    """The receipt register (ทะเบียนหนังสือรับ), latest first."""
+    """The receipt register (ทะเบียนหนังสือรับ), latest first: every letter your college
+    registered, in one numbering. An entry of ``kind`` ``org_receipt`` (channel ``direct``) is
+    a letter delivered directly through saraban: its ``id`` is one of /api/received, not of
+    /api/receipts."""
     return receipts.receipt_register(db, who=who, year=year, limit=limit, offset=offset)
 
 

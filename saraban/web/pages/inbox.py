@@ -15,7 +15,7 @@ from saraban.domain.errors import Refused
 from saraban.domain.principal import Principal
 from saraban.domain.vocabulary import REGISTRAR_ROLES, SessionKind
 from saraban.services import endorsement, previews, receipts, replies
-from saraban.services.receipts import InboxItem, ReceiptEntry
+from saraban.services.receipts import RECEIPT, InboxItem, ReceiptEntry
 from saraban.services.replies import ReceivedEntry
 from saraban.services.signatures import SignatureHeadline
 from saraban.settings import Settings
@@ -66,8 +66,9 @@ class InboxRow:
 
 
 def _rows(
-    items: list[InboxItem], entries: list[ReceiptEntry], delivered: list[ReceivedEntry], ovec: str
+    items: list[InboxItem], register: list[ReceiptEntry], delivered: list[ReceivedEntry], ovec: str
 ) -> list[InboxRow]:
+    entries = [e for e in register if e.kind == RECEIPT]  # ``delivered`` lists the others
     status = {e.id: e.route_status for e in entries}
     checked = {e.id: e.signature for e in entries}
     # A registered letter's date as the register has it, else as the mailout gives it.
@@ -134,7 +135,7 @@ def inbox(
     state: Annotated[CleanStr, Query(max_length=20)] = "",
 ) -> Response:
     items = receipts.inbox(db, who=who)
-    entries = receipts.receipt_register(db, who=who, limit=1000)
+    entries = receipts.receipt_register(db, who=who, limit=receipts.MAX_REGISTER_PAGE, direct=False)
     delivered = replies.inbox_entries(db, who=who)
     rows = _rows(items, entries, delivered, settings.ovec_sender)
     query = " ".join(q.split())
@@ -153,6 +154,48 @@ def inbox(
         "may_register": may_register(who),
     }
     return page(request, "inbox.html", context, who=who)
+
+
+REGISTER_PAGE = 100
+YearBE = Annotated[int | None, Query(ge=2500, le=2800)]
+Offset = Annotated[int, Query(ge=0, le=1_000_000)]
+
+
+def register_url(entry: ReceiptEntry) -> str:
+    """The entry's own page: a letter delivered directly has its page among /received."""
+    return f"/receipts/{entry.id}" if entry.kind == RECEIPT else f"/received/{entry.id}"
+
+
+@router.get("/receipts")
+def receipt_register(
+    request: Request,
+    who: CollegeUser,
+    db: SessionDep,
+    year: YearBE = None,
+    offset: Offset = 0,
+) -> Response:
+    """The receipt register (ทะเบียนหนังสือรับ) in number order, latest first, a page at a
+    time: every letter the college registered, those delivered directly included."""
+    found = receipts.receipt_register(
+        db, who=who, year=year, limit=REGISTER_PAGE + 1, offset=offset
+    )
+    entries = found[:REGISTER_PAGE]
+    query = f"year={year}&" if year is not None else ""
+    context = {
+        "entries": [
+            (e, register_url(e), inbox_state(e.id, e.route_status), headline_mark(e.signature))
+            for e in entries
+        ],
+        "year": year,
+        "first": offset + 1,
+        "newer": f"/receipts?{query}offset={max(offset - REGISTER_PAGE, 0)}" if offset else None,
+        "older": (
+            f"/receipts?{query}offset={offset + REGISTER_PAGE}"
+            if len(found) > REGISTER_PAGE
+            else None
+        ),
+    }
+    return page(request, "receipt_register.html", context, who=who)
 
 
 def _item_page(
