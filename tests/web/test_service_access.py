@@ -158,6 +158,22 @@ def _inbox_signatures(s: Scene) -> None:
     not_found(s.b.staff["clerk"], "GET", f"/api/inbox/{s.item}/signatures")
 
 
+def _enclosures_case(path: str) -> Callable[[Scene], None]:
+    """Enclosures served apart (a signed letter's): another college's letter is not found as
+    one that does not exist; Lampang's letter, unsigned, has none apart from it."""
+
+    def check(s: Scene) -> None:
+        url = path.format(item=s.item, receipt=s.receipt)
+        for actor in (s.b.account, s.b.staff["clerk"]):
+            response = actor.get(url)
+            assert response.status_code == 404, f"GET {url}: {response.status_code}"
+            assert "enclosures" not in response.text
+        own = s.a.staff["clerk"].get(url)
+        assert own.status_code == 404 and "no enclosures apart" in own.text, own.text
+
+    return check
+
+
 def _receive(s: Scene) -> None:
     for actor in (s.b.account, s.b.staff["clerk"]):
         not_found(actor, "POST", f"/api/inbox/{s.item}/receive", json={})
@@ -292,12 +308,16 @@ CASES: dict[tuple[str, str], Callable[[Scene], None]] = {
     ("GET", "/api/inbox/{item_id}"): _inbox_item,
     ("GET", "/api/inbox/{item_id}/letter"): _inbox_letter,
     ("GET", "/api/inbox/{item_id}/signatures"): _inbox_signatures,
+    ("GET", "/api/inbox/{item_id}/enclosures"): _enclosures_case("/api/inbox/{item}/enclosures"),
     ("POST", "/api/inbox/{item_id}/receive"): _receive,
     ("GET", "/api/receipts"): _register,
     ("POST", "/api/receipts"): _upload,
     ("GET", "/api/receipts/{receipt_id}"): _receipt,
     ("GET", "/api/receipts/{receipt_id}/letter"): _receipt_letter,
     ("GET", "/api/receipts/{receipt_id}/signatures"): _receipt_signatures,
+    ("GET", "/api/receipts/{receipt_id}/enclosures"): _enclosures_case(
+        "/api/receipts/{receipt}/enclosures"
+    ),
     ("GET", "/api/receipts/{receipt_id}/annotated"): _annotated,
     ("POST", "/api/receipts/{receipt_id}/route"): _route,
     ("POST", "/api/receipts/{receipt_id}/notes"): _note,
