@@ -8,7 +8,8 @@ from typing import Annotated, Any
 
 import typer
 
-from saraban.cli.console import err, out, read_password
+from saraban.cli.console import err, out
+from saraban.cli.signing import TimestampUrl, TrustFolder, read_key_passphrase
 from saraban.domain.errors import Invalid
 
 EXIT_NOT_VALID = 1
@@ -57,25 +58,8 @@ def letter(
             metavar="KEY",
         ),
     ] = None,
-    timestamp_url: Annotated[
-        str | None,
-        typer.Option(
-            "--timestamp-url",
-            envvar="SARABAN_TIMESTAMP_URL",
-            help="An RFC 3161 timestamp authority: the signature becomes PAdES B-T.",
-            metavar="URL",
-        ),
-    ] = None,
-    trust: Annotated[
-        Path | None,
-        typer.Option(
-            "--trust",
-            envvar="SARABAN_TRUST_DIR",
-            help="A folder of trusted CA certificates: a key whose certificate does not chain "
-            "to them is refused.",
-            metavar="FOLDER",
-        ),
-    ] = None,
+    timestamp_url: TimestampUrl = None,
+    trust: TrustFolder = None,
 ) -> None:
     """Make an official letter's PDF from its letter file.
 
@@ -114,9 +98,7 @@ def _signed(letter: Any, key_file: Path, *, timestamp_url: str | None, trust: Pa
 
     roots = load_trust_roots(trust) if trust is not None else None
     p12 = key_file.read_bytes()
-    passphrase = read_password(
-        prompt=f"รหัสผ่านของกุญแจ {key_file.name} (passphrase): ", what="passphrase", allow_empty=True
-    )
+    passphrase = read_key_passphrase(key_file)
     key = signatures.personal_key(p12, passphrase, name=str(key_file))
     del passphrase, p12
     today = bangkok_today()

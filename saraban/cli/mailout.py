@@ -8,9 +8,10 @@ from typing import Annotated
 
 import typer
 
-from saraban.cli.console import current_user, err, out, read_password
+from saraban.cli.console import current_user, err, out
 from saraban.cli.database import open_db
 from saraban.cli.signals import stopped_by_signals
+from saraban.cli.signing import TimestampUrl, TrustFolder, read_key_passphrase
 
 
 def mailout(
@@ -41,25 +42,8 @@ def mailout(
             metavar="KEY",
         ),
     ] = None,
-    timestamp_url: Annotated[
-        str | None,
-        typer.Option(
-            "--timestamp-url",
-            envvar="SARABAN_TIMESTAMP_URL",
-            help="An RFC 3161 timestamp authority: the signatures become PAdES B-T.",
-            metavar="URL",
-        ),
-    ] = None,
-    trust: Annotated[
-        Path | None,
-        typer.Option(
-            "--trust",
-            envvar="SARABAN_TRUST_DIR",
-            help="A folder of trusted CA certificates: a key whose certificate does not chain "
-            "to them is refused.",
-            metavar="FOLDER",
-        ),
-    ] = None,
+    timestamp_url: TimestampUrl = None,
+    trust: TrustFolder = None,
 ) -> None:
     """Make every college's bundle, the print file and the manifest.
 
@@ -84,11 +68,7 @@ def mailout(
     signing = None
     if sign is not None:
         p12 = sign.read_bytes()
-        passphrase = read_password(
-            prompt=f"รหัสผ่านของกุญแจ {sign.name} (passphrase): ",
-            what="passphrase",
-            allow_empty=True,
-        )
+        passphrase = read_key_passphrase(sign)
         signing = MailoutSigning(
             p12,
             passphrase.encode("utf-8"),

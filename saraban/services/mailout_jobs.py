@@ -19,6 +19,7 @@ lock: what is committed stays, the rest is never issued.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 from collections.abc import Callable
@@ -37,6 +38,7 @@ from saraban.domain.errors import Conflict, NotFound
 from saraban.domain.principal import Principal
 from saraban.services import audit
 from saraban.services.mailouts import (
+    SIGNED_INPUT,
     ChunkErrors,
     MailoutError,
     MailoutPlan,
@@ -225,8 +227,43 @@ def cancel(engine: Engine, job_id: int, *, who: Principal) -> MailoutJob:
 # --------------------------------------------------------------------------- #
 
 
+# One plan per process, for the job last read: a queued job's prepare, chunks and finish run
+# in the same long-lived worker, and reading a plan merges the letter once per college (≈0.1 s
+# for 420, over 1 s for 5,000). It is used again only while every file it was read from holds
+# the same bytes, so an input changed between two runs is always read afresh.
+_kept_plan: dict[tuple[str, str | None], tuple[str, MailoutPlan]] = {}
+
+
+def _inputs_digest(plan_inputs: list[Path]) -> str:
+    digest = hashlib.sha256()
+    for path in plan_inputs:
+        digest.update(str(path).encode() + b"\0")
+        try:
+            digest.update(path.read_bytes())
+        except FileNotFoundError:
+            digest.update(b"\1missing")
+    return digest.hexdigest()
+
+
+def _plan_inputs(plan: MailoutPlan, roster_given: bool) -> list[Path]:
+    folder = plan.folder
+    candidates = [] if roster_given else [folder / "roster.csv", folder / "roster.xlsx"]
+    named = [folder / "letter.toml", folder / "mailout.toml", folder / "qr-sheet.toml"]
+    return [*named, folder / SIGNED_INPUT, *plan.enclosure_files, plan.roster_path, *candidates]
+
+
 def _plan(job: MailoutJob) -> MailoutPlan:
-    return load_plan(Path(job.folder), Path(job.roster_path) if job.roster_path else None)
+    key = (job.folder, job.roster_path)
+    kept = _kept_plan.get(key)
+    if kept is not None:
+        digest, plan = kept
+        if _inputs_digest(_plan_inputs(plan, job.roster_path is not None)) == digest:
+            return plan
+    plan = load_plan(Path(job.folder), Path(job.roster_path) if job.roster_path else None)
+    _kept_plan.clear()
+    digest = _inputs_digest(_plan_inputs(plan, job.roster_path is not None))
+    _kept_plan[key] = (digest, plan)
+    return plan
 
 
 def prepare(engine: Engine, job_id: int, *, workers: int | None = None) -> list[list[str]]:

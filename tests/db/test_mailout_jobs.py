@@ -60,6 +60,28 @@ def test_chunks_run_twice_issue_nothing_twice(tmp_path: Path, engine: Engine) ->
     assert status.done == 12 and status.downloads == ["print-all.pdf", "manifest.csv"]
 
 
+def test_a_workers_kept_plan_is_read_again_when_an_input_changes(
+    tmp_path: Path, engine: Engine
+) -> None:
+    """A long-lived worker keeps the plan it read, but never once an input file has changed:
+    the letter, the roster or an enclosure."""
+    folder = make_folder(tmp_path, 3)
+    job, _ = mailout_jobs.submit(engine, folder, tmp_path / "out", created_by="clerk")
+    first = mailout_jobs._plan(job)
+    assert mailout_jobs._plan(job) is first
+    letter = folder / "letter.toml"
+    letter.write_text(letter.read_text(encoding="utf-8").replace("ปีงบประมาณ", "ปีงบ"), "utf-8")
+    second = mailout_jobs._plan(job)
+    assert second is not first and "ปีงบ " in second.letter_file.merge({}).subject
+    roster = folder / "roster.csv"
+    roster.write_text("\n".join(roster.read_text(encoding="utf-8").splitlines()[:-1]) + "\n")
+    third = mailout_jobs._plan(job)
+    assert len(third.roster.rows) == 2 and len(second.roster.rows) == 3
+    enclosure = folder / "enclosures" / "stand-in-0180.pdf"
+    enclosure.write_bytes(enclosure.read_bytes() + b"\n")
+    assert mailout_jobs._plan(job) is not third
+
+
 def test_a_cancel_stops_every_later_commit(tmp_path: Path, engine: Engine) -> None:
     folder = make_folder(tmp_path, 12)
     job, _ = mailout_jobs.submit(engine, folder, tmp_path / "out", created_by="clerk")

@@ -24,13 +24,12 @@ from saraban.services import signatures
 from saraban.storage.models import MailoutItem, MailoutJob
 from saraban.web.app import create_app
 from tests.db.test_signature_secrets import _database_bytes
-from tests.support.drafts import SEED_ENCLOSURE, seed_compose
 from tests.support.jobs import running_worker, wait_for_job
 from tests.support.mailouts import MailoutRun, copy_template, slip_credentials
 from tests.support.pdfsig import pdfsig
 from tests.support.pki import TestPKI
 from tests.support.service import Actor, World, service_settings
-from tests.web.test_service_sending import _roster, ovec_signer
+from tests.web.test_service_sending import _roster, ovec_signer, seed_draft_body
 
 PASSPHRASE = "กุญแจผู้ลงนาม-" + secrets.token_hex(8)
 SEAL_PASSPHRASE = "ตรา-สอศ-" + secrets.token_hex(8)
@@ -65,15 +64,7 @@ def _seal(pki: TestPKI, tmp_path: Path) -> Path:
 def _signed_at_approval(world: World, pki: TestPKI, *, shared: bool) -> tuple[Actor, int, bytes]:
     """The seed circular (named per college, or not), approved with the signer's own key."""
     clerk, signer = ovec_signer(world)
-    up = clerk.ok(
-        "POST",
-        "/api/drafts/files",
-        201,
-        files={"file": ("stand-in.pdf", SEED_ENCLOSURE.read_bytes(), "application/pdf")},
-    )
-    staff = clerk.ok("GET", "/api/organisation")["staff"]
-    signer_id = next(m["id"] for m in staff if m["username"] == "wiwat")
-    body = seed_compose(signer_id, up["sha256"])
+    signer_id, body = seed_draft_body(clerk)
     if shared:
         assert NAMED in body["body"]
         body["body"] = body["body"].replace(NAMED, "")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Any
 
 from sqlmodel import Session, select
 
@@ -38,8 +39,9 @@ def ovec_signer(world: World) -> tuple[Actor, Actor]:
     return clerk, signer
 
 
-def signed_seed(world: World) -> tuple[Actor, Actor, int]:
-    clerk, signer = ovec_signer(world)
+def seed_draft_body(clerk: Actor) -> tuple[int, dict[str, Any]]:
+    """The seed circular as the compose form sends it, its enclosure uploaded first, to be
+    signed by wiwat: his id and the body."""
     up = clerk.ok(
         "POST",
         "/api/drafts/files",
@@ -48,7 +50,12 @@ def signed_seed(world: World) -> tuple[Actor, Actor, int]:
     )
     staff = clerk.ok("GET", "/api/organisation")["staff"]
     signer_id = next(m["id"] for m in staff if m["username"] == "wiwat")
-    body = seed_compose(signer_id, up["sha256"])
+    return signer_id, seed_compose(signer_id, up["sha256"])
+
+
+def signed_seed(world: World) -> tuple[Actor, Actor, int]:
+    clerk, signer = ovec_signer(world)
+    signer_id, body = seed_draft_body(clerk)
     draft = clerk.ok("POST", "/api/drafts", 201, json=body)["id"]
     clerk.ok("POST", f"/api/drafts/{draft}/submit", json={"to_id": signer_id})
     signed = signer.ok("POST", f"/api/drafts/{draft}/approve")
