@@ -1,7 +1,8 @@
 """The PostgreSQL job queue of mailouts: procrastinate tasks over saraban.services.mailout_jobs.
 
 A queued mailout is a ``prepare`` job that defers one ``chunk`` job per chunk of colleges; the
-chunk that leaves nothing to commit defers the ``finish`` job (one at a time: a queueing lock).
+chunk that leaves nothing to commit defers the ``finish`` job (one waiting, one running: a
+queueing lock and a lock).
 Every ``saraban worker`` process, on any machine that reaches the database and the shared
 mailout directory, takes the oldest job first (``FOR UPDATE SKIP LOCKED``), one at a time.
 
@@ -129,9 +130,12 @@ async def finish(context: procrastinate.JobContext, job_id: int) -> None:
 
 
 async def _defer_finish(job_id: int) -> None:
-    # One finish is enough: it sees every commit made before it runs.
+    # One finish waiting is enough (a queueing lock): it sees every commit made before it
+    # runs. One runs at a time (a lock): two chunks ending together may each queue one after
+    # the first has started, and two finishes would write the same print file at once.
+    lock = f"mailout-finish-{job_id}"
     with contextlib.suppress(AlreadyEnqueued):
-        await finish.configure(queueing_lock=f"mailout-finish-{job_id}").defer_async(job_id=job_id)
+        await finish.configure(queueing_lock=lock, lock=lock).defer_async(job_id=job_id)
 
 
 @tasks.periodic(cron="* * * * * */2")  # every 2 seconds (croniter's sixth field)
