@@ -38,7 +38,6 @@ from saraban.domain.errors import Conflict, NotFound
 from saraban.domain.principal import Principal
 from saraban.services import audit
 from saraban.services.mailouts import (
-    SIGNED_INPUT,
     ChunkErrors,
     MailoutError,
     MailoutPlan,
@@ -234,35 +233,27 @@ def cancel(engine: Engine, job_id: int, *, who: Principal) -> MailoutJob:
 _kept_plan: dict[tuple[str, str | None], tuple[str, MailoutPlan]] = {}
 
 
-def _inputs_digest(plan_inputs: list[Path]) -> str:
+def _inputs_digest(paths: tuple[Path, ...]) -> str:
     digest = hashlib.sha256()
-    for path in plan_inputs:
-        digest.update(str(path).encode() + b"\0")
+    for path in paths:
         try:
-            digest.update(path.read_bytes())
+            data: bytes | None = path.read_bytes()
         except FileNotFoundError:
-            digest.update(b"\1missing")
+            data = None
+        name = str(path).encode()
+        size = b"-" if data is None else b"%d" % len(data)
+        digest.update(b"%d\0%s\0%s\0" % (len(name), name, size) + (data or b""))
     return digest.hexdigest()
-
-
-def _plan_inputs(plan: MailoutPlan, roster_given: bool) -> list[Path]:
-    folder = plan.folder
-    candidates = [] if roster_given else [folder / "roster.csv", folder / "roster.xlsx"]
-    named = [folder / "letter.toml", folder / "mailout.toml", folder / "qr-sheet.toml"]
-    return [*named, folder / SIGNED_INPUT, *plan.enclosure_files, plan.roster_path, *candidates]
 
 
 def _plan(job: MailoutJob) -> MailoutPlan:
     key = (job.folder, job.roster_path)
     kept = _kept_plan.get(key)
-    if kept is not None:
-        digest, plan = kept
-        if _inputs_digest(_plan_inputs(plan, job.roster_path is not None)) == digest:
-            return plan
+    if kept is not None and _inputs_digest(kept[1].inputs) == kept[0]:
+        return kept[1]
     plan = load_plan(Path(job.folder), Path(job.roster_path) if job.roster_path else None)
-    _kept_plan.clear()
-    digest = _inputs_digest(_plan_inputs(plan, job.roster_path is not None))
-    _kept_plan[key] = (digest, plan)
+    _kept_plan.clear()  # one plan kept: the job last read
+    _kept_plan[key] = (_inputs_digest(plan.inputs), plan)
     return plan
 
 

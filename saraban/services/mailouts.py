@@ -158,6 +158,9 @@ class MailoutPlan:
     # are signed with the organisation's seal (mailout.toml: sign = "seal").
     signed_letter: bytes | None = None
     sign_with_seal: bool = False
+    # Every file whose bytes (or absence) the plan was read from: the roster it would have
+    # chosen instead too, when none was given.
+    inputs: tuple[Path, ...] = ()
 
     def letter_for(self, college: College | None, number: str | None) -> Letter:
         context = {"college": _college_context(college)} if college is not None else {}
@@ -253,8 +256,9 @@ def load_plan(folder: Path, roster_path: Path | None = None) -> MailoutPlan:
         raise _toml_error(settings_path, source, None, "due_date", "must be a date (YYYY-MM-DD)")
     slip_text = _slip_text(settings, source, settings_path, policy.hint_th)
 
+    candidates: tuple[Path, ...] = ()
     if roster_path is None:
-        candidates = [folder / "roster.csv", folder / "roster.xlsx"]
+        candidates = (folder / "roster.csv", folder / "roster.xlsx")
         roster_path = next((p for p in candidates if p.is_file()), None)
         if roster_path is None:
             raise MailoutError(f"{folder}: no roster.csv or roster.xlsx (or give --roster)")
@@ -320,8 +324,9 @@ def load_plan(folder: Path, roster_path: Path | None = None) -> MailoutPlan:
         signed_letter = signed_path.read_bytes()
         _check_signed(signed_path, signed_letter, letter_file.merge({}))
 
+    read_from = (letter_path, settings_path, folder / "qr-sheet.toml", signed_path, *files)
     digest = hashlib.sha256()
-    for path in [letter_path, settings_path, folder / "qr-sheet.toml", signed_path, *files]:
+    for path in read_from:
         if path.is_file():
             digest.update(path.name.encode() + b"\0" + path.read_bytes())
     return MailoutPlan(
@@ -340,6 +345,7 @@ def load_plan(folder: Path, roster_path: Path | None = None) -> MailoutPlan:
         enclosure_files=tuple(files),
         signed_letter=signed_letter,
         sign_with_seal=sign == "seal",
+        inputs=(*read_from, roster_path, *candidates),
     )
 
 
